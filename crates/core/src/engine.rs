@@ -1,0 +1,529 @@
+//! The poll engine: the only code that talks to Monzo's data API.
+//!
+//! Each poll fetches every person concurrently; per person, the account list, then
+//! every account's balance and pots concurrently (bounded per person). Each request
+//! is retried with backoff on transient failures; an expired token is refreshed once
+//! and the request retried. Refreshes are serialised per person, and the rotated
+//! tokens are written to the keyring before they are used (Monzo invalidates the old
+//! ones at once). The result is published as an immutable [`Snapshot`].
+//!
+//! Per person: `signed_out → awaiting_approval → live → stale/error`, with the last
+//! known balances kept (and marked stale) when Monzo or the network is in trouble.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::future::try_join_all;
+use oauth2::{AccessToken, ClientSecret, RefreshToken};
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::household::Household;
+use crate::money::{Currency, Money};
+use crate::monzo::{MonzoApi, WireAccount, WireBalance, WirePot};
+use crate::oauth::{self, ClientCredentials};
+use crate::retry::RetryPolicy;
+use crate::secrets::SecretKind;
+use crate::settings::PersonSettings;
+use crate::snapshot::{
+    account_type_name, is_hidden_account_type, AccountSnapshot, ConnectionState, PersonSnapshot,
+    PotSnapshot, Snapshot,
+};
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub retry: RetryPolicy,
+    /// Requests in flight at once for one person.
+    pub per_person_concurrency: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            per_person_concurrency: 6,
+        }
+    }
+}
+
+/// The request timeout the engine's HTTP client should use: slow replies past it
+/// count as network trouble and are retried.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(2_500);
+
+/// Tokens of one person as known in memory.
+#[derive(Default)]
+struct TokenCache {
+    access: Option<AccessToken>,
+    refresh: Option<RefreshToken>,
+    client_secret: Option<ClientSecret>,
+    /// A refresh token Monzo refused: not tried again until a new sign-in stores
+    /// another one.
+    dead_refresh: Option<String>,
+    /// Rotated tokens that could not be written to the keyring yet.
+    unsaved: bool,
+}
+
+#[derive(Default)]
+struct PersonRuntime {
+    tokens: tokio::sync::Mutex<TokenCache>,
+    last: Mutex<Option<PersonSnapshot>>,
+    /// Monzo asked us (Retry-After) not to come back before this.
+    not_before: Mutex<Option<Instant>>,
+}
+
+pub struct Engine {
+    household: Arc<Household>,
+    api: MonzoApi,
+    http: reqwest::Client,
+    config: EngineConfig,
+    people: Mutex<HashMap<String, Arc<PersonRuntime>>>,
+    snapshot: watch::Sender<Snapshot>,
+    wake: Notify,
+}
+
+impl Engine {
+    pub fn new(
+        household: Arc<Household>,
+        http: reqwest::Client,
+        api: MonzoApi,
+        config: EngineConfig,
+    ) -> Self {
+        let (snapshot, _) = watch::channel(Snapshot::default());
+        Self {
+            household,
+            api,
+            http,
+            config,
+            people: Mutex::new(HashMap::new()),
+            snapshot,
+            wake: Notify::new(),
+        }
+    }
+
+    pub fn household(&self) -> &Arc<Household> {
+        &self.household
+    }
+
+    /// Everyone who wants to see balances subscribes here.
+    pub fn subscribe(&self) -> watch::Receiver<Snapshot> {
+        self.snapshot.subscribe()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot.borrow().clone()
+    }
+
+    /// Asks the running loop to poll now ("Refresh now").
+    pub fn refresh_now(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Drops what is cached for a person (after they signed in again or were removed).
+    pub fn forget(&self, person_id: &str) {
+        self.people
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(person_id);
+    }
+
+    fn runtime(&self, person_id: &str) -> Arc<PersonRuntime> {
+        self.people
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(person_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Polls everyone once, publishes and returns the snapshot.
+    pub async fn poll_once(&self) -> Snapshot {
+        let people = self.household.settings().people;
+        let polls = people.iter().map(|person| self.poll_person(person));
+        let snapshot = Snapshot {
+            people: futures::future::join_all(polls).await,
+        };
+        self.snapshot.send_replace(snapshot.clone());
+        snapshot
+    }
+
+    /// Polls until `shutdown` turns true, every poll interval or when woken.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            let snapshot = self.poll_once().await;
+            let live = snapshot
+                .people
+                .iter()
+                .filter(|p| p.state == ConnectionState::Live)
+                .count();
+            tracing::info!(people = snapshot.people.len(), live, "poll finished");
+            let interval = self.household.settings().poll_interval();
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = self.wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    }
+
+    async fn poll_person(&self, person: &PersonSettings) -> PersonSnapshot {
+        let runtime = self.runtime(&person.id);
+        let previous = runtime
+            .last
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let deferred = runtime
+            .not_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .filter(|t| Instant::now() < *t);
+        let result = match deferred {
+            Some(until) => Err(Error::RateLimited {
+                retry_after: Some(until - Instant::now()),
+            }),
+            None => self.fetch_person(person, &runtime).await,
+        };
+        let snapshot = self.person_snapshot(person, previous, result, &runtime);
+        *runtime.last.lock().unwrap_or_else(|p| p.into_inner()) = Some(snapshot.clone());
+        snapshot
+    }
+
+    fn person_snapshot(
+        &self,
+        person: &PersonSettings,
+        previous: Option<PersonSnapshot>,
+        result: Result<Vec<AccountSnapshot>>,
+        runtime: &PersonRuntime,
+    ) -> PersonSnapshot {
+        let (last_accounts, last_updated) = previous
+            .map(|p| (p.accounts, p.updated_at))
+            .unwrap_or_default();
+        let mut approved_at = person.approved_at;
+        let snapshot = match result {
+            Ok(accounts) => {
+                if approved_at.is_none() {
+                    // First data since the in-app approval: Monzo's 90 days start now.
+                    approved_at = Some(Utc::now());
+                    self.record_approval(&person.id, approved_at);
+                }
+                PersonSnapshot {
+                    id: person.id.clone(),
+                    name: person.name.clone(),
+                    state: ConnectionState::Live,
+                    error: None,
+                    updated_at: Some(Utc::now()),
+                    approval_due_at: None,
+                    accounts,
+                }
+            }
+            Err(err) => {
+                let state = match &err {
+                    Error::NeedsApproval => {
+                        if approved_at.is_some() {
+                            approved_at = None;
+                            self.record_approval(&person.id, None);
+                        }
+                        ConnectionState::AwaitingApproval
+                    }
+                    Error::SignInRequired { .. }
+                    | Error::TokenExpired
+                    | Error::TokenRejected(_)
+                    | Error::SecretMissing { .. }
+                    | Error::BadClientCredentials => ConnectionState::SignedOut,
+                    Error::RateLimited {
+                        retry_after: Some(wait),
+                    } => {
+                        *runtime.not_before.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(Instant::now() + *wait);
+                        ConnectionState::Stale
+                    }
+                    e if e.is_transient() => ConnectionState::Stale,
+                    _ => ConnectionState::Error,
+                };
+                tracing::info!(person = %person.name, state = state.as_str(), code = err.code(), "person not live");
+                PersonSnapshot {
+                    id: person.id.clone(),
+                    name: person.name.clone(),
+                    state,
+                    error: Some(err.to_string()),
+                    updated_at: last_updated,
+                    approval_due_at: None,
+                    accounts: last_accounts,
+                }
+            }
+        };
+        PersonSnapshot {
+            approval_due_at: approved_at
+                .map(|t| t + chrono::Duration::days(crate::settings::APPROVAL_LIFETIME_DAYS)),
+            ..snapshot
+        }
+    }
+
+    fn record_approval(&self, person_id: &str, approved_at: Option<chrono::DateTime<Utc>>) {
+        let saved = self.household.update(|s| {
+            if let Some(p) = s.person_by_id_mut(person_id) {
+                p.approved_at = approved_at;
+            }
+        });
+        if let Err(err) = saved {
+            tracing::warn!(%err, "could not record the in-app approval time");
+        }
+    }
+
+    async fn fetch_person(
+        &self,
+        person: &PersonSettings,
+        runtime: &PersonRuntime,
+    ) -> Result<Vec<AccountSnapshot>> {
+        let limit = Semaphore::new(self.config.per_person_concurrency.max(1));
+        let api = &self.api;
+        let accounts = self
+            .authorized(person, runtime, &limit, "accounts", |t| async move {
+                api.accounts(&t).await
+            })
+            .await?;
+        let shown: Vec<WireAccount> = accounts
+            .into_iter()
+            .filter(|a| !a.closed && !is_hidden_account_type(&a.account_type))
+            .collect();
+        let fetches = shown.iter().map(|account| {
+            let limit = &limit;
+            async move {
+                let id = account.id.as_str();
+                let (balance, pots) = tokio::try_join!(
+                    self.authorized(person, runtime, limit, "balance", |t| async move {
+                        api.balance(&t, id).await
+                    }),
+                    self.authorized(person, runtime, limit, "pots", |t| async move {
+                        api.pots(&t, id).await
+                    }),
+                )?;
+                Ok::<_, Error>(account_snapshot(account, balance, pots))
+            }
+        });
+        try_join_all(fetches).await
+    }
+
+    /// Runs one API call with the person's token: transient failures retried with
+    /// backoff; an expired or refused token refreshed once, then the call retried.
+    async fn authorized<T, F, Fut>(
+        &self,
+        person: &PersonSettings,
+        runtime: &PersonRuntime,
+        limit: &Semaphore,
+        what: &str,
+        call: F,
+    ) -> Result<T>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let attempt = |token: AccessToken| {
+            let call = &call;
+            self.config.retry.run(what, move || {
+                let token = token.clone();
+                async move {
+                    // The semaphore is never closed, so acquiring only waits.
+                    let _permit = limit
+                        .acquire()
+                        .await
+                        .map_err(|_| Error::Network("shutting down".into()))?;
+                    call(token).await
+                }
+            })
+        };
+        let token = self.access_token(person, runtime).await?;
+        match attempt(token.clone()).await {
+            Err(Error::TokenExpired | Error::TokenRejected(_)) => {
+                let fresh = self.refreshed_token(person, runtime, &token).await?;
+                attempt(fresh).await.map_err(|err| match err {
+                    Error::TokenExpired | Error::TokenRejected(_) => Error::SignInRequired {
+                        person: person.name.clone(),
+                    },
+                    other => other,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// The person's access token, from memory or the keyring.
+    async fn access_token(
+        &self,
+        person: &PersonSettings,
+        runtime: &PersonRuntime,
+    ) -> Result<AccessToken> {
+        let mut cache = runtime.tokens.lock().await;
+        self.save_unsaved(person, &mut cache).await;
+        if let Some(access) = &cache.access {
+            return Ok(access.clone());
+        }
+        let secrets = self.household.secrets();
+        let missing = |kind: SecretKind| Error::SecretMissing {
+            person: person.name.clone(),
+            kind: kind.label(),
+        };
+        let refresh = secrets
+            .get(&person.id, SecretKind::RefreshToken)
+            .await?
+            .ok_or_else(|| missing(SecretKind::RefreshToken))?;
+        if cache.dead_refresh.as_deref() == Some(refresh.as_str()) {
+            return Err(Error::SignInRequired {
+                person: person.name.clone(),
+            });
+        }
+        let client_secret = secrets
+            .get(&person.id, SecretKind::ClientSecret)
+            .await?
+            .ok_or_else(|| missing(SecretKind::ClientSecret))?;
+        let access = secrets.get(&person.id, SecretKind::AccessToken).await?;
+        cache.refresh = Some(RefreshToken::new(refresh));
+        cache.client_secret = Some(ClientSecret::new(client_secret));
+        cache.dead_refresh = None;
+        match access {
+            Some(access) => {
+                let access = AccessToken::new(access);
+                cache.access = Some(access.clone());
+                Ok(access)
+            }
+            None => {
+                drop(cache);
+                self.refreshed_token(person, runtime, &AccessToken::new(String::new()))
+                    .await
+            }
+        }
+    }
+
+    /// Refreshes the person's tokens unless someone else already replaced `stale`.
+    async fn refreshed_token(
+        &self,
+        person: &PersonSettings,
+        runtime: &PersonRuntime,
+        stale: &AccessToken,
+    ) -> Result<AccessToken> {
+        let mut cache = runtime.tokens.lock().await;
+        if let Some(current) = &cache.access {
+            if current.secret() != stale.secret() {
+                return Ok(current.clone());
+            }
+        }
+        let ended = || Error::SignInRequired {
+            person: person.name.clone(),
+        };
+        let refresh = cache.refresh.clone().ok_or_else(ended)?;
+        let creds = ClientCredentials {
+            client_id: person.client_id.clone(),
+            client_secret: cache.client_secret.clone().ok_or_else(ended)?,
+            redirect_uri: person.redirect_uri.clone(),
+        };
+        let endpoints = self.api.endpoints();
+        let result = self
+            .config
+            .retry
+            .run("refresh", || {
+                oauth::refresh(&self.http, endpoints, &creds, &refresh, &person.name)
+            })
+            .await;
+        match result {
+            Ok(tokens) => {
+                tracing::info!(person = %person.name, "access token refreshed");
+                cache.access = Some(tokens.access_token.clone());
+                cache.refresh = tokens.refresh_token.clone();
+                cache.unsaved = true;
+                self.save_unsaved(person, &mut cache).await;
+                Ok(tokens.access_token)
+            }
+            Err(err @ (Error::SignInRequired { .. } | Error::BadClientCredentials)) => {
+                tracing::warn!(person = %person.name, code = err.code(), "refresh refused; the person must sign in again");
+                cache.dead_refresh = Some(refresh.secret().clone());
+                cache.access = None;
+                cache.refresh = None;
+                Err(err)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Writes rotated tokens to the keyring: the refresh token first, since only it
+    /// can bring the sign-in back. On failure they stay in memory, marked unsaved,
+    /// and the next poll tries again.
+    async fn save_unsaved(&self, person: &PersonSettings, cache: &mut TokenCache) {
+        if !cache.unsaved {
+            return;
+        }
+        let (Some(refresh), Some(access)) = (&cache.refresh, &cache.access) else {
+            return;
+        };
+        let secrets = self.household.secrets();
+        let saved = async {
+            secrets
+                .set(&person.id, SecretKind::RefreshToken, refresh.secret())
+                .await?;
+            secrets
+                .set(&person.id, SecretKind::AccessToken, access.secret())
+                .await
+        }
+        .await;
+        match saved {
+            Ok(()) => cache.unsaved = false,
+            Err(err) => {
+                tracing::error!(person = %person.name, %err, "could not store the refreshed sign-in; will retry")
+            }
+        }
+    }
+}
+
+fn account_snapshot(
+    account: &WireAccount,
+    balance: WireBalance,
+    pots: Vec<WirePot>,
+) -> AccountSnapshot {
+    let currency = Currency::from_code(&balance.currency);
+    let live: Vec<WirePot> = pots.into_iter().filter(|p| !p.deleted).collect();
+    let total_minor = balance.total_balance.unwrap_or_else(|| {
+        // Replies without total_balance: add the pots held in the same currency.
+        let same_currency = |p: &&WirePot| {
+            p.currency
+                .as_deref()
+                .is_none_or(|c| c.eq_ignore_ascii_case(currency.code()))
+        };
+        balance.balance
+            + live
+                .iter()
+                .filter(same_currency)
+                .map(|p| p.balance)
+                .sum::<i64>()
+    });
+    let pots = live
+        .into_iter()
+        .map(|p| {
+            let pot_currency = p
+                .currency
+                .as_deref()
+                .map(Currency::from_code)
+                .unwrap_or_else(|| currency.clone());
+            PotSnapshot {
+                id: p.id,
+                name: p.name,
+                currency: pot_currency.code().to_owned(),
+                balance: Money::from_minor(p.balance, pot_currency),
+            }
+        })
+        .collect();
+    AccountSnapshot {
+        id: account.id.clone(),
+        name: account_type_name(&account.account_type),
+        account_type: account.account_type.clone(),
+        currency: currency.code().to_owned(),
+        balance: Money::from_minor(balance.balance, currency.clone()),
+        total_balance: Money::from_minor(total_minor, currency.clone()),
+        spend_today: Money::from_minor(balance.spend_today, currency),
+        pots,
+    }
+}

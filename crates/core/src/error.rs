@@ -1,0 +1,119 @@
+//! The one error type of this crate. Every message is a sentence a person can act on;
+//! none ever contains a secret, a token or an account number.
+
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    // ---- Monzo's API ---------------------------------------------------------------
+    #[error("Monzo says the access token has expired.")]
+    TokenExpired,
+    #[error("Monzo did not accept the access token ({0}).")]
+    TokenRejected(String),
+    #[error("Approve access in the Monzo app on your phone; monzo-tray will continue by itself once you have.")]
+    NeedsApproval,
+    #[error("Monzo is limiting how often we ask{}; monzo-tray will try again later.",
+        .retry_after.map(|d| format!(" (try again in {} s)", d.as_secs())).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("Monzo is having trouble (HTTP {status}); monzo-tray will try again.")]
+    Server { status: u16 },
+    #[error("Monzo could not be reached: {0}. Check your internet connection.")]
+    Network(String),
+    #[error("Monzo sent a reply monzo-tray could not read ({0}).")]
+    Decode(String),
+    #[error("Monzo refused the request (HTTP {status}, {code}): {message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+    },
+
+    // ---- signing in ----------------------------------------------------------------
+    #[error("The sign-in has ended; sign {person} in again.")]
+    SignInRequired { person: String },
+    #[error("Monzo did not accept the client id and secret; check both at developers.monzo.com.")]
+    BadClientCredentials,
+    #[error("This OAuth client is not \"Confidential\", so Monzo gives it no refresh token and the sign-in would stop working within hours. Create a new client at developers.monzo.com with Confidentiality set to Confidential, then sign in with that.")]
+    NotConfidential,
+    #[error("That sign-in link was already used or has expired; start the sign-in again.")]
+    CodeRejected,
+    #[error("The sign-in came back with a different security code than was sent (state mismatch): it was not started here, or was started again since. Start the sign-in again.")]
+    StateMismatch,
+    #[error("Monzo reported an error on sign-in: {0}")]
+    AuthorizationDenied(String),
+    #[error("That is not a sign-in link or code: {0}")]
+    BadRedirectInput(String),
+    #[error("Port {port} on 127.0.0.1 is already in use, so the sign-in redirect cannot be received there; close what uses it or choose another port with --redirect-port (and register that URL at developers.monzo.com).")]
+    RedirectPortInUse { port: u16 },
+    #[error("No sign-in arrived within {} minutes; start the sign-in again.", .0.as_secs() / 60)]
+    LoginTimedOut(Duration),
+
+    // ---- secrets -------------------------------------------------------------------
+    #[error("The system keyring is not available ({0}). On Linux, monzo-tray needs a Secret Service such as GNOME Keyring or KWallet running and unlocked.")]
+    KeyringUnavailable(String),
+    #[error("The system keyring did not answer within {} s; it is probably locked and waiting for a password. Unlock it and try again.", .0.as_secs())]
+    KeyringTimeout(Duration),
+    #[error("The system keyring is locked; unlock it and try again.")]
+    KeyringLocked,
+    #[error("The system keyring failed: {0}")]
+    Keyring(String),
+    #[error("No {kind} is stored for {person}; sign them in again.")]
+    SecretMissing { person: String, kind: &'static str },
+
+    // ---- settings and input --------------------------------------------------------
+    #[error("Could not {action} the settings file {path}: {source}")]
+    SettingsIo {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("There is no person called \"{0}\"; `monzo-tray people` lists them.")]
+    UnknownPerson(String),
+    #[error("{0}")]
+    InvalidInput(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Worth retrying soon: rate limits, server trouble, the network, and replies
+    /// garbled in transit. Nothing here means the person must do anything.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::RateLimited { .. } | Error::Server { .. } | Error::Network(_) | Error::Decode(_)
+        )
+    }
+
+    /// A stable machine-readable name, for the UI and JSON output.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::TokenExpired | Error::TokenRejected(_) | Error::SignInRequired { .. } => {
+                "sign_in_required"
+            }
+            Error::NeedsApproval => "needs_approval",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Server { .. } => "server",
+            Error::Network(_) => "network",
+            Error::Decode(_) => "decode",
+            Error::Api { .. } => "api",
+            Error::BadClientCredentials => "bad_client_credentials",
+            Error::NotConfidential => "not_confidential",
+            Error::CodeRejected => "code_rejected",
+            Error::StateMismatch => "state_mismatch",
+            Error::AuthorizationDenied(_) => "authorization_denied",
+            Error::BadRedirectInput(_) => "bad_redirect_input",
+            Error::RedirectPortInUse { .. } => "redirect_port_in_use",
+            Error::LoginTimedOut(_) => "login_timed_out",
+            Error::KeyringUnavailable(_)
+            | Error::KeyringTimeout(_)
+            | Error::KeyringLocked
+            | Error::Keyring(_) => "keyring",
+            Error::SecretMissing { .. } => "secret_missing",
+            Error::SettingsIo { .. } => "settings",
+            Error::UnknownPerson(_) => "unknown_person",
+            Error::InvalidInput(_) => "invalid_input",
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The household: the people in settings together with their secrets in the
+//! keyring, changed so that nothing is ever stored half-way.
+
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::Utc;
+use oauth2::ClientSecret;
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::error::{Error, Result};
+use crate::oauth::TokenSet;
+use crate::secrets::{SecretKind, SecretStore};
+use crate::settings::{PersonSettings, Settings, SettingsFile};
+
+pub struct Household {
+    /// `None` keeps settings in memory only (the demo).
+    file: Option<SettingsFile>,
+    settings: Mutex<Settings>,
+    secrets: SecretStore,
+    /// Said once to the person, e.g. that a broken settings file was set aside.
+    pub load_warning: Option<String>,
+}
+
+/// Checks a person's display name.
+pub fn validate_person_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::InvalidInput(
+            "Give the person a name, e.g. their first name.".into(),
+        ));
+    }
+    if name.chars().count() > 60 || name.chars().any(char::is_control) {
+        return Err(Error::InvalidInput(
+            "A name must be at most 60 characters, on one line.".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+impl Household {
+    pub fn open(file: SettingsFile, secrets: SecretStore) -> Result<Self> {
+        let loaded = file.load()?;
+        Ok(Self {
+            file: Some(file),
+            settings: Mutex::new(loaded.settings),
+            secrets,
+            load_warning: loaded.warning,
+        })
+    }
+
+    pub fn in_memory(settings: Settings, secrets: SecretStore) -> Self {
+        Self {
+            file: None,
+            settings: Mutex::new(settings),
+            secrets,
+            load_warning: None,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Settings> {
+        self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.lock().clone()
+    }
+
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    /// Changes settings and saves them; if saving fails, the change is undone.
+    pub fn update<T>(&self, change: impl FnOnce(&mut Settings) -> T) -> Result<T> {
+        let mut settings = self.lock();
+        let mut next = settings.clone();
+        let out = change(&mut next);
+        if next != *settings {
+            if let Some(file) = &self.file {
+                file.save(&next)?;
+            }
+            *settings = next;
+        }
+        Ok(out)
+    }
+
+    pub fn person(&self, name: &str) -> Result<PersonSettings> {
+        self.lock()
+            .person_by_name(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownPerson(name.trim().to_owned()))
+    }
+
+    /// Stores a completed sign-in: secrets first, then the person in settings. A new
+    /// person whose settings cannot be saved leaves no keyring entries behind.
+    pub async fn save_sign_in(
+        &self,
+        name: &str,
+        client_id: &str,
+        client_secret: &ClientSecret,
+        redirect_uri: &str,
+        tokens: &TokenSet,
+    ) -> Result<PersonSettings> {
+        let name = validate_person_name(name)?;
+        let existing = self.lock().person_by_name(&name).cloned();
+        let id = existing.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| {
+            format!(
+                "p_{}",
+                Alphanumeric
+                    .sample_string(&mut rand::rng(), 12)
+                    .to_lowercase()
+            )
+        });
+        let refresh = tokens
+            .refresh_token
+            .as_ref()
+            .ok_or(Error::NotConfidential)?;
+        // The refresh token first: it is the one that keeps the sign-in alive.
+        let stored = async {
+            self.secrets
+                .set(&id, SecretKind::RefreshToken, refresh.secret())
+                .await?;
+            self.secrets
+                .set(&id, SecretKind::AccessToken, tokens.access_token.secret())
+                .await?;
+            self.secrets
+                .set(&id, SecretKind::ClientSecret, client_secret.secret())
+                .await
+        }
+        .await;
+        if let Err(err) = stored {
+            if existing.is_none() {
+                let _ = self.secrets.delete_all(&id).await;
+            }
+            return Err(err);
+        }
+        let person = PersonSettings {
+            id: id.clone(),
+            name,
+            client_id: client_id.to_owned(),
+            redirect_uri: redirect_uri.to_owned(),
+            signed_in_at: Some(Utc::now()),
+            approved_at: None,
+        };
+        let saved = self.update(|s| match s.person_by_id_mut(&id) {
+            Some(slot) => *slot = person.clone(),
+            None => s.people.push(person.clone()),
+        });
+        if let Err(err) = saved {
+            if existing.is_none() {
+                let _ = self.secrets.delete_all(&id).await;
+            }
+            return Err(err);
+        }
+        Ok(person)
+    }
+
+    /// Removes a person from settings and every keyring entry of theirs.
+    pub async fn remove_person(&self, name: &str) -> Result<PersonSettings> {
+        let person = self.person(name)?;
+        // Keyring first: if it fails, the person stays listed and can be removed again.
+        self.secrets.delete_all(&person.id).await?;
+        self.update(|s| s.people.retain(|p| p.id != person.id))?;
+        Ok(person)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oauth2::{AccessToken, RefreshToken};
+
+    fn tokens(n: u32) -> TokenSet {
+        TokenSet {
+            access_token: AccessToken::new(format!("at{n}")),
+            refresh_token: Some(RefreshToken::new(format!("rt{n}"))),
+            expires_in: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn sign_in_again_keeps_the_id_and_replaces_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let house =
+            Household::open(SettingsFile::in_dir(dir.path()), SecretStore::memory()).unwrap();
+        let secret = ClientSecret::new("s".into());
+        let first = house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens(1))
+            .await
+            .unwrap();
+        let second = house
+            .save_sign_in(" Dana ", "c", &secret, "http://r", &tokens(2))
+            .await
+            .unwrap();
+        assert_eq!(first.id, second.id);
+        assert_eq!(house.settings().people.len(), 1);
+        assert_eq!(
+            house
+                .secrets()
+                .get(&first.id, SecretKind::RefreshToken)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("rt2")
+        );
+        let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+        assert!(!text.contains("rt2") && !text.contains("at2") && !text.contains("\"s\""));
+    }
+
+    #[tokio::test]
+    async fn remove_clears_the_keyring_and_unknown_names_are_errors() {
+        let house = Household::in_memory(Settings::default(), SecretStore::memory());
+        let secret = ClientSecret::new("s".into());
+        let p = house
+            .save_sign_in("Alex", "c", &secret, "http://r", &tokens(1))
+            .await
+            .unwrap();
+        assert!(matches!(
+            house.remove_person("Nobody").await,
+            Err(Error::UnknownPerson(_))
+        ));
+        house.remove_person("alex").await.unwrap();
+        assert!(house.settings().people.is_empty());
+        assert_eq!(
+            house
+                .secrets()
+                .get(&p.id, SecretKind::ClientSecret)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_settings_save_leaves_no_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        let backend = std::sync::Arc::new(crate::secrets::MemoryBackend::default());
+        let secrets = SecretStore::new(backend.clone(), crate::secrets::DEFAULT_KEYRING_TIMEOUT);
+        let house = Household::open(SettingsFile::in_dir(&config), secrets).unwrap();
+        // A file where the config folder should be makes every save fail.
+        std::fs::write(&config, "").unwrap();
+        let secret = ClientSecret::new("s".into());
+        assert!(house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens(1))
+            .await
+            .is_err());
+        assert!(house.settings().people.is_empty());
+        assert!(backend.values().is_empty());
+    }
+}

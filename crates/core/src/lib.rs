@@ -1,0 +1,34 @@
+//! monzo-tray-core: everything in monzo-tray that is not GUI. It builds and tests
+//! without GTK or WebKit.
+//!
+//! Where to look:
+//! - [`money`]: exact amounts (`rust_decimal`) in ISO 4217 currencies; the one place
+//!   that formats money.
+//! - [`snapshot`]: the immutable picture of every balance the engine publishes; the
+//!   tray, UI, command line and Home Assistant read only this.
+//! - [`monzo`]: our HTTP client for Monzo's data API, with typed errors.
+//! - [`oauth`]: authorize URL, code exchange, refresh (the `oauth2` crate), and
+//!   reading a pasted redirect URL or code.
+//! - [`loopback`]: the one-shot listener on 127.0.0.1 that receives the redirect.
+//! - [`login`]: a sign-in from start to finish.
+//! - [`secrets`]: the OS keyring (time-bounded), or memory for tests and the demo.
+//! - [`settings`]: people, poll interval, privacy mode; atomic JSON file.
+//! - [`household`]: settings and secrets changed together, never half-way.
+//! - [`retry`]: backoff with jitter for transient failures.
+//! - [`engine`]: the poll engine and per-person state machine.
+//! - [`error`]: the crate's one error type.
+
+pub mod engine;
+pub mod error;
+pub mod household;
+pub mod login;
+pub mod loopback;
+pub mod money;
+pub mod monzo;
+pub mod oauth;
+pub mod retry;
+pub mod secrets;
+pub mod settings;
+pub mod snapshot;
+
+pub use error::{Error, Result};

@@ -1,0 +1,277 @@
+//! Money: an exact decimal amount in a currency, never a float.
+//!
+//! Monzo sends integers in minor units; the exponent comes from ISO 4217 (GBP 2,
+//! JPY 0, BHD 3), so "1234.56" is never assumed. This is the one place that turns
+//! amounts into text, for JSON, Home Assistant and the tray alike.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+
+/// An ISO 4217 currency: its code and how many decimal places it has.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Currency {
+    code: String,
+    exponent: u32,
+}
+
+impl Currency {
+    /// Looks the code up in ISO 4217. An unknown code (Monzo may add currencies
+    /// before this table knows them) is kept with 2 decimals, the commonest exponent,
+    /// and shown by its code rather than a symbol.
+    pub fn from_code(code: &str) -> Self {
+        let code = code.trim().to_ascii_uppercase();
+        match iso_currency::Currency::from_code(&code) {
+            Some(iso) => {
+                // Currencies without minor units (gold, SDRs) have no exponent; they
+                // have no business in a bank balance, but 0 is the honest reading.
+                let exponent = u32::from(iso.exponent().unwrap_or(0));
+                Self { code, exponent }
+            }
+            None => {
+                tracing::warn!(currency = %code, "unknown ISO 4217 currency; assuming 2 decimal places");
+                Self { code, exponent: 2 }
+            }
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    pub fn exponent(&self) -> u32 {
+        self.exponent
+    }
+
+    /// A symbol only where it is unambiguous to a UK reader; otherwise the code is
+    /// shown ("CHF 10.00"), since many currencies share `$` or use several letters.
+    fn display_symbol(&self) -> Option<&'static str> {
+        match self.code.as_str() {
+            "GBP" => Some("£"),
+            "EUR" => Some("€"),
+            "USD" => Some("$"),
+            "JPY" => Some("¥"),
+            _ => None,
+        }
+    }
+}
+
+/// An amount of money in a currency, exact, with the currency's number of decimals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    amount: Decimal,
+    currency: Currency,
+}
+
+impl Money {
+    /// From Monzo's integer minor units: 123456 GBP → 1234.56.
+    pub fn from_minor(minor: i64, currency: Currency) -> Self {
+        let amount = Decimal::new(minor, currency.exponent);
+        Self { amount, currency }
+    }
+
+    /// Parses a major-unit decimal string ("1234.56", "-12.3"), normalised to the
+    /// currency's exponent. Rejects more decimals than the currency has.
+    pub fn parse(text: &str, currency: Currency) -> Result<Self, crate::Error> {
+        let amount: Decimal = text.trim().parse().map_err(|_| {
+            crate::Error::InvalidInput(format!("\"{text}\" is not an amount of money"))
+        })?;
+        if amount.scale() > currency.exponent {
+            return Err(crate::Error::InvalidInput(format!(
+                "{} has {} decimal places; \"{text}\" has more",
+                currency.code, currency.exponent
+            )));
+        }
+        let mut amount = amount;
+        amount.rescale(currency.exponent);
+        Ok(Self { amount, currency })
+    }
+
+    pub fn zero(currency: Currency) -> Self {
+        Self::from_minor(0, currency)
+    }
+
+    pub fn amount(&self) -> Decimal {
+        self.amount
+    }
+
+    pub fn currency(&self) -> &Currency {
+        &self.currency
+    }
+
+    pub fn is_negative(&self) -> bool {
+        self.amount.is_sign_negative() && !self.amount.is_zero()
+    }
+
+    /// The sum of two amounts in the same currency; `None` across currencies.
+    pub fn checked_add(&self, other: &Money) -> Option<Money> {
+        (self.currency == other.currency).then(|| {
+            let mut amount = self.amount + other.amount;
+            amount.rescale(self.currency.exponent);
+            Money {
+                amount,
+                currency: self.currency.clone(),
+            }
+        })
+    }
+
+    /// The plain decimal string in major units with exactly the currency's decimals:
+    /// "1234.56", "-12.30", "0.00". Used in JSON and Home Assistant states.
+    pub fn to_decimal_string(&self) -> String {
+        let mut amount = self.amount;
+        amount.rescale(self.currency.exponent);
+        if amount.is_zero() {
+            amount.set_sign_positive(true);
+        }
+        amount.to_string()
+    }
+
+    /// For people: `£1,234.56`, `-£12.30`, `€12,500.75`, or `CHF 10.00` where the
+    /// currency has no common one-character symbol.
+    pub fn display(&self) -> String {
+        let plain = self.to_decimal_string();
+        let (sign, digits) = match plain.strip_prefix('-') {
+            Some(rest) => ("-", rest),
+            None => ("", plain.as_str()),
+        };
+        let (whole, fraction) = match digits.split_once('.') {
+            Some((w, f)) => (w, Some(f)),
+            None => (digits, None),
+        };
+        let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+        for (i, ch) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(ch);
+        }
+        let number = match fraction {
+            Some(f) => format!("{grouped}.{f}"),
+            None => grouped,
+        };
+        match self.currency.display_symbol() {
+            Some(symbol) => format!("{sign}{symbol}{number}"),
+            None => format!("{sign}{} {number}", self.currency.code),
+        }
+    }
+
+    /// What privacy mode shows instead of the amount: `£•••`.
+    pub fn hidden(&self) -> String {
+        match self.currency.display_symbol() {
+            Some(symbol) => format!("{symbol}•••"),
+            None => format!("{} •••", self.currency.code),
+        }
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display())
+    }
+}
+
+/// Serialised as the plain decimal string ("1234.56"), as the JSON contracts fix.
+impl Serialize for Money {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_decimal_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gbp(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::from_code("GBP"))
+    }
+
+    #[test]
+    fn minor_units_follow_the_iso_exponent() {
+        assert_eq!(gbp(123456).to_decimal_string(), "1234.56");
+        assert_eq!(gbp(-1230).to_decimal_string(), "-12.30");
+        assert_eq!(gbp(0).to_decimal_string(), "0.00");
+        assert_eq!(gbp(5).to_decimal_string(), "0.05");
+        assert_eq!(
+            Money::from_minor(1234, Currency::from_code("JPY")).to_decimal_string(),
+            "1234"
+        );
+        assert_eq!(
+            Money::from_minor(1234, Currency::from_code("BHD")).to_decimal_string(),
+            "1.234"
+        );
+        assert_eq!(
+            Money::from_minor(1250075, Currency::from_code("EUR")).to_decimal_string(),
+            "12500.75"
+        );
+        assert_eq!(
+            Money::from_minor(-99, Currency::from_code("usd")).to_decimal_string(),
+            "-0.99"
+        );
+    }
+
+    #[test]
+    fn display_groups_thousands_and_puts_minus_first() {
+        assert_eq!(gbp(123456).display(), "£1,234.56");
+        assert_eq!(gbp(-1230).display(), "-£12.30");
+        assert_eq!(gbp(100000000).display(), "£1,000,000.00");
+        assert_eq!(gbp(99999).display(), "£999.99");
+        assert_eq!(
+            Money::from_minor(1250075, Currency::from_code("EUR")).display(),
+            "€12,500.75"
+        );
+        assert_eq!(
+            Money::from_minor(-5, Currency::from_code("USD")).display(),
+            "-$0.05"
+        );
+        assert_eq!(
+            Money::from_minor(1000, Currency::from_code("CHF")).display(),
+            "CHF 10.00"
+        );
+        assert_eq!(
+            Money::from_minor(123456, Currency::from_code("JPY")).display(),
+            "¥123,456"
+        );
+        assert_eq!(gbp(-1230).hidden(), "£•••");
+    }
+
+    #[test]
+    fn parse_round_trips_and_rejects_extra_decimals() {
+        let gbp_c = Currency::from_code("GBP");
+        assert_eq!(Money::parse("1234.5", gbp_c.clone()).unwrap(), gbp(123450));
+        assert_eq!(Money::parse("-12.30", gbp_c.clone()).unwrap(), gbp(-1230));
+        assert_eq!(
+            Money::parse("7", gbp_c.clone())
+                .unwrap()
+                .to_decimal_string(),
+            "7.00"
+        );
+        assert!(Money::parse("1.234", gbp_c.clone()).is_err());
+        assert!(Money::parse("twelve", gbp_c).is_err());
+    }
+
+    #[test]
+    fn negative_zero_prints_as_zero() {
+        let a = gbp(-100);
+        let b = gbp(100);
+        assert_eq!(a.checked_add(&b).unwrap().to_decimal_string(), "0.00");
+        assert!(!a.checked_add(&b).unwrap().is_negative());
+    }
+
+    #[test]
+    fn adding_across_currencies_is_refused() {
+        let eur = Money::from_minor(1, Currency::from_code("EUR"));
+        assert!(gbp(1).checked_add(&eur).is_none());
+    }
+
+    #[test]
+    fn unknown_currency_keeps_its_code() {
+        let m = Money::from_minor(150, Currency::from_code("XYZ"));
+        assert_eq!(m.display(), "XYZ 1.50");
+    }
+
+    #[test]
+    fn serialises_as_a_decimal_string() {
+        assert_eq!(serde_json::to_string(&gbp(-1230)).unwrap(), "\"-12.30\"");
+    }
+}

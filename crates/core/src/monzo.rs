@@ -1,0 +1,341 @@
+//! Our own client for Monzo's data API: accounts, balances, pots, whoami.
+//!
+//! Why not `monzo-lib`: it hard-codes api.monzo.com (no sandbox), reduces errors to
+//! status codes (so "approve in the app" looks like any 403) and refreshes tokens on
+//! its own. Here every reply is classified by status first, then by Monzo's dotted
+//! `code`, into [`Error`] variants the engine acts on; token refresh is the engine's.
+
+use std::time::Duration;
+
+use oauth2::AccessToken;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Where Monzo is: the API base and the authorize page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    pub api: Url,
+    pub auth: Url,
+}
+
+pub const DEFAULT_API_URL: &str = "https://api.monzo.com";
+pub const DEFAULT_AUTH_URL: &str = "https://auth.monzo.com/";
+
+impl Endpoints {
+    pub fn new(api: &str, auth: &str) -> Result<Self> {
+        let parse = |name: &str, value: &str| {
+            let url = Url::parse(value.trim()).map_err(|e| {
+                Error::InvalidInput(format!("{name} \"{value}\" is not a URL: {e}"))
+            })?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(Error::InvalidInput(format!(
+                    "{name} must be an http or https URL"
+                )));
+            }
+            Ok(url)
+        };
+        Ok(Self {
+            api: parse("MONZO_API_URL", api)?,
+            auth: parse("MONZO_AUTH_URL", auth)?,
+        })
+    }
+
+    /// `MONZO_API_URL` and `MONZO_AUTH_URL`, defaulting to the real Monzo.
+    pub fn from_env() -> Result<Self> {
+        let api = std::env::var("MONZO_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.into());
+        let auth = std::env::var("MONZO_AUTH_URL").unwrap_or_else(|_| DEFAULT_AUTH_URL.into());
+        Self::new(&api, &auth)
+    }
+
+    /// The URL of an API path, keeping any path prefix of the base.
+    pub fn api_path(&self, path: &str) -> Url {
+        let mut url = self.api.clone();
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{path}"));
+        url
+    }
+}
+
+// ---- wire types: tolerant of fields and types Monzo adds over time ------------------
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireAccount {
+    pub id: String,
+    #[serde(rename = "type", default)]
+    pub account_type: String,
+    #[serde(default)]
+    pub closed: bool,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireBalance {
+    pub balance: i64,
+    #[serde(default)]
+    pub total_balance: Option<i64>,
+    pub currency: String,
+    #[serde(default)]
+    pub spend_today: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WirePot {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub balance: i64,
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WhoAmI {
+    #[serde(default)]
+    pub authenticated: bool,
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AccountsReply {
+    #[serde(default)]
+    accounts: Vec<WireAccount>,
+}
+
+#[derive(Deserialize)]
+struct PotsReply {
+    #[serde(default)]
+    pots: Vec<WirePot>,
+}
+
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Decodes a JSON reply body; shared with the fuzz targets.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::Decode(e.to_string()))
+}
+
+pub fn decode_accounts(body: &[u8]) -> Result<Vec<WireAccount>> {
+    decode::<AccountsReply>(body).map(|r| r.accounts)
+}
+
+pub fn decode_pots(body: &[u8]) -> Result<Vec<WirePot>> {
+    decode::<PotsReply>(body).map(|r| r.pots)
+}
+
+/// Turns a non-success reply into the error the engine acts on: status first, then
+/// Monzo's `code` (gateways in front answer with HTML or nothing at all).
+pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
+    let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let code = parsed.code.unwrap_or_default();
+    match status {
+        401 if code == "unauthorized.bad_access_token.expired" => Error::TokenExpired,
+        401 => Error::TokenRejected(if code.is_empty() {
+            "HTTP 401".into()
+        } else {
+            code
+        }),
+        403 if code == "forbidden.insufficient_permissions" => Error::NeedsApproval,
+        429 => Error::RateLimited {
+            retry_after: retry_after(headers),
+        },
+        500..=599 => Error::Server { status },
+        _ => Error::Api {
+            status,
+            code: if code.is_empty() {
+                "unknown".into()
+            } else {
+                code
+            },
+            message: parsed.message.unwrap_or_default(),
+        },
+    }
+}
+
+/// `Retry-After` in seconds or as an HTTP date (not documented by Monzo: honoured
+/// when present).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// Maps a transport failure; a timeout is reported as such.
+pub fn network_error(err: &reqwest::Error) -> Error {
+    if err.is_timeout() {
+        Error::Network("the request timed out".into())
+    } else if err.is_connect() {
+        Error::Network("could not connect".into())
+    } else {
+        Error::Network("the connection failed".into())
+    }
+}
+
+/// The HTTP client everything in this crate uses: rustls, a request timeout, and no
+/// redirects (a token endpoint must never be followed elsewhere).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("monzo-tray/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Network(format!("could not set up HTTP: {e}")))
+}
+
+#[derive(Clone)]
+pub struct MonzoApi {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+}
+
+impl MonzoApi {
+    pub fn new(http: reqwest::Client, endpoints: Endpoints) -> Self {
+        Self { http, endpoints }
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    async fn get_raw(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        token: &AccessToken,
+    ) -> Result<Vec<u8>> {
+        let response = self
+            .http
+            .get(self.endpoints.api_path(path))
+            .query(query)
+            .bearer_auth(token.secret())
+            .send()
+            .await
+            .map_err(|e| network_error(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(|e| network_error(&e))?;
+        if (200..300).contains(&status) {
+            Ok(body.to_vec())
+        } else {
+            let err = classify(status, &headers, &body);
+            tracing::debug!(
+                path,
+                status,
+                code = err.code(),
+                "Monzo answered with an error"
+            );
+            Err(err)
+        }
+    }
+
+    pub async fn whoami(&self, token: &AccessToken) -> Result<WhoAmI> {
+        decode(&self.get_raw("/ping/whoami", &[], token).await?)
+    }
+
+    pub async fn accounts(&self, token: &AccessToken) -> Result<Vec<WireAccount>> {
+        decode_accounts(&self.get_raw("/accounts", &[], token).await?)
+    }
+
+    pub async fn balance(&self, token: &AccessToken, account_id: &str) -> Result<WireBalance> {
+        decode(
+            &self
+                .get_raw("/balance", &[("account_id", account_id)], token)
+                .await?,
+        )
+    }
+
+    pub async fn pots(&self, token: &AccessToken, account_id: &str) -> Result<Vec<WirePot>> {
+        decode_pots(
+            &self
+                .get_raw("/pots", &[("current_account_id", account_id)], token)
+                .await?,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_status_then_code() {
+        let h = HeaderMap::new();
+        let expired = br#"{"code":"unauthorized.bad_access_token.expired","error":"invalid_token","message":"Access token has expired"}"#;
+        assert!(matches!(classify(401, &h, expired), Error::TokenExpired));
+        assert!(matches!(
+            classify(401, &h, b"401: Unauthorized"),
+            Error::TokenRejected(_)
+        ));
+        let perms = br#"{"code":"forbidden.insufficient_permissions","message":"x"}"#;
+        assert!(matches!(classify(403, &h, perms), Error::NeedsApproval));
+        assert!(matches!(
+            classify(403, &h, br#"{"code":"forbidden.other"}"#),
+            Error::Api { status: 403, .. }
+        ));
+        assert!(matches!(
+            classify(504, &h, b"<html>504</html>"),
+            Error::Server { status: 504 }
+        ));
+        assert!(matches!(
+            classify(502, &h, b""),
+            Error::Server { status: 502 }
+        ));
+        assert!(matches!(
+            classify(404, &h, br#"{"code":"not_found.account","message":"gone"}"#),
+            Error::Api { status: 404, .. }
+        ));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, "7".parse().unwrap());
+        match classify(429, &h, b"{}") {
+            Error::RateLimited { retry_after } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(7)))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify(429, &HeaderMap::new(), b""),
+            Error::RateLimited { retry_after: None }
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_and_types_are_tolerated() {
+        let body = br#"{"accounts":[{"id":"acc_1","type":"uk_new_thing","closed":false,"owners":[{"x":1}],"surprise":true}]}"#;
+        let accounts = decode_accounts(body).unwrap();
+        assert_eq!(accounts[0].account_type, "uk_new_thing");
+        assert!(decode_accounts(b"{\"accounts\": [").is_err());
+    }
+
+    #[test]
+    fn api_paths_keep_a_base_prefix() {
+        let e = Endpoints::new("http://127.0.0.1:9/monzo/", "http://127.0.0.1:9/").unwrap();
+        assert_eq!(
+            e.api_path("/accounts").as_str(),
+            "http://127.0.0.1:9/monzo/accounts"
+        );
+        assert!(Endpoints::new("ftp://x", "http://y").is_err());
+    }
+}

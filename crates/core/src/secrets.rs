@@ -1,0 +1,280 @@
+//! Secrets: client secrets, access and refresh tokens (and later the Home Assistant
+//! token), one keyring entry per connection and kind.
+//!
+//! The OS keyring is reached through the `keyring` crate (Secret Service on Linux).
+//! Every call runs on a blocking thread with a time limit: with a locked keyring and
+//! a display, the Secret Service waits for a password prompt forever. Tests use the
+//! in-memory backend (keyring's own mock does not share state between entries).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// The keyring "service" all entries are filed under.
+pub const KEYRING_SERVICE: &str = "monzo-tray";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretKind {
+    ClientSecret,
+    AccessToken,
+    RefreshToken,
+    HomeAssistantToken,
+}
+
+impl SecretKind {
+    pub const ALL: [SecretKind; 4] = [
+        SecretKind::ClientSecret,
+        SecretKind::AccessToken,
+        SecretKind::RefreshToken,
+        SecretKind::HomeAssistantToken,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            SecretKind::ClientSecret => "client_secret",
+            SecretKind::AccessToken => "access_token",
+            SecretKind::RefreshToken => "refresh_token",
+            SecretKind::HomeAssistantToken => "home_assistant_token",
+        }
+    }
+
+    /// For messages: "refresh token".
+    pub fn label(self) -> &'static str {
+        match self {
+            SecretKind::ClientSecret => "client secret",
+            SecretKind::AccessToken => "access token",
+            SecretKind::RefreshToken => "refresh token",
+            SecretKind::HomeAssistantToken => "Home Assistant token",
+        }
+    }
+}
+
+/// Where secrets physically live. Calls may block.
+pub trait SecretBackend: Send + Sync + 'static {
+    fn get(&self, entry: &str) -> Result<Option<String>>;
+    fn set(&self, entry: &str, value: &str) -> Result<()>;
+    /// Deleting what is not there is not an error.
+    fn delete(&self, entry: &str) -> Result<()>;
+}
+
+/// The OS keyring.
+pub struct KeyringBackend {
+    service: String,
+}
+
+impl KeyringBackend {
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    fn entry(&self, name: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(&self.service, name).map_err(map_keyring_error)
+    }
+}
+
+fn map_keyring_error(err: keyring::Error) -> Error {
+    match err {
+        keyring::Error::NoStorageAccess(_) => Error::KeyringLocked,
+        keyring::Error::PlatformFailure(e) => Error::KeyringUnavailable(e.to_string()),
+        other => Error::Keyring(other.to_string()),
+    }
+}
+
+impl SecretBackend for KeyringBackend {
+    fn get(&self, entry: &str) -> Result<Option<String>> {
+        match self.entry(entry)?.get_password() {
+            Ok(value) => Ok(Some(value)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(err) => Err(map_keyring_error(err)),
+        }
+    }
+
+    fn set(&self, entry: &str, value: &str) -> Result<()> {
+        self.entry(entry)?
+            .set_password(value)
+            .map_err(map_keyring_error)
+    }
+
+    fn delete(&self, entry: &str) -> Result<()> {
+        match self.entry(entry)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(err) => Err(map_keyring_error(err)),
+        }
+    }
+}
+
+/// Secrets in memory only: tests, and the demo (whose sandbox sign-ins die with it).
+#[derive(Default)]
+pub struct MemoryBackend {
+    entries: Mutex<HashMap<String, String>>,
+}
+
+impl MemoryBackend {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every stored value (tests check secrets never leak elsewhere).
+    pub fn values(&self) -> Vec<String> {
+        self.entries().values().cloned().collect()
+    }
+}
+
+impl SecretBackend for MemoryBackend {
+    fn get(&self, entry: &str) -> Result<Option<String>> {
+        Ok(self.entries().get(entry).cloned())
+    }
+
+    fn set(&self, entry: &str, value: &str) -> Result<()> {
+        self.entries().insert(entry.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn delete(&self, entry: &str) -> Result<()> {
+        self.entries().remove(entry);
+        Ok(())
+    }
+}
+
+/// The async, time-bounded face of a backend.
+#[derive(Clone)]
+pub struct SecretStore {
+    backend: Arc<dyn SecretBackend>,
+    timeout: Duration,
+}
+
+pub const DEFAULT_KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl SecretStore {
+    pub fn new(backend: Arc<dyn SecretBackend>, timeout: Duration) -> Self {
+        Self { backend, timeout }
+    }
+
+    pub fn keyring() -> Self {
+        Self::new(
+            Arc::new(KeyringBackend::new(KEYRING_SERVICE)),
+            DEFAULT_KEYRING_TIMEOUT,
+        )
+    }
+
+    pub fn memory() -> Self {
+        Self::new(Arc::new(MemoryBackend::default()), DEFAULT_KEYRING_TIMEOUT)
+    }
+
+    /// Entry name: `<owner>/<kind>`, owner being a person's id or `home_assistant`.
+    fn entry_name(owner: &str, kind: SecretKind) -> String {
+        format!("{owner}/{}", kind.key())
+    }
+
+    async fn bounded<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn SecretBackend) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let backend = self.backend.clone();
+        let task = tokio::task::spawn_blocking(move || call(backend.as_ref()));
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(join)) => Err(Error::Keyring(format!("the keyring call failed: {join}"))),
+            // The blocking thread is left to finish or hang on its own; we answer now.
+            Err(_) => Err(Error::KeyringTimeout(self.timeout)),
+        }
+    }
+
+    pub async fn get(&self, owner: &str, kind: SecretKind) -> Result<Option<String>> {
+        let name = Self::entry_name(owner, kind);
+        self.bounded(move |b| b.get(&name)).await
+    }
+
+    pub async fn set(&self, owner: &str, kind: SecretKind, value: &str) -> Result<()> {
+        let name = Self::entry_name(owner, kind);
+        let value = value.to_owned();
+        self.bounded(move |b| b.set(&name, &value)).await
+    }
+
+    pub async fn delete(&self, owner: &str, kind: SecretKind) -> Result<()> {
+        let name = Self::entry_name(owner, kind);
+        self.bounded(move |b| b.delete(&name)).await
+    }
+
+    /// Removes every kind of secret of an owner; the first failure is reported after
+    /// trying them all.
+    pub async fn delete_all(&self, owner: &str) -> Result<()> {
+        let mut first_error = None;
+        for kind in SecretKind::ALL {
+            if let Err(err) = self.delete(owner, kind).await {
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct HangingBackend;
+    impl SecretBackend for HangingBackend {
+        fn get(&self, _: &str) -> Result<Option<String>> {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok(None)
+        }
+        fn set(&self, _: &str, _: &str) -> Result<()> {
+            Err(Error::KeyringLocked)
+        }
+        fn delete(&self, _: &str) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn memory_round_trip_and_delete_all() {
+        let store = SecretStore::memory();
+        store
+            .set("p1", SecretKind::RefreshToken, "r")
+            .await
+            .unwrap();
+        store.set("p1", SecretKind::AccessToken, "a").await.unwrap();
+        store.set("p2", SecretKind::AccessToken, "b").await.unwrap();
+        assert_eq!(
+            store
+                .get("p1", SecretKind::RefreshToken)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("r")
+        );
+        store.delete_all("p1").await.unwrap();
+        assert_eq!(
+            store.get("p1", SecretKind::AccessToken).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .get("p2", SecretKind::AccessToken)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("b")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hanging_keyring_is_cut_off() {
+        let store = SecretStore::new(Arc::new(HangingBackend), Duration::from_millis(100));
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            store.get("p", SecretKind::AccessToken).await,
+            Err(Error::KeyringTimeout(_))
+        ));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert!(matches!(
+            store.set("p", SecretKind::AccessToken, "x").await,
+            Err(Error::KeyringLocked)
+        ));
+    }
+}

@@ -1,0 +1,220 @@
+//! The snapshot: one immutable picture of every person's accounts and pots, with
+//! each person's connection state. The engine publishes it on a `watch` channel; the
+//! tray, the UI, the command line and the Home Assistant pusher only ever read it.
+//!
+//! Serialised, it is the `monzo-tray status --json` document:
+//! `{"people":[{"name","state","error"?,"updated_at","accounts":[{"id","name","type",
+//! "currency","balance","total_balance","spend_today","pots":[{"id","name","currency",
+//! "balance"}]}]}]}`, amounts as decimal strings in major units.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::money::Money;
+
+/// Where a person's connection to Monzo stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionState {
+    /// No usable sign-in: never signed in, or Monzo ended it. Needs "Sign in again".
+    SignedOut,
+    /// Signed in, but Monzo waits for the person to approve access in the Monzo app.
+    AwaitingApproval,
+    /// Balances are current.
+    Live,
+    /// Monzo or the network is having trouble; the last known balances are shown.
+    Stale,
+    /// Something needs attention that waiting will not fix (see `error`).
+    Error,
+}
+
+impl ConnectionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::SignedOut => "signed_out",
+            ConnectionState::AwaitingApproval => "awaiting_approval",
+            ConnectionState::Live => "live",
+            ConnectionState::Stale => "stale",
+            ConnectionState::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+pub struct Snapshot {
+    pub people: Vec<PersonSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonSnapshot {
+    /// Stable id of the person in settings (not Monzo's user id).
+    pub id: String,
+    pub name: String,
+    pub state: ConnectionState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When these balances were fetched; `None` if never.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// When Monzo will ask for the in-app approval again (90 days after the last one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_due_at: Option<DateTime<Utc>>,
+    pub accounts: Vec<AccountSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountSnapshot {
+    /// Monzo's `acc_…` id: the key for everything about this account.
+    pub id: String,
+    /// "Current Account", "Joint Account", … as Home Assistant names them.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub account_type: String,
+    pub currency: String,
+    /// Available balance.
+    pub balance: Money,
+    /// Balance plus every pot.
+    pub total_balance: Money,
+    pub spend_today: Money,
+    pub pots: Vec<PotSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PotSnapshot {
+    /// Monzo's `pot_…` id.
+    pub id: String,
+    /// Verbatim, emoji included.
+    pub name: String,
+    pub currency: String,
+    pub balance: Money,
+}
+
+impl Snapshot {
+    pub fn person(&self, name: &str) -> Option<&PersonSnapshot> {
+        self.people.iter().find(|p| p.name == name)
+    }
+
+    /// The household's total including pots, one figure per currency, in order of
+    /// first appearance: what the tray shows at a glance.
+    pub fn totals(&self) -> Vec<Money> {
+        let mut totals: Vec<Money> = Vec::new();
+        // A joint account is listed under each of its owners; count it once.
+        let mut seen = std::collections::HashSet::new();
+        for account in self.people.iter().flat_map(|p| &p.accounts) {
+            if !seen.insert(account.id.as_str()) {
+                continue;
+            }
+            match totals
+                .iter_mut()
+                .find(|t| t.currency() == account.total_balance.currency())
+            {
+                Some(total) => {
+                    if let Some(sum) = total.checked_add(&account.total_balance) {
+                        *total = sum;
+                    }
+                }
+                None => totals.push(account.total_balance.clone()),
+            }
+        }
+        totals
+    }
+}
+
+/// The name Home Assistant's Monzo integration gives an account type.
+pub fn account_type_name(account_type: &str) -> String {
+    match account_type {
+        "uk_retail" => "Current Account",
+        "uk_retail_joint" => "Joint Account",
+        "uk_monzo_flex" => "Flex",
+        "uk_business" => "Business Account",
+        "uk_rewards" => "Cashback",
+        "uk_loan" => "Loan",
+        other => other,
+    }
+    .to_owned()
+}
+
+/// Account types that are not shown (Home Assistant skips them too).
+pub fn is_hidden_account_type(account_type: &str) -> bool {
+    matches!(account_type, "uk_prepaid" | "uk_monzo_flex_backing_loan")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn account(id: &str, minor: i64, currency: &str) -> AccountSnapshot {
+        let c = Currency::from_code(currency);
+        AccountSnapshot {
+            id: id.into(),
+            name: "Current Account".into(),
+            account_type: "uk_retail".into(),
+            currency: currency.into(),
+            balance: Money::from_minor(minor, c.clone()),
+            total_balance: Money::from_minor(minor, c.clone()),
+            spend_today: Money::zero(c),
+            pots: vec![],
+        }
+    }
+
+    fn person(name: &str, accounts: Vec<AccountSnapshot>) -> PersonSnapshot {
+        PersonSnapshot {
+            id: name.into(),
+            name: name.into(),
+            state: ConnectionState::Live,
+            error: None,
+            updated_at: None,
+            approval_due_at: None,
+            accounts,
+        }
+    }
+
+    #[test]
+    fn totals_count_joint_accounts_once_and_keep_currencies_apart() {
+        let snap = Snapshot {
+            people: vec![
+                person(
+                    "Dana",
+                    vec![
+                        account("acc_1", 1000, "GBP"),
+                        account("acc_joint", 500, "GBP"),
+                    ],
+                ),
+                person(
+                    "Alex",
+                    vec![
+                        account("acc_joint", 500, "GBP"),
+                        account("acc_2", 700, "EUR"),
+                    ],
+                ),
+            ],
+        };
+        let totals: Vec<String> = snap
+            .totals()
+            .iter()
+            .map(|m| m.to_decimal_string())
+            .collect();
+        assert_eq!(totals, ["15.00", "7.00"]);
+    }
+
+    #[test]
+    fn names_follow_home_assistant() {
+        assert_eq!(account_type_name("uk_retail_joint"), "Joint Account");
+        assert_eq!(account_type_name("uk_something_new"), "uk_something_new");
+        assert!(is_hidden_account_type("uk_prepaid"));
+        assert!(!is_hidden_account_type("uk_loan"));
+    }
+
+    #[test]
+    fn json_shape_matches_the_status_contract() {
+        let snap = Snapshot {
+            people: vec![person("Dana", vec![account("acc_1", -1230, "GBP")])],
+        };
+        let json = serde_json::to_value(&snap).unwrap();
+        let acc = &json["people"][0]["accounts"][0];
+        assert_eq!(json["people"][0]["state"], "live");
+        assert_eq!(acc["balance"], "-12.30");
+        assert_eq!(acc["type"], "uk_retail");
+        assert!(json["people"][0].get("error").is_none());
+    }
+}

@@ -1,0 +1,172 @@
+//! monzo-sandbox: a fake Monzo API that behaves as Monzo documents, over real HTTP.
+//!
+//! Monzo cannot be reached from where this project is built and tested, so this
+//! crate stands in for it, in tests and in `monzo-tray --demo`:
+//!
+//! - [`fixture`]: the people, accounts and pots it serves (JSON; a demo household ships).
+//! - [`world`]: the rules: OAuth codes and tokens, rotation, expiry, in-app approval,
+//!   and what each endpoint answers.
+//! - [`faults`]: 429/500/502/504, slow replies, malformed JSON, dropped connections
+//!   and token expiry, on chosen or random requests.
+//! - [`http`]: the axum router: `GET /` (authorize), `POST /oauth2/token`,
+//!   `/ping/whoami`, `/accounts`, `/balance`, `/pots`, and the `/_sandbox/*` control
+//!   surface.
+//!
+//! [`Sandbox::start`] serves it on a loopback port and returns a handle whose methods
+//! are the same controls as the HTTP surface.
+
+pub mod faults;
+pub mod fixture;
+pub mod http;
+pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use faults::{FaultKind, FaultPlan, FaultRule, RandomFaults};
+pub use fixture::{Fixture, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+pub use world::IssuedToken;
+
+/// A running sandbox. Dropping it stops the server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    shared: Arc<http::Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Sandbox {
+    /// Serves `fixture` on `addr` (use port 0 for a free port) on the current tokio
+    /// runtime.
+    pub async fn start(fixture: Fixture, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(http::Shared::new(fixture));
+        let app = http::router(shared.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(%err, "sandbox server stopped with an error");
+            }
+        });
+        Ok(Self {
+            addr,
+            shared,
+            stop: Some(stop),
+        })
+    }
+
+    /// Serves on a free loopback port.
+    pub async fn start_local(fixture: Fixture) -> std::io::Result<Self> {
+        Self::start(fixture, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL of the API (what `MONZO_API_URL` should be), without a trailing slash.
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The authorize URL base (what `MONZO_AUTH_URL` should be).
+    pub fn auth_url(&self) -> String {
+        format!("http://{}/", self.addr)
+    }
+
+    pub fn approve(&self, user: &str) -> Result<(), String> {
+        self.shared.world().approve(user)
+    }
+
+    pub fn revoke_approval(&self, user: &str) -> Result<(), String> {
+        self.shared.world().revoke_approval(user)
+    }
+
+    pub fn expire_tokens(&self, user: Option<&str>) -> Result<(), String> {
+        self.shared.world().expire_tokens(user)
+    }
+
+    pub fn revoke_refresh_tokens(&self, user: Option<&str>) -> Result<(), String> {
+        self.shared.world().revoke_refresh_tokens(user)
+    }
+
+    pub fn set_faults(&self, plan: FaultPlan) {
+        *self.shared.faults() = plan;
+    }
+
+    pub fn clear_faults(&self) {
+        *self.shared.faults() = FaultPlan::default();
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.set_latency(latency);
+    }
+
+    pub fn set_balance(&self, account_id: &str, balance: i64) -> Result<(), String> {
+        self.shared
+            .world()
+            .set_account(account_id, Some(balance), None, None)
+    }
+
+    pub fn set_pot(
+        &self,
+        pot_id: &str,
+        balance: Option<i64>,
+        name: Option<String>,
+        deleted: Option<bool>,
+    ) -> Result<(), String> {
+        self.shared.world().set_pot(pot_id, balance, name, deleted)
+    }
+
+    pub fn add_client(&self, client: fixture::ClientFixture) {
+        self.shared.world().add_client(client);
+    }
+
+    pub fn load(&self, fixture: Fixture) {
+        self.shared.world().load(fixture);
+    }
+
+    pub fn fixture(&self) -> Fixture {
+        self.shared.world().fixture().clone()
+    }
+
+    pub fn issued_tokens(&self) -> Vec<IssuedToken> {
+        self.shared.world().issued_tokens().to_vec()
+    }
+
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.shared.world().token_lifetime = lifetime;
+    }
+
+    /// Requests served per path since start or the last reset.
+    pub fn request_counts(&self) -> std::collections::HashMap<String, u64> {
+        self.shared.request_counts()
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        self.shared.request_counts().values().sum()
+    }
+
+    pub fn reset_request_counts(&self) {
+        self.shared.reset_request_counts();
+    }
+
+    /// Stops serving and waits until the listener is closed.
+    pub fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,781 @@
+//! The sandbox's state and rules, free of HTTP: who is signed in with which tokens,
+//! whose access is approved in the app, and what each endpoint answers.
+//!
+//! The rules follow Monzo's documented behaviour (see shared/monzo-api.md): single-use
+//! authorization codes, refresh tokens that rotate and are invalid once used, one active
+//! token per user and client, 403 `forbidden.insufficient_permissions` until the
+//! in-app approval, 401 `unauthorized.bad_access_token.expired` once a token expires.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rand::distr::{Alphanumeric, SampleString};
+use serde_json::{json, Value};
+
+use crate::fixture::{AccountFixture, ClientFixture, Fixture, PotFixture, UserFixture};
+
+/// A Monzo-shaped error reply: HTTP status, dotted `code`, `message`, and for OAuth
+/// errors the standard `error` field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+    pub oauth_error: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            oauth_error: None,
+        }
+    }
+
+    fn oauth(status: u16, code: &'static str, error: &'static str, message: &str) -> Self {
+        Self {
+            status,
+            code,
+            message: message.to_owned(),
+            oauth_error: Some(error),
+        }
+    }
+
+    pub fn body(&self) -> Value {
+        let mut body = json!({"code": self.code, "message": self.message});
+        if let Some(error) = self.oauth_error {
+            body["error"] = json!(error);
+            body["error_description"] = json!(self.message);
+        }
+        body
+    }
+
+    fn expired() -> Self {
+        Self::oauth(
+            401,
+            "unauthorized.bad_access_token.expired",
+            "invalid_token",
+            "Access token has expired",
+        )
+    }
+
+    fn bad_token() -> Self {
+        Self::oauth(
+            401,
+            "unauthorized.bad_access_token",
+            "invalid_token",
+            "Access token is not valid",
+        )
+    }
+
+    fn needs_approval() -> Self {
+        Self::new(
+            403,
+            "forbidden.insufficient_permissions",
+            "Access forbidden due to insufficient permissions",
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CodeGrant {
+    client_id: String,
+    user_id: String,
+    redirect_uri: String,
+    used: bool,
+}
+
+#[derive(Debug, Clone)]
+struct AccessGrant {
+    client_id: String,
+    user_id: String,
+    expires_at: Instant,
+    revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+struct RefreshGrant {
+    client_id: String,
+    user_id: String,
+    used: bool,
+}
+
+/// One issued token pair, as the test control surface reports it (tests use this to
+/// check that no token ever reaches logs or files).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IssuedToken {
+    pub user_id: String,
+    pub client_id: String,
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+}
+
+pub struct World {
+    data: Fixture,
+    codes: HashMap<String, CodeGrant>,
+    access: HashMap<String, AccessGrant>,
+    refresh: HashMap<String, RefreshGrant>,
+    /// (user_id, client_id) pairs whose current sign-in is approved in the app.
+    approved: HashMap<(String, String), bool>,
+    issued: Vec<IssuedToken>,
+    pub token_lifetime: Duration,
+}
+
+fn random_token(prefix: &str) -> String {
+    format!(
+        "{prefix}{}",
+        Alphanumeric.sample_string(&mut rand::rng(), 48)
+    )
+}
+
+#[derive(Debug)]
+pub struct TokenReply {
+    pub body: Value,
+}
+
+impl World {
+    pub fn new(data: Fixture) -> Self {
+        Self {
+            data,
+            codes: HashMap::new(),
+            access: HashMap::new(),
+            refresh: HashMap::new(),
+            approved: HashMap::new(),
+            issued: Vec::new(),
+            token_lifetime: Duration::from_secs(21_600),
+        }
+    }
+
+    /// Replaces people, accounts, pots and clients; every token is forgotten.
+    pub fn load(&mut self, data: Fixture) {
+        *self = Self {
+            token_lifetime: self.token_lifetime,
+            ..Self::new(data)
+        };
+    }
+
+    pub fn fixture(&self) -> &Fixture {
+        &self.data
+    }
+
+    fn client(&self, client_id: &str) -> Option<&ClientFixture> {
+        self.data.clients.iter().find(|c| c.client_id == client_id)
+    }
+
+    fn user(&self, user_id: &str) -> Option<&UserFixture> {
+        self.data.users.iter().find(|u| u.user_id == user_id)
+    }
+
+    /// A user by id or (case-insensitive) name.
+    pub fn find_user(&self, who: &str) -> Option<&UserFixture> {
+        self.data
+            .users
+            .iter()
+            .find(|u| u.user_id == who || u.name.eq_ignore_ascii_case(who))
+    }
+
+    pub fn add_client(&mut self, client: ClientFixture) {
+        self.data
+            .clients
+            .retain(|c| c.client_id != client.client_id);
+        self.data.clients.push(client);
+    }
+
+    /// The authorize step. Real Monzo emails a magic link; the sandbox answers with
+    /// the redirect that link would lead to. Returns the URL to redirect to.
+    pub fn authorize(
+        &mut self,
+        client_id: &str,
+        redirect_uri: &str,
+        response_type: &str,
+        state: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let client = self.client(client_id).ok_or_else(|| {
+            ApiError::new(400, "bad_request.invalid_client", "Unknown OAuth client")
+        })?;
+        if !client.redirect_uris.is_empty()
+            && !client.redirect_uris.iter().any(|u| u == redirect_uri)
+        {
+            return Err(ApiError::new(
+                400,
+                "bad_request.invalid_redirect_uri",
+                "The redirect URL is not registered for this client",
+            ));
+        }
+        if response_type != "code" {
+            return Err(ApiError::new(
+                400,
+                "bad_request.invalid_response_type",
+                "response_type must be code",
+            ));
+        }
+        let mut target = url::Url::parse(redirect_uri).map_err(|_| {
+            ApiError::new(
+                400,
+                "bad_request.invalid_redirect_uri",
+                "The redirect URL is not a URL",
+            )
+        })?;
+        let user = match user {
+            Some(who) => self.find_user(who),
+            None => self.data.users.first(),
+        }
+        .ok_or_else(|| ApiError::new(400, "bad_request.unknown_user", "No such sandbox user"))?;
+        let code = random_token("sbx_code_");
+        self.codes.insert(
+            code.clone(),
+            CodeGrant {
+                client_id: client_id.to_owned(),
+                user_id: user.user_id.clone(),
+                redirect_uri: redirect_uri.to_owned(),
+                used: false,
+            },
+        );
+        {
+            let mut query = target.query_pairs_mut();
+            query.append_pair("code", &code);
+            if let Some(state) = state {
+                query.append_pair("state", state);
+            }
+        }
+        Ok(target.to_string())
+    }
+
+    fn check_client(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<&ClientFixture, ApiError> {
+        match self.client(client_id) {
+            Some(c) if c.client_secret == client_secret => Ok(c),
+            _ => Err(ApiError::oauth(
+                401,
+                "unauthorized.bad_client_credentials",
+                "invalid_client",
+                "Client credentials are not valid",
+            )),
+        }
+    }
+
+    /// `POST /oauth2/token` with `grant_type=authorization_code`.
+    pub fn exchange_code(
+        &mut self,
+        client_id: &str,
+        client_secret: &str,
+        redirect_uri: &str,
+        code: &str,
+    ) -> Result<TokenReply, ApiError> {
+        let confidential = self.check_client(client_id, client_secret)?.confidential;
+        let bad_code = || {
+            ApiError::oauth(
+                400,
+                "bad_request.bad_authorization_code",
+                "invalid_grant",
+                "Authorization code is not valid or was already used",
+            )
+        };
+        let grant = self.codes.get_mut(code).ok_or_else(bad_code)?;
+        if grant.used || grant.client_id != client_id {
+            return Err(bad_code());
+        }
+        if grant.redirect_uri != redirect_uri {
+            return Err(ApiError::oauth(
+                400,
+                "bad_request.bad_redirect_uri",
+                "invalid_grant",
+                "redirect_uri does not match the one used to authorize",
+            ));
+        }
+        grant.used = true;
+        let user_id = grant.user_id.clone();
+        // One active token per user and client: a new sign-in evicts older ones, and
+        // the new sign-in must be approved in the app again.
+        self.revoke_tokens_of(&user_id, client_id);
+        let approve = self.user(&user_id).is_some_and(|u| u.approve_on_login);
+        self.approved
+            .insert((user_id.clone(), client_id.to_owned()), approve);
+        Ok(self.issue(&user_id, client_id, confidential))
+    }
+
+    /// `POST /oauth2/token` with `grant_type=refresh_token`.
+    pub fn refresh(
+        &mut self,
+        client_id: &str,
+        client_secret: &str,
+        refresh_token: &str,
+    ) -> Result<TokenReply, ApiError> {
+        let confidential = self.check_client(client_id, client_secret)?.confidential;
+        let grant = self.refresh.get_mut(refresh_token).ok_or_else(|| {
+            ApiError::oauth(
+                401,
+                "unauthorized.bad_refresh_token",
+                "invalid_grant",
+                "Refresh token is not valid",
+            )
+        })?;
+        if grant.used || grant.client_id != client_id {
+            return Err(ApiError::oauth(
+                401,
+                "unauthorized.bad_refresh_token.evicted",
+                "invalid_grant",
+                "Refresh token has already been used",
+            ));
+        }
+        grant.used = true;
+        let user_id = grant.user_id.clone();
+        // Refreshing invalidates the previous access token at once.
+        self.revoke_tokens_of(&user_id, client_id);
+        Ok(self.issue(&user_id, client_id, confidential))
+    }
+
+    fn revoke_tokens_of(&mut self, user_id: &str, client_id: &str) {
+        for grant in self.access.values_mut() {
+            if grant.user_id == user_id && grant.client_id == client_id {
+                grant.revoked = true;
+            }
+        }
+        for grant in self.refresh.values_mut() {
+            if grant.user_id == user_id && grant.client_id == client_id {
+                grant.used = true;
+            }
+        }
+    }
+
+    fn issue(&mut self, user_id: &str, client_id: &str, confidential: bool) -> TokenReply {
+        let access_token = random_token("sbx_at_");
+        self.access.insert(
+            access_token.clone(),
+            AccessGrant {
+                client_id: client_id.to_owned(),
+                user_id: user_id.to_owned(),
+                expires_at: Instant::now() + self.token_lifetime,
+                revoked: false,
+            },
+        );
+        let mut body = json!({
+            "access_token": access_token,
+            "client_id": client_id,
+            "expires_in": self.token_lifetime.as_secs(),
+            "token_type": "Bearer",
+            "user_id": user_id,
+        });
+        let refresh_token = confidential.then(|| {
+            let token = random_token("sbx_rt_");
+            self.refresh.insert(
+                token.clone(),
+                RefreshGrant {
+                    client_id: client_id.to_owned(),
+                    user_id: user_id.to_owned(),
+                    used: false,
+                },
+            );
+            body["refresh_token"] = json!(token);
+            token
+        });
+        self.issued.push(IssuedToken {
+            user_id: user_id.to_owned(),
+            client_id: client_id.to_owned(),
+            access_token,
+            refresh_token,
+        });
+        TokenReply { body }
+    }
+
+    /// Resolves a bearer token to (user_id, client_id), or the 401 Monzo would send.
+    fn authenticate(&self, bearer: Option<&str>) -> Result<(String, String), ApiError> {
+        let grant = bearer
+            .and_then(|t| self.access.get(t))
+            .ok_or_else(ApiError::bad_token)?;
+        if grant.revoked {
+            return Err(ApiError::bad_token());
+        }
+        if Instant::now() >= grant.expires_at {
+            return Err(ApiError::expired());
+        }
+        Ok((grant.user_id.clone(), grant.client_id.clone()))
+    }
+
+    /// Authenticated and approved in the app: what every data endpoint requires.
+    fn authorize_data(&self, bearer: Option<&str>) -> Result<String, ApiError> {
+        let (user_id, client_id) = self.authenticate(bearer)?;
+        if self.approved.get(&(user_id.clone(), client_id)) != Some(&true) {
+            return Err(ApiError::needs_approval());
+        }
+        Ok(user_id)
+    }
+
+    pub fn whoami(&self, bearer: Option<&str>) -> Result<Value, ApiError> {
+        // Answers even before the in-app approval, as Monzo does.
+        let (user_id, client_id) = self.authenticate(bearer)?;
+        Ok(json!({"authenticated": true, "client_id": client_id, "user_id": user_id}))
+    }
+
+    pub fn accounts(
+        &self,
+        bearer: Option<&str>,
+        account_type: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let user_id = self.authorize_data(bearer)?;
+        let accounts: Vec<Value> = self
+            .data
+            .accounts
+            .iter()
+            .filter(|a| a.owners.contains(&user_id))
+            .filter(|a| account_type.is_none_or(|t| t == a.account_type))
+            .map(|a| self.account_json(a))
+            .collect();
+        Ok(json!({ "accounts": accounts }))
+    }
+
+    fn account_json(&self, account: &AccountFixture) -> Value {
+        let owners: Vec<Value> = account
+            .owners
+            .iter()
+            .map(|id| {
+                let name = self.user(id).map(|u| u.name.clone()).unwrap_or_default();
+                json!({"user_id": id, "preferred_name": name, "preferred_first_name": name})
+            })
+            .collect();
+        let mut value = json!({
+            "id": account.id,
+            "closed": account.closed,
+            "created": account.created,
+            "description": account.description.clone().unwrap_or_else(|| account.owners.join(", ")),
+            "type": account.account_type,
+            "currency": account.currency,
+            "country_code": "GB",
+            "owners": owners,
+            "product_type": "standard",
+        });
+        if matches!(
+            account.account_type.as_str(),
+            "uk_retail" | "uk_retail_joint" | "uk_business"
+        ) {
+            // Deterministic fake bank details derived from the id: tests check these
+            // never reach a log, a file or the UI.
+            let digits: u64 = account.id.bytes().map(u64::from).sum::<u64>() * 7919 % 100_000_000;
+            value["account_number"] = json!(format!("{digits:08}"));
+            value["sort_code"] = json!("040004");
+            value["payment_details"] = json!({"locale_uk": {"account_number": format!("{digits:08}"), "sort_code": "040004"}});
+        }
+        value
+    }
+
+    fn owned_account(
+        &self,
+        user_id: &str,
+        account_id: Option<&str>,
+        param: &str,
+    ) -> Result<&AccountFixture, ApiError> {
+        let account_id = account_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+            ApiError::new(
+                400,
+                "bad_request.missing_param",
+                format!("Missing parameter {param}"),
+            )
+        })?;
+        let account = self
+            .data
+            .accounts
+            .iter()
+            .find(|a| a.id == account_id)
+            .ok_or_else(|| ApiError::new(404, "not_found.account", "Account not found"))?;
+        if !account.owners.iter().any(|o| o == user_id) {
+            return Err(ApiError::new(
+                403,
+                "forbidden.not_owner",
+                "You do not own this account",
+            ));
+        }
+        Ok(account)
+    }
+
+    fn pots_of<'a>(&'a self, account_id: &'a str) -> impl Iterator<Item = &'a PotFixture> + 'a {
+        self.data
+            .pots
+            .iter()
+            .filter(move |p| p.account_id == account_id)
+    }
+
+    pub fn balance(
+        &self,
+        bearer: Option<&str>,
+        account_id: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let user_id = self.authorize_data(bearer)?;
+        let account = self.owned_account(&user_id, account_id, "account_id")?;
+        let in_pots: i64 = self
+            .pots_of(&account.id)
+            .filter(|p| !p.deleted)
+            .map(|p| p.balance)
+            .sum();
+        Ok(json!({
+            "balance": account.balance,
+            "total_balance": account.balance + in_pots,
+            "balance_including_flexible_savings": account.balance + in_pots,
+            "currency": account.currency,
+            "spend_today": account.spend_today,
+            "local_currency": "",
+            "local_exchange_rate": 0,
+            "local_spend": [],
+        }))
+    }
+
+    pub fn pots(&self, bearer: Option<&str>, account_id: Option<&str>) -> Result<Value, ApiError> {
+        let user_id = self.authorize_data(bearer)?;
+        let account = self.owned_account(&user_id, account_id, "current_account_id")?;
+        let pots: Vec<Value> = self
+            .pots_of(&account.id)
+            .map(|p| {
+                json!({
+                    "id": p.id,
+                    "name": p.name,
+                    "style": p.style,
+                    "balance": p.balance,
+                    "currency": p.currency,
+                    "type": "default",
+                    "created": "2020-01-01T00:00:00.000Z",
+                    "updated": "2020-01-01T00:00:00.000Z",
+                    "deleted": p.deleted,
+                    "locked": false,
+                    "current_account_id": p.account_id,
+                })
+            })
+            .collect();
+        Ok(json!({ "pots": pots }))
+    }
+
+    // ---- control surface -------------------------------------------------------
+
+    /// Approves every pending sign-in of a user (all clients), as the Monzo app would.
+    pub fn approve(&mut self, who: &str) -> Result<(), String> {
+        let user_id = self
+            .find_user(who)
+            .ok_or_else(|| format!("no sandbox user {who}"))?
+            .user_id
+            .clone();
+        for ((uid, _), approved) in self.approved.iter_mut() {
+            if *uid == user_id {
+                *approved = true;
+            }
+        }
+        Ok(())
+    }
+
+    /// Withdraws approval, as happens when Monzo's 90 days run out.
+    pub fn revoke_approval(&mut self, who: &str) -> Result<(), String> {
+        let user_id = self
+            .find_user(who)
+            .ok_or_else(|| format!("no sandbox user {who}"))?
+            .user_id
+            .clone();
+        for ((uid, _), approved) in self.approved.iter_mut() {
+            if *uid == user_id {
+                *approved = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// Expires the access tokens of one user, or of everyone.
+    pub fn expire_tokens(&mut self, who: Option<&str>) -> Result<(), String> {
+        let user_id = match who {
+            Some(who) => Some(
+                self.find_user(who)
+                    .ok_or_else(|| format!("no sandbox user {who}"))?
+                    .user_id
+                    .clone(),
+            ),
+            None => None,
+        };
+        let past = Instant::now()
+            .checked_sub(Duration::from_secs(1))
+            .unwrap_or_else(Instant::now);
+        for grant in self.access.values_mut() {
+            if user_id.as_ref().is_none_or(|u| *u == grant.user_id) {
+                grant.expires_at = past;
+            }
+        }
+        Ok(())
+    }
+
+    /// Expires the one access token presented (the `expire_token` fault).
+    pub fn expire_access_token(&mut self, token: &str) {
+        if let Some(grant) = self.access.get_mut(token) {
+            grant.expires_at = Instant::now()
+                .checked_sub(Duration::from_secs(1))
+                .unwrap_or_else(Instant::now);
+        }
+    }
+
+    /// Revokes refresh tokens (one user or everyone): the next refresh fails.
+    pub fn revoke_refresh_tokens(&mut self, who: Option<&str>) -> Result<(), String> {
+        let user_id = match who {
+            Some(who) => Some(
+                self.find_user(who)
+                    .ok_or_else(|| format!("no sandbox user {who}"))?
+                    .user_id
+                    .clone(),
+            ),
+            None => None,
+        };
+        for grant in self.refresh.values_mut() {
+            if user_id.as_ref().is_none_or(|u| *u == grant.user_id) {
+                grant.used = true;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn set_account(
+        &mut self,
+        account_id: &str,
+        balance: Option<i64>,
+        spend_today: Option<i64>,
+        closed: Option<bool>,
+    ) -> Result<(), String> {
+        let account = self
+            .data
+            .accounts
+            .iter_mut()
+            .find(|a| a.id == account_id)
+            .ok_or_else(|| format!("no sandbox account {account_id}"))?;
+        if let Some(balance) = balance {
+            account.balance = balance;
+        }
+        if let Some(spend) = spend_today {
+            account.spend_today = spend;
+        }
+        if let Some(closed) = closed {
+            account.closed = closed;
+        }
+        Ok(())
+    }
+
+    pub fn set_pot(
+        &mut self,
+        pot_id: &str,
+        balance: Option<i64>,
+        name: Option<String>,
+        deleted: Option<bool>,
+    ) -> Result<(), String> {
+        let pot = self
+            .data
+            .pots
+            .iter_mut()
+            .find(|p| p.id == pot_id)
+            .ok_or_else(|| format!("no sandbox pot {pot_id}"))?;
+        if let Some(balance) = balance {
+            pot.balance = balance;
+        }
+        if let Some(name) = name {
+            pot.name = name;
+        }
+        if let Some(deleted) = deleted {
+            pot.deleted = deleted;
+        }
+        Ok(())
+    }
+
+    pub fn issued_tokens(&self) -> &[IssuedToken] {
+        &self.issued
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::DEMO_CLIENT_ID as CID;
+    use crate::fixture::DEMO_CLIENT_SECRET as SECRET;
+
+    fn signed_in(world: &mut World, who: &str) -> Value {
+        let url = world
+            .authorize(CID, "http://127.0.0.1:1/cb", "code", Some("st"), Some(who))
+            .unwrap();
+        let url = url::Url::parse(&url).unwrap();
+        let code = url
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .to_string();
+        world
+            .exchange_code(CID, SECRET, "http://127.0.0.1:1/cb", &code)
+            .unwrap()
+            .body
+    }
+
+    #[test]
+    fn codes_are_single_use() {
+        let mut world = World::new(Fixture::demo());
+        let url = world
+            .authorize(CID, "http://x/cb", "code", Some("s"), None)
+            .unwrap();
+        let code = url::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap()
+            .1
+            .to_string();
+        assert!(world
+            .exchange_code(CID, SECRET, "http://x/cb", &code)
+            .is_ok());
+        assert_eq!(
+            world
+                .exchange_code(CID, SECRET, "http://x/cb", &code)
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+
+    #[test]
+    fn refresh_rotates_and_old_tokens_die() {
+        let mut world = World::new(Fixture::demo());
+        let first = signed_in(&mut world, "Dana");
+        let rt = first["refresh_token"].as_str().unwrap().to_owned();
+        let at = first["access_token"].as_str().unwrap().to_owned();
+        let second = world.refresh(CID, SECRET, &rt).unwrap().body;
+        assert_ne!(second["refresh_token"], first["refresh_token"]);
+        assert_eq!(world.refresh(CID, SECRET, &rt).unwrap_err().status, 401);
+        assert_eq!(
+            world.whoami(Some(&at)).unwrap_err().code,
+            "unauthorized.bad_access_token"
+        );
+    }
+
+    #[test]
+    fn approval_gates_data_but_not_whoami() {
+        let mut data = Fixture::demo();
+        data.users[0].approve_on_login = false;
+        let mut world = World::new(data);
+        let at = signed_in(&mut world, "Dana")["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(world.whoami(Some(&at)).is_ok());
+        assert_eq!(
+            world.accounts(Some(&at), None).unwrap_err().code,
+            "forbidden.insufficient_permissions"
+        );
+        world.approve("Dana").unwrap();
+        assert!(world.accounts(Some(&at), None).is_ok());
+    }
+
+    #[test]
+    fn total_balance_counts_live_pots_only() {
+        let mut world = World::new(Fixture::demo());
+        let at = signed_in(&mut world, "Dana")["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let balance = world
+            .balance(Some(&at), Some("acc_00009demodanacurrent"))
+            .unwrap();
+        assert_eq!(balance["total_balance"], json!(123456 + 150000 + 32075));
+    }
+}
