@@ -29,8 +29,8 @@ use crate::retry::RetryPolicy;
 use crate::secrets::SecretKind;
 use crate::settings::PersonSettings;
 use crate::snapshot::{
-    account_type_name, is_hidden_account_type, AccountSnapshot, ConnectionState, PersonSnapshot,
-    PotSnapshot, Snapshot,
+    account_type_name, is_hidden_account_type, AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot,
+    Snapshot,
 };
 
 #[derive(Debug, Clone)]
@@ -51,6 +51,8 @@ impl Default for EngineConfig {
 
 /// The request timeout the engine's HTTP client should use: slow replies past it
 /// count as network trouble and are retried.
+const MAX_REFRESHES_PER_CALL: u32 = 3;
+
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(2_500);
 
 /// Tokens of one person as known in memory.
@@ -173,11 +175,7 @@ impl Engine {
 
     async fn poll_person(&self, person: &PersonSettings) -> PersonSnapshot {
         let runtime = self.runtime(&person.id);
-        let previous = runtime
-            .last
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let previous = runtime.last.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let deferred = runtime
             .not_before
             .lock()
@@ -201,9 +199,7 @@ impl Engine {
         result: Result<Vec<AccountSnapshot>>,
         runtime: &PersonRuntime,
     ) -> PersonSnapshot {
-        let (last_accounts, last_updated) = previous
-            .map(|p| (p.accounts, p.updated_at))
-            .unwrap_or_default();
+        let (last_accounts, last_updated) = previous.map(|p| (p.accounts, p.updated_at)).unwrap_or_default();
         let mut approved_at = person.approved_at;
         let snapshot = match result {
             Ok(accounts) => {
@@ -338,27 +334,28 @@ impl Engine {
                 }
             })
         };
-        let token = self.access_token(person, runtime).await?;
-        match attempt(token.clone()).await {
-            Err(Error::TokenExpired | Error::TokenRejected(_)) => {
-                let fresh = self.refreshed_token(person, runtime, &token).await?;
-                attempt(fresh).await.map_err(|err| match err {
-                    Error::TokenExpired | Error::TokenRejected(_) => Error::SignInRequired {
+        let mut token = self.access_token(person, runtime).await?;
+        let mut refreshes = 0;
+        loop {
+            match attempt(token.clone()).await {
+                // A token that expires again right after a refresh is Monzo (or the
+                // network) misbehaving, not the sign-in ending: refresh a few times.
+                Err(Error::TokenExpired | Error::TokenRejected(_)) if refreshes < MAX_REFRESHES_PER_CALL => {
+                    refreshes += 1;
+                    token = self.refreshed_token(person, runtime, &token).await?;
+                }
+                Err(Error::TokenExpired | Error::TokenRejected(_)) => {
+                    return Err(Error::SignInRequired {
                         person: person.name.clone(),
-                    },
-                    other => other,
-                })
+                    })
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 
     /// The person's access token, from memory or the keyring.
-    async fn access_token(
-        &self,
-        person: &PersonSettings,
-        runtime: &PersonRuntime,
-    ) -> Result<AccessToken> {
+    async fn access_token(&self, person: &PersonSettings, runtime: &PersonRuntime) -> Result<AccessToken> {
         let mut cache = runtime.tokens.lock().await;
         self.save_unsaved(person, &mut cache).await;
         if let Some(access) = &cache.access {
@@ -479,11 +476,7 @@ impl Engine {
     }
 }
 
-fn account_snapshot(
-    account: &WireAccount,
-    balance: WireBalance,
-    pots: Vec<WirePot>,
-) -> AccountSnapshot {
+fn account_snapshot(account: &WireAccount, balance: WireBalance, pots: Vec<WirePot>) -> AccountSnapshot {
     let currency = Currency::from_code(&balance.currency);
     let live: Vec<WirePot> = pots.into_iter().filter(|p| !p.deleted).collect();
     let total_minor = balance.total_balance.unwrap_or_else(|| {
@@ -493,12 +486,7 @@ fn account_snapshot(
                 .as_deref()
                 .is_none_or(|c| c.eq_ignore_ascii_case(currency.code()))
         };
-        balance.balance
-            + live
-                .iter()
-                .filter(same_currency)
-                .map(|p| p.balance)
-                .sum::<i64>()
+        balance.balance + live.iter().filter(same_currency).map(|p| p.balance).sum::<i64>()
     });
     let pots = live
         .into_iter()

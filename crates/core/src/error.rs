@@ -10,7 +10,9 @@ pub enum Error {
     TokenExpired,
     #[error("Monzo did not accept the access token ({0}).")]
     TokenRejected(String),
-    #[error("Approve access in the Monzo app on your phone; monzo-tray will continue by itself once you have.")]
+    #[error(
+        "Approve access in the Monzo app on your phone; monzo-tray will continue by itself once you have."
+    )]
     NeedsApproval,
     #[error("Monzo is limiting how often we ask{}; monzo-tray will try again later.",
         .retry_after.map(|d| format!(" (try again in {} s)", d.as_secs())).unwrap_or_default())]

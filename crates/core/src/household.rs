@@ -105,15 +105,10 @@ impl Household {
         let id = existing.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| {
             format!(
                 "p_{}",
-                Alphanumeric
-                    .sample_string(&mut rand::rng(), 12)
-                    .to_lowercase()
+                Alphanumeric.sample_string(&mut rand::rng(), 12).to_lowercase()
             )
         });
-        let refresh = tokens
-            .refresh_token
-            .as_ref()
-            .ok_or(Error::NotConfidential)?;
+        let refresh = tokens.refresh_token.as_ref().ok_or(Error::NotConfidential)?;
         // The refresh token first: it is the one that keeps the sign-in alive.
         let stored = async {
             self.secrets
@@ -180,8 +175,7 @@ mod tests {
     #[tokio::test]
     async fn sign_in_again_keeps_the_id_and_replaces_tokens() {
         let dir = tempfile::tempdir().unwrap();
-        let house =
-            Household::open(SettingsFile::in_dir(dir.path()), SecretStore::memory()).unwrap();
+        let house = Household::open(SettingsFile::in_dir(dir.path()), SecretStore::memory()).unwrap();
         let secret = ClientSecret::new("s".into());
         let first = house
             .save_sign_in("Dana", "c", &secret, "http://r", &tokens(1))

@@ -55,11 +55,7 @@ impl LoopbackListener {
 
     /// Serves until one request carries a sign-in result (a code, or Monzo's error),
     /// or `timeout` passes. Requests without one (a favicon) get a 404 and are ignored.
-    pub async fn wait_for_code(
-        self,
-        expected_state: String,
-        timeout: Duration,
-    ) -> Result<AuthorizationCode> {
+    pub async fn wait_for_code(self, expected_state: String, timeout: Duration) -> Result<AuthorizationCode> {
         let (tx, mut rx) = mpsc::channel::<Result<AuthorizationCode>>(1);
         let shared = Arc::new(Callback {
             expected_state,
@@ -98,8 +94,7 @@ struct Callback {
     tx: Mutex<Option<mpsc::Sender<Result<AuthorizationCode>>>>,
 }
 
-const PAGE_STYLE: &str =
-    "body{font-family:system-ui,sans-serif;max-width:32em;margin:4em auto;color:#112}";
+const PAGE_STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32em;margin:4em auto;color:#112}";
 
 async fn callback(
     State(shared): State<Arc<Callback>>,
@@ -181,9 +176,7 @@ mod tests {
         let listener = LoopbackListener::bind(0).await.unwrap();
         let uri = listener.redirect_uri();
         let waiter = tokio::spawn(listener.wait_for_code("right".into(), Duration::from_secs(10)));
-        let page = reqwest::get(format!("{uri}?code=c&state=wrong"))
-            .await
-            .unwrap();
+        let page = reqwest::get(format!("{uri}?code=c&state=wrong")).await.unwrap();
         assert!(page.text().await.unwrap().contains("did not complete"));
         assert!(matches!(waiter.await.unwrap(), Err(Error::StateMismatch)));
     }

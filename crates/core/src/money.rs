@@ -74,9 +74,10 @@ impl Money {
     /// Parses a major-unit decimal string ("1234.56", "-12.3"), normalised to the
     /// currency's exponent. Rejects more decimals than the currency has.
     pub fn parse(text: &str, currency: Currency) -> Result<Self, crate::Error> {
-        let amount: Decimal = text.trim().parse().map_err(|_| {
-            crate::Error::InvalidInput(format!("\"{text}\" is not an amount of money"))
-        })?;
+        let amount: Decimal = text
+            .trim()
+            .parse()
+            .map_err(|_| crate::Error::InvalidInput(format!("\"{text}\" is not an amount of money")))?;
         if amount.scale() > currency.exponent {
             return Err(crate::Error::InvalidInput(format!(
                 "{} has {} decimal places; \"{text}\" has more",
@@ -241,9 +242,7 @@ mod tests {
         assert_eq!(Money::parse("1234.5", gbp_c.clone()).unwrap(), gbp(123450));
         assert_eq!(Money::parse("-12.30", gbp_c.clone()).unwrap(), gbp(-1230));
         assert_eq!(
-            Money::parse("7", gbp_c.clone())
-                .unwrap()
-                .to_decimal_string(),
+            Money::parse("7", gbp_c.clone()).unwrap().to_decimal_string(),
             "7.00"
         );
         assert!(Money::parse("1.234", gbp_c.clone()).is_err());

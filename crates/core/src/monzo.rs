@@ -28,9 +28,8 @@ pub const DEFAULT_AUTH_URL: &str = "https://auth.monzo.com/";
 impl Endpoints {
     pub fn new(api: &str, auth: &str) -> Result<Self> {
         let parse = |name: &str, value: &str| {
-            let url = Url::parse(value.trim()).map_err(|e| {
-                Error::InvalidInput(format!("{name} \"{value}\" is not a URL: {e}"))
-            })?;
+            let url = Url::parse(value.trim())
+                .map_err(|e| Error::InvalidInput(format!("{name} \"{value}\" is not a URL: {e}")))?;
             if !matches!(url.scheme(), "http" | "https") {
                 return Err(Error::InvalidInput(format!(
                     "{name} must be an http or https URL"
@@ -144,11 +143,7 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     let code = parsed.code.unwrap_or_default();
     match status {
         401 if code == "unauthorized.bad_access_token.expired" => Error::TokenExpired,
-        401 => Error::TokenRejected(if code.is_empty() {
-            "HTTP 401".into()
-        } else {
-            code
-        }),
+        401 => Error::TokenRejected(if code.is_empty() { "HTTP 401".into() } else { code }),
         403 if code == "forbidden.insufficient_permissions" => Error::NeedsApproval,
         429 => Error::RateLimited {
             retry_after: retry_after(headers),
@@ -156,11 +151,7 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         500..=599 => Error::Server { status },
         _ => Error::Api {
             status,
-            code: if code.is_empty() {
-                "unknown".into()
-            } else {
-                code
-            },
+            code: if code.is_empty() { "unknown".into() } else { code },
             message: parsed.message.unwrap_or_default(),
         },
     }
@@ -216,12 +207,7 @@ impl MonzoApi {
         &self.endpoints
     }
 
-    async fn get_raw(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-        token: &AccessToken,
-    ) -> Result<Vec<u8>> {
+    async fn get_raw(&self, path: &str, query: &[(&str, &str)], token: &AccessToken) -> Result<Vec<u8>> {
         let response = self
             .http
             .get(self.endpoints.api_path(path))
@@ -237,12 +223,7 @@ impl MonzoApi {
             Ok(body.to_vec())
         } else {
             let err = classify(status, &headers, &body);
-            tracing::debug!(
-                path,
-                status,
-                code = err.code(),
-                "Monzo answered with an error"
-            );
+            tracing::debug!(path, status, code = err.code(), "Monzo answered with an error");
             Err(err)
         }
     }
@@ -295,10 +276,7 @@ mod tests {
             classify(504, &h, b"<html>504</html>"),
             Error::Server { status: 504 }
         ));
-        assert!(matches!(
-            classify(502, &h, b""),
-            Error::Server { status: 502 }
-        ));
+        assert!(matches!(classify(502, &h, b""), Error::Server { status: 502 }));
         assert!(matches!(
             classify(404, &h, br#"{"code":"not_found.account","message":"gone"}"#),
             Error::Api { status: 404, .. }

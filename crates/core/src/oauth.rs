@@ -12,17 +12,16 @@ use std::time::Duration;
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
-    AccessToken, AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret,
-    CsrfToken, EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, RedirectUrl,
-    RefreshToken, RequestTokenError, TokenResponse, TokenUrl,
+    AccessToken, AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, RedirectUrl, RefreshToken, RequestTokenError,
+    TokenResponse, TokenUrl,
 };
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::monzo::Endpoints;
 
-type MonzoOAuthClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+type MonzoOAuthClient = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 /// A person's OAuth client as made at developers.monzo.com.
 #[derive(Clone)]
@@ -81,7 +80,8 @@ pub fn validate_client_secret(secret: &str) -> Result<ClientSecret> {
     }
     if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Error::InvalidInput(
-            "The client secret has spaces or line breaks inside it; copy it again from developers.monzo.com.".into(),
+            "The client secret has spaces or line breaks inside it; copy it again from developers.monzo.com."
+                .into(),
         ));
     }
     Ok(ClientSecret::new(secret.to_owned()))
@@ -106,8 +106,7 @@ pub fn authorize_url(endpoints: &Endpoints, creds: &ClientCredentials) -> Result
     Ok(client.authorize_url(CsrfToken::new_random).url())
 }
 
-type TokenError =
-    RequestTokenError<HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>;
+type TokenError = RequestTokenError<HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>;
 
 /// Maps a token-endpoint failure. `status` is the HTTP status seen (0 if none).
 fn token_error(err: TokenError, status: u16, refreshing: bool, person: &str) -> Error {
@@ -123,9 +122,7 @@ fn token_error(err: TokenError, status: u16, refreshing: bool, person: &str) -> 
     match err {
         RequestTokenError::ServerResponse(resp) => match resp.error() {
             BasicErrorResponseType::InvalidClient => Error::BadClientCredentials,
-            BasicErrorResponseType::InvalidGrant | BasicErrorResponseType::UnauthorizedClient => {
-                ended()
-            }
+            BasicErrorResponseType::InvalidGrant | BasicErrorResponseType::UnauthorizedClient => ended(),
             _ if matches!(status, 400 | 401 | 403) => ended(),
             _ if status == 429 => Error::RateLimited { retry_after: None },
             other => Error::Api {
@@ -230,12 +227,13 @@ pub fn parse_redirect_input(input: &str, expected_state: &str) -> Result<Authori
         input.contains("://") || input.starts_with("127.0.0.1") || input.starts_with("localhost");
     if !looks_like_url {
         let plausible = input.len() <= 4096
-            && input.chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '~' | '+' | '/' | '=')
-            });
+            && input
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '~' | '+' | '/' | '='));
         if !plausible {
             return Err(Error::BadRedirectInput(
-                "paste the whole address from the browser's address bar after the sign-in, or just the code".into(),
+                "paste the whole address from the browser's address bar after the sign-in, or just the code"
+                    .into(),
             ));
         }
         return Ok(AuthorizationCode::new(input.to_owned()));
@@ -245,9 +243,8 @@ pub fn parse_redirect_input(input: &str, expected_state: &str) -> Result<Authori
     } else {
         format!("http://{input}")
     };
-    let url = Url::parse(&with_scheme).map_err(|_| {
-        Error::BadRedirectInput("the address could not be read; copy it again".into())
-    })?;
+    let url = Url::parse(&with_scheme)
+        .map_err(|_| Error::BadRedirectInput("the address could not be read; copy it again".into()))?;
     let param = |name: &str| {
         url.query_pairs()
             .find(|(k, _)| k == name)
@@ -259,8 +256,7 @@ pub fn parse_redirect_input(input: &str, expected_state: &str) -> Result<Authori
     }
     let code = param("code").filter(|c| !c.is_empty()).ok_or_else(|| {
         Error::BadRedirectInput(
-            "that address has no sign-in code in it; it must be the one Monzo's email link led to"
-                .into(),
+            "that address has no sign-in code in it; it must be the one Monzo's email link led to".into(),
         )
     })?;
     match param("state") {
@@ -275,8 +271,7 @@ mod tests {
 
     #[test]
     fn pasted_urls_need_the_right_state() {
-        let code =
-            parse_redirect_input("http://127.0.0.1:8457/callback?code=abc&state=s1", "s1").unwrap();
+        let code = parse_redirect_input("http://127.0.0.1:8457/callback?code=abc&state=s1", "s1").unwrap();
         assert_eq!(code.secret(), "abc");
         assert!(matches!(
             parse_redirect_input("http://127.0.0.1:8457/callback?code=abc&state=s2", "s1"),

@@ -94,9 +94,7 @@ impl SecretBackend for KeyringBackend {
     }
 
     fn set(&self, entry: &str, value: &str) -> Result<()> {
-        self.entry(entry)?
-            .set_password(value)
-            .map_err(map_keyring_error)
+        self.entry(entry)?.set_password(value).map_err(map_keyring_error)
     }
 
     fn delete(&self, entry: &str) -> Result<()> {
@@ -234,10 +232,7 @@ mod tests {
     #[tokio::test]
     async fn memory_round_trip_and_delete_all() {
         let store = SecretStore::memory();
-        store
-            .set("p1", SecretKind::RefreshToken, "r")
-            .await
-            .unwrap();
+        store.set("p1", SecretKind::RefreshToken, "r").await.unwrap();
         store.set("p1", SecretKind::AccessToken, "a").await.unwrap();
         store.set("p2", SecretKind::AccessToken, "b").await.unwrap();
         assert_eq!(
@@ -249,16 +244,9 @@ mod tests {
             Some("r")
         );
         store.delete_all("p1").await.unwrap();
+        assert_eq!(store.get("p1", SecretKind::AccessToken).await.unwrap(), None);
         assert_eq!(
-            store.get("p1", SecretKind::AccessToken).await.unwrap(),
-            None
-        );
-        assert_eq!(
-            store
-                .get("p2", SecretKind::AccessToken)
-                .await
-                .unwrap()
-                .as_deref(),
+            store.get("p2", SecretKind::AccessToken).await.unwrap().as_deref(),
             Some("b")
         );
     }

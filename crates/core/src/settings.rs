@@ -99,13 +99,9 @@ pub fn config_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("MONZO_TRAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    dirs::config_dir()
-        .map(|d| d.join("monzo-tray"))
-        .ok_or_else(|| {
-            Error::InvalidInput(
-                "No config folder is known for this user; set MONZO_TRAY_CONFIG_DIR.".into(),
-            )
-        })
+    dirs::config_dir().map(|d| d.join("monzo-tray")).ok_or_else(|| {
+        Error::InvalidInput("No config folder is known for this user; set MONZO_TRAY_CONFIG_DIR.".into())
+    })
 }
 
 /// What loading found besides the settings: a warning to show the person.
@@ -240,10 +236,7 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains("broken"))
             .collect();
         assert_eq!(backups.len(), 1);
-        assert_eq!(
-            std::fs::read_to_string(backups[0].path()).unwrap(),
-            "{ not json"
-        );
+        assert_eq!(std::fs::read_to_string(backups[0].path()).unwrap(), "{ not json");
     }
 
     #[test]

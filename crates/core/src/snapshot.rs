@@ -175,25 +175,15 @@ mod tests {
             people: vec![
                 person(
                     "Dana",
-                    vec![
-                        account("acc_1", 1000, "GBP"),
-                        account("acc_joint", 500, "GBP"),
-                    ],
+                    vec![account("acc_1", 1000, "GBP"), account("acc_joint", 500, "GBP")],
                 ),
                 person(
                     "Alex",
-                    vec![
-                        account("acc_joint", 500, "GBP"),
-                        account("acc_2", 700, "EUR"),
-                    ],
+                    vec![account("acc_joint", 500, "GBP"), account("acc_2", 700, "EUR")],
                 ),
             ],
         };
-        let totals: Vec<String> = snap
-            .totals()
-            .iter()
-            .map(|m| m.to_decimal_string())
-            .collect();
+        let totals: Vec<String> = snap.totals().iter().map(|m| m.to_decimal_string()).collect();
         assert_eq!(totals, ["15.00", "7.00"]);
     }
 

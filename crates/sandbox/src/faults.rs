@@ -134,9 +134,7 @@ mod tests {
                 retry_after: None,
             }),
         };
-        let hits = (0..10_000)
-            .filter(|_| plan.next_for("/pots").is_some())
-            .count();
+        let hits = (0..10_000).filter(|_| plan.next_for("/pots").is_some()).count();
         assert!((1_600..2_400).contains(&hits), "{hits} faults in 10000");
     }
 }

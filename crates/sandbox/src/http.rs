@@ -27,6 +27,8 @@ pub struct Shared {
     faults: Mutex<FaultPlan>,
     latency_ms: AtomicU64,
     requests: Mutex<HashMap<String, u64>>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
 }
 
 impl Shared {
@@ -36,15 +38,15 @@ impl Shared {
             faults: Mutex::new(FaultPlan::default()),
             latency_ms: AtomicU64::new(0),
             requests: Mutex::new(HashMap::new()),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
         }
     }
 
     /// The world, even if a handler panicked while holding it (the data stays usable
     /// for the remaining requests; a test harness must not cascade one panic).
     pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn faults(&self) -> MutexGuard<'_, FaultPlan> {
@@ -59,17 +61,17 @@ impl Shared {
     }
 
     pub fn request_counts(&self) -> HashMap<String, u64> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn reset_request_counts(&self) {
-        self.requests
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.max_in_flight.store(0, Ordering::Relaxed);
+    }
+
+    /// The most API requests that were being handled at the same moment.
+    pub fn max_in_flight(&self) -> u64 {
+        self.max_in_flight.load(Ordering::Relaxed)
     }
 }
 
@@ -83,10 +85,7 @@ pub fn router(shared: AppState) -> Router {
         .route("/accounts", get(accounts))
         .route("/balance", get(balance))
         .route("/pots", get(pots))
-        .layer(middleware::from_fn_with_state(
-            shared.clone(),
-            faults_and_latency,
-        ));
+        .layer(middleware::from_fn_with_state(shared.clone(), faults_and_latency));
     let control = Router::new()
         .route("/approve", post(control_approve))
         .route("/revoke_approval", post(control_revoke_approval))
@@ -124,12 +123,17 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
     Some(token.trim().to_owned())
 }
 
-/// Counts requests, adds the configured latency, and injects the next fault.
-async fn faults_and_latency(
-    State(shared): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Counts requests (and how many overlap), adds the configured latency, and injects
+/// the next fault.
+async fn faults_and_latency(State(shared): State<AppState>, request: Request, next: Next) -> Response {
+    let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+    shared.max_in_flight.fetch_max(now, Ordering::Relaxed);
+    let response = handle_with_faults(&shared, request, next).await;
+    shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+    response
+}
+
+async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     *shared
         .requests
@@ -148,8 +152,7 @@ async fn faults_and_latency(
     tracing::debug!(?fault.kind, %path, "sandbox injects a fault");
     match fault.kind {
         FaultKind::RateLimited => {
-            let body =
-                json!({"code": "rate_limited.too_many_requests", "message": "Too many requests"});
+            let body = json!({"code": "rate_limited.too_many_requests", "message": "Too many requests"});
             let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
             if let Some(seconds) = fault.retry_after {
                 response
@@ -159,8 +162,7 @@ async fn faults_and_latency(
             response
         }
         FaultKind::ServerError => {
-            let body =
-                json!({"code": "internal_service.unknown", "message": "An unknown error occurred"});
+            let body = json!({"code": "internal_service.unknown", "message": "An unknown error occurred"});
             (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
         }
         FaultKind::BadGateway => (StatusCode::BAD_GATEWAY, "").into_response(),
@@ -184,9 +186,7 @@ async fn faults_and_latency(
             // A body that fails before its first byte makes the server abort the
             // connection, so the client sees an incomplete reply.
             let broken = futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other(
-                    "sandbox dropped the connection",
-                ))
+                Err::<Bytes, std::io::Error>(std::io::Error::other("sandbox dropped the connection"))
             });
             Response::new(Body::from_stream(broken))
         }
@@ -199,10 +199,7 @@ async fn faults_and_latency(
     }
 }
 
-async fn authorize(
-    State(shared): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn authorize(State(shared): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
     let get = |key: &str| q.get(key).map(String::as_str);
     let result = shared.world().authorize(
         get("client_id").unwrap_or_default(),
@@ -226,11 +223,7 @@ fn client_credentials(headers: &HeaderMap, form: &HashMap<String, String>) -> (S
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.trim())
-                .ok()
-        })
+        .and_then(|b64| base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok())
         .and_then(|raw| String::from_utf8(raw).ok())
         .and_then(|pair| {
             let (id, secret) = pair.split_once(':')?;
@@ -259,12 +252,9 @@ async fn token(
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     let mut world = shared.world();
     let result = match field("grant_type") {
-        "authorization_code" => world.exchange_code(
-            &client_id,
-            &client_secret,
-            field("redirect_uri"),
-            field("code"),
-        ),
+        "authorization_code" => {
+            world.exchange_code(&client_id, &client_secret, field("redirect_uri"), field("code"))
+        }
         "refresh_token" => world.refresh(&client_id, &client_secret, field("refresh_token")),
         _ => {
             return api_error(ApiError {
@@ -404,11 +394,7 @@ struct PotChange {
 }
 
 async fn control_pot(State(shared): State<AppState>, Json(c): Json<PotChange>) -> Response {
-    control(
-        shared
-            .world()
-            .set_pot(&c.pot_id, c.balance, c.name, c.deleted),
-    )
+    control(shared.world().set_pot(&c.pot_id, c.balance, c.name, c.deleted))
 }
 
 async fn control_fixture(State(shared): State<AppState>, Json(fixture): Json<Fixture>) -> Response {
@@ -420,10 +406,7 @@ async fn control_get_fixture(State(shared): State<AppState>) -> Response {
     Json(shared.world().fixture().clone()).into_response()
 }
 
-async fn control_add_client(
-    State(shared): State<AppState>,
-    Json(client): Json<ClientFixture>,
-) -> Response {
+async fn control_add_client(State(shared): State<AppState>, Json(client): Json<ClientFixture>) -> Response {
     shared.world().add_client(client);
     control(Ok(()))
 }
@@ -437,10 +420,7 @@ struct Lifetime {
     seconds: u64,
 }
 
-async fn control_token_lifetime(
-    State(shared): State<AppState>,
-    Json(l): Json<Lifetime>,
-) -> Response {
+async fn control_token_lifetime(State(shared): State<AppState>, Json(l): Json<Lifetime>) -> Response {
     shared.world().token_lifetime = Duration::from_secs(l.seconds);
     control(Ok(()))
 }
@@ -448,7 +428,7 @@ async fn control_token_lifetime(
 async fn control_stats(State(shared): State<AppState>) -> Response {
     let counts = shared.request_counts();
     let total: u64 = counts.values().sum();
-    Json(json!({"requests": counts, "total": total})).into_response()
+    Json(json!({"requests": counts, "total": total, "max_in_flight": shared.max_in_flight()})).into_response()
 }
 
 async fn control_reset_stats(State(shared): State<AppState>) -> Response {

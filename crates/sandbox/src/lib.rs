@@ -151,6 +151,10 @@ impl Sandbox {
         self.shared.request_counts().values().sum()
     }
 
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight()
+    }
+
     pub fn reset_request_counts(&self) {
         self.shared.reset_request_counts();
     }

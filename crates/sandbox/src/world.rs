@@ -124,10 +124,7 @@ pub struct World {
 }
 
 fn random_token(prefix: &str) -> String {
-    format!(
-        "{prefix}{}",
-        Alphanumeric.sample_string(&mut rand::rng(), 48)
-    )
+    format!("{prefix}{}", Alphanumeric.sample_string(&mut rand::rng(), 48))
 }
 
 #[derive(Debug)]
@@ -177,9 +174,7 @@ impl World {
     }
 
     pub fn add_client(&mut self, client: ClientFixture) {
-        self.data
-            .clients
-            .retain(|c| c.client_id != client.client_id);
+        self.data.clients.retain(|c| c.client_id != client.client_id);
         self.data.clients.push(client);
     }
 
@@ -193,12 +188,10 @@ impl World {
         state: Option<&str>,
         user: Option<&str>,
     ) -> Result<String, ApiError> {
-        let client = self.client(client_id).ok_or_else(|| {
-            ApiError::new(400, "bad_request.invalid_client", "Unknown OAuth client")
-        })?;
-        if !client.redirect_uris.is_empty()
-            && !client.redirect_uris.iter().any(|u| u == redirect_uri)
-        {
+        let client = self
+            .client(client_id)
+            .ok_or_else(|| ApiError::new(400, "bad_request.invalid_client", "Unknown OAuth client"))?;
+        if !client.redirect_uris.is_empty() && !client.redirect_uris.iter().any(|u| u == redirect_uri) {
             return Err(ApiError::new(
                 400,
                 "bad_request.invalid_redirect_uri",
@@ -244,11 +237,7 @@ impl World {
         Ok(target.to_string())
     }
 
-    fn check_client(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-    ) -> Result<&ClientFixture, ApiError> {
+    fn check_client(&self, client_id: &str, client_secret: &str) -> Result<&ClientFixture, ApiError> {
         match self.client(client_id) {
             Some(c) if c.client_secret == client_secret => Ok(c),
             _ => Err(ApiError::oauth(
@@ -413,11 +402,7 @@ impl World {
         Ok(json!({"authenticated": true, "client_id": client_id, "user_id": user_id}))
     }
 
-    pub fn accounts(
-        &self,
-        bearer: Option<&str>,
-        account_type: Option<&str>,
-    ) -> Result<Value, ApiError> {
+    pub fn accounts(&self, bearer: Option<&str>, account_type: Option<&str>) -> Result<Value, ApiError> {
         let user_id = self.authorize_data(bearer)?;
         let accounts: Vec<Value> = self
             .data
@@ -459,7 +444,8 @@ impl World {
             let digits: u64 = account.id.bytes().map(u64::from).sum::<u64>() * 7919 % 100_000_000;
             value["account_number"] = json!(format!("{digits:08}"));
             value["sort_code"] = json!("040004");
-            value["payment_details"] = json!({"locale_uk": {"account_number": format!("{digits:08}"), "sort_code": "040004"}});
+            value["payment_details"] =
+                json!({"locale_uk": {"account_number": format!("{digits:08}"), "sort_code": "040004"}});
         }
         value
     }
@@ -494,17 +480,10 @@ impl World {
     }
 
     fn pots_of<'a>(&'a self, account_id: &'a str) -> impl Iterator<Item = &'a PotFixture> + 'a {
-        self.data
-            .pots
-            .iter()
-            .filter(move |p| p.account_id == account_id)
+        self.data.pots.iter().filter(move |p| p.account_id == account_id)
     }
 
-    pub fn balance(
-        &self,
-        bearer: Option<&str>,
-        account_id: Option<&str>,
-    ) -> Result<Value, ApiError> {
+    pub fn balance(&self, bearer: Option<&str>, account_id: Option<&str>) -> Result<Value, ApiError> {
         let user_id = self.authorize_data(bearer)?;
         let account = self.owned_account(&user_id, account_id, "account_id")?;
         let in_pots: i64 = self
@@ -721,9 +700,7 @@ mod tests {
             .unwrap()
             .1
             .to_string();
-        assert!(world
-            .exchange_code(CID, SECRET, "http://x/cb", &code)
-            .is_ok());
+        assert!(world.exchange_code(CID, SECRET, "http://x/cb", &code).is_ok());
         assert_eq!(
             world
                 .exchange_code(CID, SECRET, "http://x/cb", &code)

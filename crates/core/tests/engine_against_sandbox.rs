@@ -1,0 +1,539 @@
+//! The core driven against the sandbox over real HTTP: sign-in (loopback and pasted),
+//! in-app approval, expiry and refresh rotation, refusals, every injected fault, and
+//! several people at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use monzo_sandbox::fixture::ClientFixture;
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_tray_core::engine::{Engine, EngineConfig};
+use monzo_tray_core::household::Household;
+use monzo_tray_core::login::{Approval, SignIn};
+use monzo_tray_core::loopback::LoopbackListener;
+use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
+use monzo_tray_core::retry::RetryPolicy;
+use monzo_tray_core::secrets::{MemoryBackend, SecretKind, SecretStore};
+use monzo_tray_core::settings::{Settings, SettingsFile};
+use monzo_tray_core::snapshot::{ConnectionState, Snapshot};
+use monzo_tray_core::Error;
+
+const REDIRECT: &str = "http://127.0.0.1:8457/callback";
+
+struct World {
+    sandbox: Sandbox,
+    http: reqwest::Client,
+    api: MonzoApi,
+    house: Arc<Household>,
+    secrets: Arc<MemoryBackend>,
+    engine: Engine,
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        max_retries: 3,
+    }
+}
+
+async fn world_with(
+    fixture: Fixture,
+    house: Option<Household>,
+    secrets: Option<Arc<MemoryBackend>>,
+) -> World {
+    let sandbox = Sandbox::start_local(fixture).await.unwrap();
+    let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap();
+    let http = http_client(Duration::from_millis(500)).unwrap();
+    let api = MonzoApi::new(http.clone(), endpoints);
+    let secrets = secrets.unwrap_or_default();
+    let house = Arc::new(house.unwrap_or_else(|| {
+        Household::in_memory(
+            Settings::default(),
+            SecretStore::new(secrets.clone(), Duration::from_secs(5)),
+        )
+    }));
+    let config = EngineConfig {
+        retry: fast_retries(),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(house.clone(), http.clone(), api.clone(), config);
+    World {
+        sandbox,
+        http,
+        api,
+        house,
+        secrets,
+        engine,
+    }
+}
+
+async fn demo_world() -> World {
+    world_with(Fixture::demo(), None, None).await
+}
+
+/// Plays the browser: opens the authorize URL as `user` and returns where Monzo's
+/// email link would have led.
+async fn browser_lands_on(world: &World, sign_in: &SignIn, user: &str) -> String {
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut url = sign_in.authorize_url().clone();
+    url.query_pairs_mut().append_pair("user", user);
+    let reply = no_redirects.get(url).send().await.unwrap();
+    assert_eq!(reply.status(), 303, "authorize should redirect");
+    let _ = world;
+    reply.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn sign_in(world: &World, name: &str, user: &str) -> Approval {
+    let sign_in = SignIn::start(&world.api, name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
+    let landed = browser_lands_on(world, &sign_in, user).await;
+    let code = sign_in.code_from_pasted(&landed).unwrap();
+    sign_in
+        .finish(&world.http, &world.api, &world.house, code)
+        .await
+        .unwrap()
+        .approval
+}
+
+fn state_of(snapshot: &Snapshot, name: &str) -> ConnectionState {
+    snapshot
+        .person(name)
+        .unwrap_or_else(|| panic!("{name} missing"))
+        .state
+}
+
+#[tokio::test]
+async fn full_sign_in_through_the_loopback_redirect_then_balances() {
+    let world = demo_world().await;
+    let listener = LoopbackListener::bind(0).await.unwrap();
+    let sign_in = SignIn::start(
+        &world.api,
+        "Dana",
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        &listener.redirect_uri(),
+    )
+    .unwrap();
+    let waiting = tokio::spawn(listener.wait_for_code(sign_in.state().to_owned(), Duration::from_secs(10)));
+    // The browser follows the redirect all the way to our loopback listener.
+    let mut url = sign_in.authorize_url().clone();
+    url.query_pairs_mut().append_pair("user", "Dana");
+    let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("close this tab"), "{page}");
+    let code = waiting.await.unwrap().unwrap();
+    let signed_in = sign_in
+        .finish(&world.http, &world.api, &world.house, code)
+        .await
+        .unwrap();
+    assert_eq!(signed_in.approval, Approval::Approved);
+
+    let snapshot = world.engine.poll_once().await;
+    let dana = snapshot.person("Dana").unwrap();
+    assert_eq!(dana.state, ConnectionState::Live);
+    assert!(dana.approval_due_at.is_some());
+    let ids: Vec<&str> = dana.accounts.iter().map(|a| a.id.as_str()).collect();
+    // The flex backing loan is hidden, as Home Assistant hides it.
+    assert_eq!(ids, ["acc_00009demodanacurrent", "acc_00009demojoint"]);
+    let current = &dana.accounts[0];
+    assert_eq!(current.name, "Current Account");
+    assert_eq!(current.balance.to_decimal_string(), "1234.56");
+    assert_eq!(current.total_balance.to_decimal_string(), "3055.31");
+    assert_eq!(current.spend_today.to_decimal_string(), "-12.30");
+    let pots: Vec<&str> = current.pots.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        pots,
+        ["Holiday ☀️", "Rainy day"],
+        "the deleted pot is never shown"
+    );
+    assert_eq!(dana.accounts[1].name, "Joint Account");
+    // The subscription sees the same snapshot.
+    assert_eq!(*world.engine.subscribe().borrow(), snapshot);
+}
+
+#[tokio::test]
+async fn a_pasted_url_with_the_wrong_state_is_refused_and_the_right_one_works() {
+    let world = demo_world().await;
+    let sign_in = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
+    let landed = browser_lands_on(&world, &sign_in, "Dana").await;
+    let tampered = landed.replace(sign_in.state(), "someone-elses-state");
+    assert!(matches!(
+        sign_in.code_from_pasted(&tampered),
+        Err(Error::StateMismatch)
+    ));
+    assert!(matches!(
+        sign_in.code_from_pasted("not a url at all"),
+        Err(Error::BadRedirectInput(_))
+    ));
+    let code = sign_in.code_from_pasted(&format!("  {landed}\n")).unwrap();
+    sign_in
+        .finish(&world.http, &world.api, &world.house, code)
+        .await
+        .unwrap();
+    assert!(world.house.person("Dana").is_ok());
+}
+
+#[tokio::test]
+async fn approval_pending_then_granted_without_signing_in_again() {
+    let mut fixture = Fixture::demo();
+    fixture.users.iter_mut().for_each(|u| u.approve_on_login = false);
+    let world = world_with(fixture, None, None).await;
+    assert_eq!(sign_in(&world, "Dana", "Dana").await, Approval::Pending);
+
+    let snapshot = world.engine.poll_once().await;
+    let dana = snapshot.person("Dana").unwrap();
+    assert_eq!(dana.state, ConnectionState::AwaitingApproval);
+    assert!(dana.error.as_deref().unwrap().contains("Monzo app"));
+    assert!(world.house.person("Dana").unwrap().approved_at.is_none());
+
+    world.sandbox.approve("Dana").unwrap();
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::Live);
+    assert!(
+        world.house.person("Dana").unwrap().approved_at.is_some(),
+        "approval time recorded"
+    );
+
+    // 90 days later Monzo asks again: the state says so, and the record is cleared.
+    world.sandbox.revoke_approval("Dana").unwrap();
+    let snapshot = world.engine.poll_once().await;
+    let dana = snapshot.person("Dana").unwrap();
+    assert_eq!(dana.state, ConnectionState::AwaitingApproval);
+    assert_eq!(dana.accounts.len(), 2, "last known balances are kept");
+    assert!(world.house.person("Dana").unwrap().approved_at.is_none());
+}
+
+#[tokio::test]
+async fn expiry_refreshes_rotates_and_stores_the_new_tokens() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    let person = world.house.person("Dana").unwrap();
+    let first = world.sandbox.issued_tokens().last().cloned().unwrap();
+
+    world.sandbox.expire_tokens(Some("Dana")).unwrap();
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::Live);
+
+    let issued = world.sandbox.issued_tokens();
+    assert_eq!(issued.len(), 2, "exactly one refresh for the whole poll");
+    let second = issued.last().unwrap();
+    assert_ne!(second.refresh_token, first.refresh_token);
+    let stored = world
+        .house
+        .secrets()
+        .get(&person.id, SecretKind::RefreshToken)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored, second.refresh_token,
+        "the rotated refresh token is in the keyring"
+    );
+    let stored_access = world
+        .house
+        .secrets()
+        .get(&person.id, SecretKind::AccessToken)
+        .await
+        .unwrap();
+    assert_eq!(stored_access.as_deref(), Some(second.access_token.as_str()));
+
+    // The old refresh token is dead.
+    let creds = monzo_tray_core::oauth::ClientCredentials {
+        client_id: DEMO_CLIENT_ID.into(),
+        client_secret: oauth2::ClientSecret::new(DEMO_CLIENT_SECRET.into()),
+        redirect_uri: REDIRECT.into(),
+    };
+    let old = oauth2::RefreshToken::new(first.refresh_token.unwrap());
+    let reuse =
+        monzo_tray_core::oauth::refresh(&world.http, world.api.endpoints(), &creds, &old, "Dana").await;
+    assert!(matches!(reuse, Err(Error::SignInRequired { .. })), "{reuse:?}");
+}
+
+#[tokio::test]
+async fn a_refused_refresh_signs_the_person_out_clearly() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    world.engine.poll_once().await;
+    world.sandbox.expire_tokens(Some("Dana")).unwrap();
+    world.sandbox.revoke_refresh_tokens(Some("Dana")).unwrap();
+    let snapshot = world.engine.poll_once().await;
+    let dana = snapshot.person("Dana").unwrap();
+    assert_eq!(dana.state, ConnectionState::SignedOut);
+    assert!(dana.error.as_deref().unwrap().contains("sign Dana in again"));
+    // It stays signed out without hammering Monzo with the dead token.
+    world.sandbox.reset_request_counts();
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::SignedOut);
+    assert_eq!(world.sandbox.total_requests(), 0);
+    // Signing in again brings the person back.
+    sign_in(&world, "Dana", "Dana").await;
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::Live);
+}
+
+fn rule(kind: FaultKind, times: Option<u32>) -> FaultRule {
+    FaultRule {
+        kind,
+        times,
+        path: None,
+        retry_after: None,
+        delay_ms: Some(2_000),
+    }
+}
+
+#[tokio::test]
+async fn every_injected_fault_is_retried_and_recovers() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    let kinds = [
+        FaultKind::RateLimited,
+        FaultKind::ServerError,
+        FaultKind::BadGateway,
+        FaultKind::GatewayTimeout,
+        FaultKind::Slow,
+        FaultKind::MalformedJson,
+        FaultKind::DropConnection,
+        FaultKind::ExpireToken,
+    ];
+    for kind in kinds {
+        world.sandbox.set_faults(FaultPlan {
+            rules: vec![rule(kind, Some(2))],
+            random: None,
+        });
+        let snapshot = world.engine.poll_once().await;
+        let dana = snapshot.person("Dana").unwrap();
+        assert_eq!(dana.state, ConnectionState::Live, "{kind:?}: {:?}", dana.error);
+        assert_eq!(dana.accounts.len(), 2, "{kind:?}");
+    }
+    // A Retry-After that fits the retry budget is waited out.
+    world.sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            retry_after: Some(0),
+            ..rule(FaultKind::RateLimited, Some(1))
+        }],
+        random: None,
+    });
+    assert_eq!(
+        state_of(&world.engine.poll_once().await, "Dana"),
+        ConnectionState::Live
+    );
+}
+
+#[tokio::test]
+async fn lasting_trouble_marks_balances_stale_and_keeps_them() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    let live = world.engine.poll_once().await;
+    let before = live.person("Dana").unwrap().clone();
+    for kind in [
+        FaultKind::ServerError,
+        FaultKind::GatewayTimeout,
+        FaultKind::DropConnection,
+        FaultKind::Slow,
+    ] {
+        world.sandbox.set_faults(FaultPlan {
+            rules: vec![rule(kind, None)],
+            random: None,
+        });
+        let snapshot = world.engine.poll_once().await;
+        let dana = snapshot.person("Dana").unwrap();
+        assert_eq!(dana.state, ConnectionState::Stale, "{kind:?}");
+        assert_eq!(
+            dana.accounts, before.accounts,
+            "{kind:?}: last known balances kept"
+        );
+        assert_eq!(
+            dana.updated_at, before.updated_at,
+            "{kind:?}: last updated time kept"
+        );
+        assert!(dana.error.is_some());
+    }
+    // A long Retry-After: marked stale, and Monzo is left alone until it passes.
+    world.sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            retry_after: Some(600),
+            ..rule(FaultKind::RateLimited, Some(1))
+        }],
+        random: None,
+    });
+    assert_eq!(
+        state_of(&world.engine.poll_once().await, "Dana"),
+        ConnectionState::Stale
+    );
+    world.sandbox.reset_request_counts();
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::Stale);
+    assert!(snapshot
+        .person("Dana")
+        .unwrap()
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("try again in"));
+    assert_eq!(
+        world.sandbox.total_requests(),
+        0,
+        "Retry-After honoured across polls"
+    );
+
+    world.sandbox.clear_faults();
+    // A fresh engine (as after a restart) is not held back and is live at once.
+    let engine = Engine::new(
+        world.house.clone(),
+        world.http.clone(),
+        world.api.clone(),
+        EngineConfig::default(),
+    );
+    assert_eq!(state_of(&engine.poll_once().await, "Dana"), ConnectionState::Live);
+}
+
+#[tokio::test]
+async fn two_people_are_polled_concurrently_and_share_the_joint_account() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    sign_in(&world, "Alex", "Alex").await;
+    world.sandbox.set_latency(Duration::from_millis(150));
+    world.sandbox.reset_request_counts();
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::Live);
+    assert_eq!(state_of(&snapshot, "Alex"), ConnectionState::Live);
+    // Both people's account lists were in flight at once, then all balances and pots.
+    assert!(
+        world.sandbox.max_in_flight() >= 4,
+        "max in flight {}",
+        world.sandbox.max_in_flight()
+    );
+    // Two account lists, then balance + pots for Dana's 2 and Alex's 3 shown accounts.
+    assert_eq!(world.sandbox.total_requests(), 2 + (2 + 3) * 2);
+
+    let alex = snapshot.person("Alex").unwrap();
+    let ids: Vec<&str> = alex.accounts.iter().map(|a| a.id.as_str()).collect();
+    // The closed account is not shown; the EUR business account is, in EUR.
+    assert_eq!(
+        ids,
+        [
+            "acc_00009demojoint",
+            "acc_00009demoalexcurrent",
+            "acc_00009demoalexeuro"
+        ]
+    );
+    assert_eq!(alex.accounts[1].balance.to_decimal_string(), "-25.30");
+    assert_eq!(alex.accounts[2].currency, "EUR");
+    assert_eq!(alex.accounts[2].balance.display(), "€12,500.75");
+    assert_eq!(alex.accounts[2].pots[0].balance.to_decimal_string(), "3000.00");
+    let totals: Vec<String> = snapshot.totals().iter().map(|m| m.display()).collect();
+    // 3055.31 (Dana) + 19707.10 (joint, once) - 25.30 (Alex); EUR apart.
+    assert_eq!(totals, ["£22,737.11", "€15,500.75"]);
+}
+
+#[tokio::test]
+async fn bad_client_input_is_refused_and_nothing_is_stored() {
+    let world = demo_world().await;
+    world.sandbox.add_client(ClientFixture {
+        client_id: "oauthclient_public".into(),
+        client_secret: "pub-secret".into(),
+        confidential: false,
+        redirect_uris: vec![],
+    });
+
+    // Not confidential: no refresh token, refused at sign-in.
+    let sign_in = SignIn::start(&world.api, "Dana", "oauthclient_public", "pub-secret", REDIRECT).unwrap();
+    let code = sign_in
+        .code_from_pasted(&browser_lands_on(&world, &sign_in, "Dana").await)
+        .unwrap();
+    let result = sign_in.finish(&world.http, &world.api, &world.house, code).await;
+    assert!(
+        matches!(result, Err(Error::NotConfidential)),
+        "{:?}",
+        result.err()
+    );
+    assert!(result.err().unwrap().to_string().contains("Confidential"));
+
+    // Wrong secret.
+    let sign_in = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, "wrong-secret", REDIRECT).unwrap();
+    let code = sign_in
+        .code_from_pasted(&browser_lands_on(&world, &sign_in, "Dana").await)
+        .unwrap();
+    let result = sign_in.finish(&world.http, &world.api, &world.house, code).await;
+    assert!(
+        matches!(result, Err(Error::BadClientCredentials)),
+        "{:?}",
+        result.err()
+    );
+
+    // A code used twice.
+    let first = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
+    let landed = browser_lands_on(&world, &first, "Dana").await;
+    let second = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
+    let code = first.code_from_pasted(&landed).unwrap();
+    let again = oauth2::AuthorizationCode::new(code.secret().clone());
+    first
+        .finish(&world.http, &world.api, &world.house, code)
+        .await
+        .unwrap();
+    let tokens_before = world.secrets.values();
+    let result = second.finish(&world.http, &world.api, &world.house, again).await;
+    assert!(matches!(result, Err(Error::CodeRejected)), "{:?}", result.err());
+    let mut tokens_after = world.secrets.values();
+    let mut before_sorted = tokens_before.clone();
+    before_sorted.sort();
+    tokens_after.sort();
+    assert_eq!(
+        before_sorted, tokens_after,
+        "a failed sign-in never touches stored tokens"
+    );
+    assert_eq!(world.house.settings().people.len(), 1);
+
+    // Monzo down.
+    let down = Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9/").unwrap();
+    let api = MonzoApi::new(world.http.clone(), down);
+    let sign_in = SignIn::start(&api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
+    let result = sign_in
+        .finish(
+            &world.http,
+            &api,
+            &world.house,
+            oauth2::AuthorizationCode::new("c".into()),
+        )
+        .await;
+    assert!(matches!(result, Err(Error::Network(_))), "{:?}", result.err());
+}
+
+#[tokio::test]
+async fn no_secret_or_token_reaches_the_settings_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = Arc::new(MemoryBackend::default());
+    let house = Household::open(
+        SettingsFile::in_dir(dir.path()),
+        SecretStore::new(secrets.clone(), Duration::from_secs(5)),
+    )
+    .unwrap();
+    let world = world_with(Fixture::demo(), Some(house), Some(secrets)).await;
+    sign_in(&world, "Dana", "Dana").await;
+    world.sandbox.expire_tokens(None).unwrap();
+    world.engine.poll_once().await;
+    let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+    assert!(text.contains("Dana"));
+    assert!(!text.contains(DEMO_CLIENT_SECRET));
+    for token in world.sandbox.issued_tokens() {
+        assert!(!text.contains(&token.access_token));
+        assert!(!text.contains(token.refresh_token.as_deref().unwrap()));
+    }
+    assert_eq!(world.sandbox.issued_tokens().len(), 2);
+}
+
+#[tokio::test]
+async fn a_removed_person_leaves_nothing_behind() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    sign_in(&world, "Alex", "Alex").await;
+    world.house.remove_person("Dana").await.unwrap();
+    let snapshot = world.engine.poll_once().await;
+    assert!(snapshot.person("Dana").is_none());
+    assert_eq!(
+        world.secrets.values().len(),
+        3,
+        "only Alex's three entries remain"
+    );
+}
