@@ -1,0 +1,68 @@
+//! The command line (clap). Every command works without a display.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
+
+#[derive(Debug, Parser)]
+#[command(name = "monzo-tray", version, about = "Every Monzo balance of a household, at a glance.")]
+pub struct Cli {
+    /// Run against an embedded sandbox with a demo household (no Monzo account needed).
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Sign a person in: reads the client secret from the first line of stdin, prints
+    /// the authorize URL, then waits for the redirect (or a pasted URL or code).
+    Login {
+        /// The person's name, as it will be shown.
+        #[arg(long)]
+        person: String,
+        /// The OAuth client id from developers.monzo.com (oauthclient_…).
+        #[arg(long)]
+        client_id: String,
+        /// Port of the redirect URL http://127.0.0.1:PORT/callback registered for the
+        /// client (0 picks a free port, for testing).
+        #[arg(long, default_value_t = DEFAULT_REDIRECT_PORT)]
+        redirect_port: u16,
+        /// How long to wait for the sign-in, in seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+    /// Poll everyone once and print balances.
+    Status {
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the people and their OAuth client ids.
+    People {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a person, with their sign-in and client secret.
+    Logout {
+        #[arg(long)]
+        person: String,
+    },
+    /// Run the poll engine with no GUI until stopped (Ctrl-C).
+    Headless {
+        /// Poll once and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Serve the fake Monzo API with demo data, for manual testing.
+    Sandbox {
+        #[arg(long, default_value_t = 8458)]
+        port: u16,
+        /// Serve this fixture (JSON) instead of the demo household.
+        #[arg(long)]
+        fixture: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,173 @@
+//! One function per command; each is a few lines into `monzo-tray-core`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use monzo_sandbox::{Fixture, Sandbox};
+use monzo_tray_core::login::{Approval, SignIn};
+use monzo_tray_core::loopback::LoopbackListener;
+use tokio::sync::mpsc;
+
+use crate::cli::{Cli, Command};
+use crate::context::AppContext;
+use crate::{demo, output};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Sandbox { port, fixture }) = cli.command {
+        return sandbox(port, fixture).await;
+    }
+    if cli.demo && matches!(cli.command, Some(Command::Login { .. } | Command::Logout { .. })) {
+        bail!("The demo's people are signed in already and are not stored; run without --demo to sign in.");
+    }
+    let context = if cli.demo { demo::context().await? } else { AppContext::from_env()? };
+    match cli.command {
+        None | Some(Command::Status { json: false }) => status(&context, false).await,
+        Some(Command::Status { json: true }) => status(&context, true).await,
+        Some(Command::People { json }) => {
+            let settings = context.household.settings();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&output::people_json(&settings))?);
+            } else {
+                print!("{}", output::people_table(&settings));
+            }
+            Ok(())
+        }
+        Some(Command::Logout { person }) => {
+            let removed = context.household.remove_person(&person).await?;
+            println!("{} was removed, with their sign-in and client secret.", removed.name);
+            Ok(())
+        }
+        Some(Command::Login { person, client_id, redirect_port, timeout }) => {
+            login(&context, &person, &client_id, redirect_port, Duration::from_secs(timeout)).await
+        }
+        Some(Command::Headless { once }) => headless(&context, once).await,
+        Some(Command::Sandbox { .. }) => unreachable!("handled above"),
+    }
+}
+
+async fn status(context: &AppContext, json: bool) -> anyhow::Result<()> {
+    let snapshot = context.engine.poll_once().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&snapshot)?);
+    } else {
+        print!("{}", output::status_table(&snapshot));
+    }
+    Ok(())
+}
+
+/// Lines typed or piped on stdin, read on a thread of their own (stdin has no truly
+/// asynchronous read). The channel closes at end of input.
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel(4);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if tx.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+async fn login(
+    context: &AppContext,
+    person: &str,
+    client_id: &str,
+    redirect_port: u16,
+    timeout: Duration,
+) -> anyhow::Result<()> {
+    let mut input = stdin_lines();
+    let Some(secret) = input.recv().await else {
+        bail!("No client secret was given: pass it on the first line of standard input.");
+    };
+    let listener = LoopbackListener::bind(redirect_port).await?;
+    let redirect_uri = listener.redirect_uri();
+    let sign_in = SignIn::start(&context.api, person, client_id, &secret, &redirect_uri)?;
+    eprintln!("The redirect URL to register for this client at developers.monzo.com is: {redirect_uri}");
+    eprintln!("Open this address in a browser and sign in; Monzo will email you a link:");
+    println!("{}", sign_in.authorize_url());
+    std::io::stdout().flush()?;
+    eprintln!(
+        "Waiting for the link in Monzo's email to bring the browser back here. If you opened it on another \
+         device, paste the address it landed on (or just the code) here and press Enter."
+    );
+    let waiting = listener.wait_for_code(sign_in.state().to_owned(), timeout);
+    tokio::pin!(waiting);
+    let mut stdin_open = true;
+    let code = loop {
+        tokio::select! {
+            result = &mut waiting => break result?,
+            line = input.recv(), if stdin_open => match line {
+                Some(line) if line.trim().is_empty() => continue,
+                Some(line) => break sign_in.code_from_pasted(&line)?,
+                // End of input only means nothing will be pasted: wait for the redirect.
+                None => stdin_open = false,
+            },
+        }
+    };
+    let name = sign_in.name().to_owned();
+    let signed_in = sign_in.finish(&context.http, &context.api, &context.household, code).await?;
+    match signed_in.approval {
+        Approval::Approved => println!("{name} is signed in and access is approved."),
+        Approval::Pending | Approval::Unknown => println!(
+            "{name} is signed in. Now open the Monzo app on your phone and approve access for this app; \
+             monzo-tray notices by itself once you have, nothing needs to be entered again."
+        ),
+    }
+    Ok(())
+}
+
+async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
+    if once {
+        let snapshot = context.engine.poll_once().await;
+        println!("{}", output::cycle_line(&snapshot));
+        return Ok(());
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
+    });
+    let mut snapshots = context.engine.subscribe();
+    tokio::spawn(async move {
+        while snapshots.changed().await.is_ok() {
+            let line = output::cycle_line(&snapshots.borrow_and_update());
+            println!("{line}");
+        }
+    });
+    context.engine.run(stopped).await;
+    Ok(())
+}
+
+async fn sandbox(port: u16, fixture: Option<PathBuf>) -> anyhow::Result<()> {
+    let fixture = match fixture {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("could not read the fixture {}", path.display()))?;
+            Fixture::from_json(&text).with_context(|| format!("the fixture {} is not valid", path.display()))?
+        }
+        None => Fixture::demo(),
+    };
+    let clients = fixture.clients.clone();
+    let users = fixture.users.clone();
+    let sandbox = Sandbox::start(fixture, ([127, 0, 0, 1], port).into())
+        .await
+        .with_context(|| format!("could not listen on 127.0.0.1:{port}"))?;
+    println!("Monzo sandbox serving on {}", sandbox.api_url());
+    println!("MONZO_API_URL={}", sandbox.api_url());
+    println!("MONZO_AUTH_URL={}", sandbox.auth_url());
+    // These are the sandbox's own public demo credentials, not anyone's secret.
+    for client in &clients {
+        println!("client id: {}  client secret: {}", client.client_id, client.client_secret);
+    }
+    for user in &users {
+        println!("user: {} ({})", user.name, user.user_id);
+    }
+    println!("Control: POST {}/_sandbox/approve {{\"user\":\"NAME\"}}, /_sandbox/faults, /_sandbox/account, ...", sandbox.api_url());
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,41 @@
+//! Wires the core together for one run: where Monzo is, the HTTP client, the
+//! household (settings + keyring) and the engine.
+
+use std::sync::Arc;
+
+use monzo_sandbox::Sandbox;
+use monzo_tray_core::engine::{Engine, EngineConfig, DEFAULT_REQUEST_TIMEOUT};
+use monzo_tray_core::household::Household;
+use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
+use monzo_tray_core::secrets::SecretStore;
+use monzo_tray_core::settings::{config_dir, SettingsFile};
+
+pub struct AppContext {
+    pub http: reqwest::Client,
+    pub api: MonzoApi,
+    pub household: Arc<Household>,
+    pub engine: Arc<Engine>,
+    /// The embedded sandbox of the demo; kept alive as long as the context.
+    _sandbox: Option<Sandbox>,
+}
+
+impl AppContext {
+    /// The real thing: `MONZO_API_URL`/`MONZO_AUTH_URL`, settings in the config dir,
+    /// secrets in the OS keyring.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let endpoints = Endpoints::from_env()?;
+        let household = Household::open(SettingsFile::in_dir(&config_dir()?), SecretStore::keyring())?;
+        if let Some(warning) = &household.load_warning {
+            eprintln!("monzo-tray: {warning}");
+        }
+        Self::assemble(endpoints, household, None)
+    }
+
+    pub fn assemble(endpoints: Endpoints, household: Household, sandbox: Option<Sandbox>) -> anyhow::Result<Self> {
+        let http = http_client(DEFAULT_REQUEST_TIMEOUT)?;
+        let api = MonzoApi::new(http.clone(), endpoints);
+        let household = Arc::new(household);
+        let engine = Arc::new(Engine::new(household.clone(), http.clone(), api.clone(), EngineConfig::default()));
+        Ok(Self { http, api, household, engine, _sandbox: sandbox })
+    }
+}
