@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
 
 #[derive(Debug, Parser)]
-#[command(name = "monzo-tray", version, about = "Every Monzo balance of a household, at a glance.")]
+#[command(
+    name = "monzo-tray",
+    version,
+    about = "Every Monzo balance of a household, at a glance."
+)]
 pub struct Cli {
     /// Run against an embedded sandbox with a demo household (no Monzo account needed).
     #[arg(long, global = true)]

@@ -21,14 +21,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if cli.demo && matches!(cli.command, Some(Command::Login { .. } | Command::Logout { .. })) {
         bail!("The demo's people are signed in already and are not stored; run without --demo to sign in.");
     }
-    let context = if cli.demo { demo::context().await? } else { AppContext::from_env()? };
+    let context = if cli.demo {
+        demo::context().await?
+    } else {
+        AppContext::from_env()?
+    };
     match cli.command {
         None | Some(Command::Status { json: false }) => status(&context, false).await,
         Some(Command::Status { json: true }) => status(&context, true).await,
         Some(Command::People { json }) => {
             let settings = context.household.settings();
             if json {
-                println!("{}", serde_json::to_string_pretty(&output::people_json(&settings))?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&output::people_json(&settings))?
+                );
             } else {
                 print!("{}", output::people_table(&settings));
             }
@@ -36,11 +43,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Logout { person }) => {
             let removed = context.household.remove_person(&person).await?;
-            println!("{} was removed, with their sign-in and client secret.", removed.name);
+            println!(
+                "{} was removed, with their sign-in and client secret.",
+                removed.name
+            );
             Ok(())
         }
-        Some(Command::Login { person, client_id, redirect_port, timeout }) => {
-            login(&context, &person, &client_id, redirect_port, Duration::from_secs(timeout)).await
+        Some(Command::Login {
+            person,
+            client_id,
+            redirect_port,
+            timeout,
+        }) => {
+            login(
+                &context,
+                &person,
+                &client_id,
+                redirect_port,
+                Duration::from_secs(timeout),
+            )
+            .await
         }
         Some(Command::Headless { once }) => headless(&context, once).await,
         Some(Command::Sandbox { .. }) => unreachable!("handled above"),
@@ -83,6 +105,7 @@ async fn login(
     let Some(secret) = input.recv().await else {
         bail!("No client secret was given: pass it on the first line of standard input.");
     };
+    context.household.secrets().check_available().await?;
     let listener = LoopbackListener::bind(redirect_port).await?;
     let redirect_uri = listener.redirect_uri();
     let sign_in = SignIn::start(&context.api, person, client_id, &secret, &redirect_uri)?;
@@ -109,7 +132,9 @@ async fn login(
         }
     };
     let name = sign_in.name().to_owned();
-    let signed_in = sign_in.finish(&context.http, &context.api, &context.household, code).await?;
+    let signed_in = sign_in
+        .finish(&context.http, &context.api, &context.household, code)
+        .await?;
     match signed_in.approval {
         Approval::Approved => println!("{name} is signed in and access is approved."),
         Approval::Pending | Approval::Unknown => println!(
@@ -147,7 +172,8 @@ async fn sandbox(port: u16, fixture: Option<PathBuf>) -> anyhow::Result<()> {
         Some(path) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("could not read the fixture {}", path.display()))?;
-            Fixture::from_json(&text).with_context(|| format!("the fixture {} is not valid", path.display()))?
+            Fixture::from_json(&text)
+                .with_context(|| format!("the fixture {} is not valid", path.display()))?
         }
         None => Fixture::demo(),
     };
@@ -161,12 +187,18 @@ async fn sandbox(port: u16, fixture: Option<PathBuf>) -> anyhow::Result<()> {
     println!("MONZO_AUTH_URL={}", sandbox.auth_url());
     // These are the sandbox's own public demo credentials, not anyone's secret.
     for client in &clients {
-        println!("client id: {}  client secret: {}", client.client_id, client.client_secret);
+        println!(
+            "client id: {}  client secret: {}",
+            client.client_id, client.client_secret
+        );
     }
     for user in &users {
         println!("user: {} ({})", user.name, user.user_id);
     }
-    println!("Control: POST {}/_sandbox/approve {{\"user\":\"NAME\"}}, /_sandbox/faults, /_sandbox/account, ...", sandbox.api_url());
+    println!(
+        "Control: POST {}/_sandbox/approve {{\"user\":\"NAME\"}}, /_sandbox/faults, /_sandbox/account, ...",
+        sandbox.api_url()
+    );
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;
     Ok(())

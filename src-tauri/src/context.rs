@@ -31,11 +31,26 @@ impl AppContext {
         Self::assemble(endpoints, household, None)
     }
 
-    pub fn assemble(endpoints: Endpoints, household: Household, sandbox: Option<Sandbox>) -> anyhow::Result<Self> {
+    pub fn assemble(
+        endpoints: Endpoints,
+        household: Household,
+        sandbox: Option<Sandbox>,
+    ) -> anyhow::Result<Self> {
         let http = http_client(DEFAULT_REQUEST_TIMEOUT)?;
         let api = MonzoApi::new(http.clone(), endpoints);
         let household = Arc::new(household);
-        let engine = Arc::new(Engine::new(household.clone(), http.clone(), api.clone(), EngineConfig::default()));
-        Ok(Self { http, api, household, engine, _sandbox: sandbox })
+        let engine = Arc::new(Engine::new(
+            household.clone(),
+            http.clone(),
+            api.clone(),
+            EngineConfig::default(),
+        ));
+        Ok(Self {
+            http,
+            api,
+            household,
+            engine,
+            _sandbox: sandbox,
+        })
     }
 }

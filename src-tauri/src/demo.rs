@@ -15,12 +15,16 @@ use crate::context::AppContext;
 
 pub async fn context() -> anyhow::Result<AppContext> {
     let fixture = Fixture::demo();
-    let sandbox = Sandbox::start_local(fixture.clone()).await.context("could not start the demo sandbox")?;
+    let sandbox = Sandbox::start_local(fixture.clone())
+        .await
+        .context("could not start the demo sandbox")?;
     let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.auth_url())?;
     let household = Household::in_memory(Settings::default(), SecretStore::memory());
     let context = AppContext::assemble(endpoints, household, Some(sandbox))?;
     for user in &fixture.users {
-        sign_in(&context, &user.name).await.with_context(|| format!("demo sign-in of {} failed", user.name))?;
+        sign_in(&context, &user.name)
+            .await
+            .with_context(|| format!("demo sign-in of {} failed", user.name))?;
     }
     Ok(context)
 }
@@ -41,6 +45,8 @@ async fn sign_in(context: &AppContext, name: &str) -> anyhow::Result<()> {
         .context("the sandbox did not redirect")?
         .to_owned();
     let code = sign_in.code_from_pasted(&landed)?;
-    sign_in.finish(&context.http, &context.api, &context.household, code).await?;
+    sign_in
+        .finish(&context.http, &context.api, &context.household, code)
+        .await?;
     Ok(())
 }

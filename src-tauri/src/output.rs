@@ -31,7 +31,11 @@ pub fn status_table(snapshot: &Snapshot) -> String {
     let mut out = String::new();
     for person in &snapshot.people {
         out.push_str(&format!("{} · {}\n", person.name, state_line(person)));
-        if let Some(error) = person.error.as_deref().filter(|_| person.state != ConnectionState::Live) {
+        if let Some(error) = person
+            .error
+            .as_deref()
+            .filter(|_| person.state != ConnectionState::Live)
+        {
             out.push_str(&format!("  {error}\n"));
         }
         for account in &person.accounts {
@@ -42,7 +46,11 @@ pub fn status_table(snapshot: &Snapshot) -> String {
                 account.total_balance.display()
             ));
             for pot in &account.pots {
-                out.push_str(&format!("    {} {:>14}\n", pad(&pot.name, 22), pot.balance.display()));
+                out.push_str(&format!(
+                    "    {} {:>14}\n",
+                    pad(&pot.name, 22),
+                    pot.balance.display()
+                ));
             }
         }
     }
@@ -64,7 +72,11 @@ pub fn cycle_line(snapshot: &Snapshot) -> String {
     format!(
         "{} poll: {} ({} accounts)",
         chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
-        if people.is_empty() { "no people".to_owned() } else { people.join(", ") },
+        if people.is_empty() {
+            "no people".to_owned()
+        } else {
+            people.join(", ")
+        },
         accounts
     )
 }
@@ -79,7 +91,11 @@ pub fn people_table(settings: &Settings) -> String {
             Some(due) => format!("in-app approval due again {}", due.format("%Y-%m-%d")),
             None => "in-app approval not seen yet".to_owned(),
         };
-        out.push_str(&format!("{}  {}  ({approval})\n", pad(&person.name, 16), person.client_id));
+        out.push_str(&format!(
+            "{}  {}  ({approval})\n",
+            pad(&person.name, 16),
+            person.client_id
+        ));
     }
     out
 }

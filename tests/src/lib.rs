@@ -1,1 +1,243 @@
-//! Helpers shared by the end-to-end suites.
+//! Helpers shared by the end-to-end suites: the built `monzo-tray` binary, and a
+//! private desktop session for it (its own D-Bus session bus with an unlocked
+//! gnome-keyring, and fresh XDG folders), so every test runs against the real Secret
+//! Service without touching anyone's keyring, and tests can run side by side.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The binary under test: `MONZO_TRAY_BIN`, else the workspace's debug build.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MONZO_TRAY_BIN") {
+        return PathBuf::from(path);
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/monzo-tray");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p monzo-tray) or set MONZO_TRAY_BIN",
+        path.display()
+    );
+    path
+}
+
+/// A private session bus with gnome-keyring's Secret Service, unlocked.
+pub struct Desktop {
+    pub dir: tempfile::TempDir,
+    bus_address: String,
+    dbus_pid: u32,
+}
+
+impl Desktop {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for sub in ["data", "config", "cache", "runtime", "monzo-tray"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+        }
+        let output = Command::new("dbus-daemon")
+            .args([
+                "--session",
+                "--fork",
+                "--print-address=1",
+                "--print-pid=1",
+                "--nopidfile",
+            ])
+            .env("XDG_RUNTIME_DIR", dir.path().join("runtime"))
+            .output()
+            .expect("dbus-daemon is installed (package dbus)");
+        let text = String::from_utf8_lossy(&output.stdout).to_string();
+        let mut lines = text.lines();
+        let bus_address = lines.next().expect("bus address").trim().to_owned();
+        let dbus_pid = lines
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("dbus pid");
+        let desktop = Self {
+            dir,
+            bus_address,
+            dbus_pid,
+        };
+        let mut keyring = desktop
+            .command("gnome-keyring-daemon")
+            .args(["--components=secrets", "--daemonize", "--unlock"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon is installed (package gnome-keyring)");
+        keyring
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"e2e-keyring-password")
+            .expect("unlock");
+        keyring.wait().expect("gnome-keyring-daemon started");
+        desktop.wait_for_secret_service();
+        desktop
+    }
+
+    fn wait_for_secret_service(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let ok = self
+                .command("secret-tool")
+                .args(["search", "--all", "service", "e2e-probe"])
+                .output()
+                .map(|o| o.status.success() || o.status.code() == Some(1))
+                .unwrap_or(false);
+            if ok {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the Secret Service did not come up");
+    }
+
+    /// A command that runs in this session.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        let d = self.dir.path();
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .env("XDG_DATA_HOME", d.join("data"))
+            .env("XDG_CONFIG_HOME", d.join("config"))
+            .env("XDG_CACHE_HOME", d.join("cache"))
+            .env("XDG_RUNTIME_DIR", d.join("runtime"))
+            .env("MONZO_TRAY_CONFIG_DIR", d.join("monzo-tray"))
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY");
+        cmd
+    }
+
+    /// `monzo-tray ARGS` in this session, pointed at `monzo` (api base URL).
+    pub fn monzo_tray(&self, monzo: &str) -> Command {
+        let mut cmd = self.command(binary());
+        cmd.env("MONZO_API_URL", monzo)
+            .env("MONZO_AUTH_URL", format!("{monzo}/"))
+            .env("MONZO_TRAY_LOG", "trace");
+        cmd
+    }
+
+    pub fn settings_path(&self) -> PathBuf {
+        self.dir.path().join("monzo-tray/settings.json")
+    }
+
+    /// Every secret monzo-tray keeps in this keyring, as `username → secret`.
+    pub fn keyring_entries(&self) -> Vec<(String, String)> {
+        let out = self
+            .command("secret-tool")
+            .args(["search", "--all", "--unlock", "service", "monzo-tray"])
+            .output()
+            .expect("secret-tool");
+        // secret-tool prints each item's secret on stdout and its attributes on
+        // stderr, in the same order.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let secrets = stdout.lines().filter_map(|l| l.strip_prefix("secret = "));
+        let users = stderr
+            .lines()
+            .filter_map(|l| l.strip_prefix("attribute.username = "));
+        let mut entries: Vec<(String, String)> = users
+            .zip(secrets)
+            .map(|(u, s)| (u.to_owned(), s.to_owned()))
+            .collect();
+        entries.sort();
+        entries
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        // gnome-keyring-daemon leaves when its bus goes away.
+        let _ = Command::new("kill").arg(self.dbus_pid.to_string()).status();
+    }
+}
+
+/// A running `monzo-tray login` whose stdout lines can be read as they come.
+pub struct Running {
+    pub child: Child,
+    stdout: std::sync::mpsc::Receiver<String>,
+    pub stdout_seen: Vec<String>,
+}
+
+impl Running {
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn monzo-tray");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stdout: rx,
+            stdout_seen: Vec::new(),
+        }
+    }
+
+    pub fn write_line(&mut self, line: &str) {
+        let stdin = self.child.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write stdin");
+        stdin.flush().expect("flush");
+    }
+
+    pub fn close_stdin(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    pub fn next_line(&mut self, within: Duration) -> String {
+        let line = self
+            .stdout
+            .recv_timeout(within)
+            .expect("a line on stdout in time");
+        self.stdout_seen.push(line.clone());
+        line
+    }
+
+    /// Waits for exit; returns status, the rest of stdout, and stderr.
+    pub fn finish(mut self, within: Duration) -> (std::process::ExitStatus, String, String) {
+        let deadline = Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "monzo-tray did not finish in time; stdout so far: {:?}",
+                    self.stdout_seen
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut rest = self.stdout_seen.join("\n");
+        while let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(200)) {
+            rest.push('\n');
+            rest.push_str(&line);
+        }
+        let mut stderr = String::new();
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+        }
+        (status, rest, stderr)
+    }
+}
+
+/// Output as text: (exit code, stdout, stderr).
+pub fn text(output: Output) -> (i32, String, String) {
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -47,7 +47,7 @@ pub enum Error {
     BadRedirectInput(String),
     #[error("Port {port} on 127.0.0.1 is already in use, so the sign-in redirect cannot be received there; close what uses it or choose another port with --redirect-port (and register that URL at developers.monzo.com).")]
     RedirectPortInUse { port: u16 },
-    #[error("No sign-in arrived within {} minutes; start the sign-in again.", .0.as_secs() / 60)]
+    #[error("No sign-in arrived within {}; start the sign-in again.", human_duration(*.0))]
     LoginTimedOut(Duration),
 
     // ---- secrets -------------------------------------------------------------------
@@ -77,6 +77,18 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// "15 minutes", "90 seconds".
+fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs >= 120 && secs % 60 == 0 {
+        format!("{} minutes", secs / 60)
+    } else if secs == 1 {
+        "1 second".to_owned()
+    } else {
+        format!("{secs} seconds")
+    }
+}
 
 impl Error {
     /// Worth retrying soon: rate limits, server trouble, the network, and replies

@@ -281,10 +281,7 @@ mod tests {
             parse_redirect_input("http://127.0.0.1:8457/callback?code=abc", "s1"),
             Err(Error::StateMismatch)
         ));
-        assert!(matches!(
-            parse_redirect_input("127.0.0.1:8457/callback?code=abc&state=s1", "s1"),
-            Ok(_)
-        ));
+        assert!(parse_redirect_input("127.0.0.1:8457/callback?code=abc&state=s1", "s1").is_ok());
     }
 
     #[test]

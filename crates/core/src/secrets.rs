@@ -182,6 +182,14 @@ impl SecretStore {
         }
     }
 
+    /// Fails now, with the reason, if secrets cannot be stored: checked before a
+    /// sign-in starts, so nobody goes through the browser for nothing.
+    pub async fn check_available(&self) -> Result<()> {
+        self.get("availability-check", SecretKind::AccessToken)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn get(&self, owner: &str, kind: SecretKind) -> Result<Option<String>> {
         let name = Self::entry_name(owner, kind);
         self.bounded(move |b| b.get(&name)).await

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure should stop the test
 //! The core driven against the sandbox over real HTTP: sign-in (loopback and pasted),
 //! in-app approval, expiry and refresh rotation, refusals, every injected fault, and
 //! several people at once.

@@ -1,0 +1,539 @@
+//! The `monzo-tray` command line end to end: the built binary, a sandbox over real
+//! HTTP, and the real Secret Service (gnome-keyring on a private D-Bus session).
+
+use std::time::Duration;
+
+use monzo_sandbox::fixture::ClientFixture;
+use monzo_sandbox::{Fixture, Sandbox};
+use monzo_tray_e2e::{text, Desktop, Running};
+use serde_json::Value;
+
+const CLIENT_ID: &str = "oauthclient_00009e2ehousehold";
+const CLIENT_SECRET: &str = "mnzconf.e2e-unique-client-secret-4f1c";
+
+/// The sandbox on a runtime of its own, so tests can block freely.
+struct Monzo {
+    sandbox: Sandbox,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Monzo {
+    fn start(approve_on_login: bool) -> Self {
+        let mut fixture = Fixture::demo();
+        fixture.clients.push(ClientFixture {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+            confidential: true,
+            redirect_uris: vec![],
+        });
+        fixture
+            .users
+            .iter_mut()
+            .for_each(|u| u.approve_on_login = approve_on_login);
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let sandbox = runtime.block_on(Sandbox::start_local(fixture)).unwrap();
+        Self { sandbox, runtime }
+    }
+
+    fn url(&self) -> String {
+        self.sandbox.api_url()
+    }
+
+    /// Plays the browser to the end: follows the redirect to wherever it leads.
+    fn browse(&self, url: &str) -> String {
+        self.runtime
+            .block_on(async { reqwest::get(url).await.unwrap().text().await.unwrap() })
+    }
+
+    /// Plays the browser on another device: where the email link would land.
+    fn landing_url(&self, authorize_url: &str) -> String {
+        self.runtime.block_on(async {
+            let client = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let reply = client.get(authorize_url).send().await.unwrap();
+            reply.headers()["location"].to_str().unwrap().to_owned()
+        })
+    }
+
+    /// Every bank account number the sandbox serves (none may ever be printed).
+    fn account_numbers(&self) -> Vec<String> {
+        let token = self.sandbox.issued_tokens().last().unwrap().access_token.clone();
+        let url = format!("{}/accounts", self.url());
+        self.runtime.block_on(async {
+            let reply: Value = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            reply["accounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a["account_number"].as_str().map(str::to_owned))
+                .collect()
+        })
+    }
+}
+
+fn login_command(desktop: &Desktop, monzo: &Monzo, person: &str) -> std::process::Command {
+    let mut cmd = desktop.monzo_tray(&monzo.url());
+    cmd.args([
+        "login",
+        "--person",
+        person,
+        "--client-id",
+        CLIENT_ID,
+        "--redirect-port",
+        "0",
+    ]);
+    cmd
+}
+
+/// Starts a login, gives it the secret, and returns it with the authorize URL.
+fn start_login(desktop: &Desktop, monzo: &Monzo, person: &str, secret: &str) -> (Running, String) {
+    let mut login = Running::spawn(login_command(desktop, monzo, person));
+    login.write_line(secret);
+    let url = login.next_line(Duration::from_secs(15));
+    assert!(
+        url.starts_with(&monzo.url()),
+        "the authorize URL alone on a line: {url}"
+    );
+    (login, url)
+}
+
+fn status_json(desktop: &Desktop, monzo: &Monzo) -> (Value, String, String) {
+    let (code, stdout, stderr) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(["status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "status failed: {stderr}");
+    (serde_json::from_str(&stdout).unwrap(), stdout, stderr)
+}
+
+fn assert_no_secrets(monzo: &Monzo, what: &str, texts: &[&str]) {
+    let mut secrets = vec![CLIENT_SECRET.to_owned()];
+    for token in monzo.sandbox.issued_tokens() {
+        secrets.push(token.access_token.clone());
+        secrets.extend(token.refresh_token.clone());
+    }
+    secrets.extend(monzo.account_numbers());
+    for text in texts {
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{what} contains a secret, token or account number"
+            );
+        }
+    }
+}
+
+#[test]
+fn login_through_the_loopback_redirect_then_status_people_and_logout() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (login, url) = start_login(&desktop, &monzo, "Dana", &format!("  {CLIENT_SECRET}  "));
+    let page = monzo.browse(&format!("{url}&user=Dana"));
+    assert!(page.contains("close this tab"));
+    let (status, stdout, login_stderr) = login.finish(Duration::from_secs(20));
+    assert!(status.success(), "{login_stderr}");
+    assert!(stdout.contains("Dana is signed in"), "{stdout}");
+    assert!(
+        login_stderr.contains("http://127.0.0.1:"),
+        "the redirect URL to register is printed"
+    );
+
+    let (json, status_stdout, status_stderr) = status_json(&desktop, &monzo);
+    let dana = &json["people"][0];
+    assert_eq!(dana["name"], "Dana");
+    assert_eq!(dana["state"], "live");
+    assert!(dana["updated_at"].is_string());
+    let current = &dana["accounts"][0];
+    assert_eq!(current["id"], "acc_00009demodanacurrent");
+    assert_eq!(current["name"], "Current Account");
+    assert_eq!(current["type"], "uk_retail");
+    assert_eq!(current["currency"], "GBP");
+    assert_eq!(current["balance"], "1234.56");
+    assert_eq!(current["total_balance"], "3055.31");
+    assert_eq!(current["spend_today"], "-12.30");
+    assert_eq!(current["pots"][0]["name"], "Holiday ☀️");
+    assert_eq!(current["pots"][0]["balance"], "1500.00");
+    assert_eq!(dana["accounts"].as_array().unwrap().len(), 2);
+
+    // The secrets are in the keyring, one entry per kind, and nowhere else.
+    let entries = desktop.keyring_entries();
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|(user, _)| user.split('/').nth(1).unwrap())
+        .collect();
+    assert_eq!(kinds, ["access_token", "client_secret", "refresh_token"]);
+    assert!(
+        entries.iter().any(|(_, secret)| secret == CLIENT_SECRET),
+        "the secret was trimmed and stored"
+    );
+    let settings = std::fs::read_to_string(desktop.settings_path()).unwrap();
+    assert!(
+        status_stderr.contains("TRACE"),
+        "trace logging was on, so the check below means something"
+    );
+    assert_no_secrets(
+        &monzo,
+        "settings, stdout or stderr (trace logging)",
+        &[&settings, &stdout, &login_stderr, &status_stdout, &status_stderr],
+    );
+
+    let (code, people, _) = text(desktop.monzo_tray(&monzo.url()).arg("people").output().unwrap());
+    assert_eq!(code, 0);
+    assert!(people.contains("Dana") && people.contains(CLIENT_ID));
+
+    let (code, out, err) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(["logout", "--person", "dana"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Dana was removed"));
+    assert!(desktop.keyring_entries().is_empty(), "keyring entries removed");
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn pasted_url_then_approval_in_the_app_without_signing_in_again() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(false);
+    let (mut login, url) = start_login(&desktop, &monzo, "Alex", CLIENT_SECRET);
+    let landed = monzo.landing_url(&format!("{url}&user=Alex"));
+    login.write_line(&landed);
+    let (status, stdout, stderr) = login.finish(Duration::from_secs(20));
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("approve access"), "{stdout}");
+
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"][0]["state"], "awaiting_approval");
+    assert!(json["people"][0]["error"].as_str().unwrap().contains("Monzo app"));
+
+    monzo.sandbox.approve("Alex").unwrap();
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"][0]["state"], "live");
+    assert_eq!(json["people"][0]["accounts"].as_array().unwrap().len(), 3);
+    let (_, people, _) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(["people", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let people: Value = serde_json::from_str(&people).unwrap();
+    assert!(
+        people["people"][0]["approval_due_at"].is_string(),
+        "the approval time is recorded"
+    );
+}
+
+#[test]
+fn expiry_is_refreshed_and_the_rotated_token_lands_in_the_keyring() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (mut login, url) = start_login(&desktop, &monzo, "Dana", CLIENT_SECRET);
+    login.write_line(&monzo.landing_url(&format!("{url}&user=Dana")));
+    assert!(login.finish(Duration::from_secs(20)).0.success());
+
+    monzo.sandbox.expire_tokens(None).unwrap();
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"][0]["state"], "live");
+    let latest = monzo.sandbox.issued_tokens().last().unwrap().clone();
+    let entries = desktop.keyring_entries();
+    let refresh = entries
+        .iter()
+        .find(|(u, _)| u.ends_with("/refresh_token"))
+        .unwrap();
+    assert_eq!(Some(&refresh.1), latest.refresh_token.as_ref());
+
+    // A refused refresh: signed out, clearly, and the next run says so too.
+    monzo.sandbox.expire_tokens(None).unwrap();
+    monzo.sandbox.revoke_refresh_tokens(None).unwrap();
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"][0]["state"], "signed_out");
+    assert!(json["people"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("sign Dana in again"));
+}
+
+#[test]
+fn bad_input_gets_one_sentence_and_a_non_zero_exit_and_loses_nothing() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let run = |args: &[&str], stdin: &str| {
+        let mut running = Running::spawn({
+            let mut cmd = desktop.monzo_tray(&monzo.url());
+            cmd.args(args).env("MONZO_TRAY_LOG", "off");
+            cmd
+        });
+        for line in stdin.lines() {
+            running.write_line(line);
+        }
+        running.close_stdin();
+        let (status, stdout, stderr) = running.finish(Duration::from_secs(20));
+        (status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let one_sentence = |stderr: &str, needle: &str| {
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("monzo-tray:")).collect();
+        assert_eq!(lines.len(), 1, "one error line: {stderr}");
+        assert!(lines[0].contains(needle), "expected \"{needle}\" in: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    };
+    let login_args = [
+        "login",
+        "--person",
+        "Dana",
+        "--client-id",
+        CLIENT_ID,
+        "--redirect-port",
+        "0",
+    ];
+
+    // Sign Dana in properly first: nothing below may lose her.
+    let (mut login, url) = start_login(&desktop, &monzo, "Dana", CLIENT_SECRET);
+    let landed = monzo.landing_url(&format!("{url}&user=Dana"));
+    let used_code = url::Url::parse(&landed)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap()
+        .1
+        .into_owned();
+    login.write_line(&landed);
+    assert!(login.finish(Duration::from_secs(20)).0.success());
+    let entries_before = desktop.keyring_entries();
+
+    let (code, _, err) = run(&["logout", "--person", "Nobody"], "");
+    assert_eq!(code, 1);
+    one_sentence(&err, "no person called \"Nobody\"");
+
+    let (code, _, err) = run(&login_args, &format!("{CLIENT_SECRET}\nthis is not a url"));
+    assert_eq!(code, 1);
+    one_sentence(&err, "not a sign-in link or code");
+
+    let wrong_state = landed.replace("state=", "state=x");
+    let (code, _, err) = run(&login_args, &format!("{CLIENT_SECRET}\n{wrong_state}"));
+    assert_eq!(code, 1);
+    one_sentence(&err, "state mismatch");
+
+    let (code, _, err) = run(&login_args, &format!("{CLIENT_SECRET}\n{used_code}"));
+    assert_eq!(code, 1);
+    one_sentence(&err, "already used");
+
+    let (code, _, err) = run(&login_args, "");
+    assert_eq!(code, 1);
+    one_sentence(&err, "No client secret");
+
+    let (code, _, err) = run(
+        &["login", "--person", "Dana", "--client-id", "not an id"],
+        CLIENT_SECRET,
+    );
+    assert_eq!(code, 1);
+    one_sentence(&err, "client id");
+
+    let (code, _, err) = run(&login_args, "secret with spaces");
+    assert_eq!(code, 1);
+    one_sentence(&err, "spaces");
+
+    // Wrong secret: found out at the exchange.
+    let mut login = Running::spawn(login_command(&desktop, &monzo, "Dana"));
+    login.write_line("mnzconf.wrong-secret");
+    let url = login.next_line(Duration::from_secs(15));
+    login.write_line(&monzo.landing_url(&format!("{url}&user=Dana")));
+    let (status, _, err) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    one_sentence(&err, "did not accept the client id and secret");
+
+    // A non-confidential client: refused at sign-in, with the fix.
+    monzo.sandbox.add_client(ClientFixture {
+        client_id: "oauthclient_public".into(),
+        client_secret: "public-secret".into(),
+        confidential: false,
+        redirect_uris: vec![],
+    });
+    let mut cmd = desktop.monzo_tray(&monzo.url());
+    cmd.args([
+        "login",
+        "--person",
+        "Dana",
+        "--client-id",
+        "oauthclient_public",
+        "--redirect-port",
+        "0",
+    ]);
+    let mut login = Running::spawn(cmd);
+    login.write_line("public-secret");
+    let url = login.next_line(Duration::from_secs(15));
+    login.write_line(&monzo.landing_url(&format!("{url}&user=Dana")));
+    let (status, _, err) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    one_sentence(&err, "Confidential");
+
+    // The redirect port already taken.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let (code, _, err) = run(
+        &[
+            "login",
+            "--person",
+            "Dana",
+            "--client-id",
+            CLIENT_ID,
+            "--redirect-port",
+            &port,
+        ],
+        CLIENT_SECRET,
+    );
+    assert_eq!(code, 1);
+    one_sentence(&err, "already in use");
+
+    // Monzo down: a clear sentence, and status says stale rather than failing.
+    let mut cmd = desktop.monzo_tray("http://127.0.0.1:9");
+    cmd.args(["status", "--json"]).env("MONZO_TRAY_LOG", "off");
+    let (code, stdout, _) = text(cmd.output().unwrap());
+    assert_eq!(code, 0);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["people"][0]["state"], "stale");
+    assert!(json["people"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("could not be reached"));
+
+    // After all that, Dana's sign-in is untouched and still works.
+    assert_eq!(desktop.keyring_entries(), entries_before);
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"][0]["state"], "live");
+}
+
+#[test]
+fn a_broken_settings_file_is_kept_aside_and_reported() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    std::fs::write(desktop.settings_path(), "{ this is not json").unwrap();
+    let (code, stdout, stderr) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(["status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("could not be read"), "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).unwrap()["people"],
+        serde_json::json!([])
+    );
+    let kept: Vec<_> = std::fs::read_dir(desktop.settings_path().parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("settings.json.broken-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(kept[0].path()).unwrap(),
+        "{ this is not json"
+    );
+}
+
+#[test]
+fn no_keyring_is_a_clear_error_before_the_browser_is_opened() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let mut cmd = desktop.monzo_tray(&monzo.url());
+    cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .env("MONZO_TRAY_LOG", "off");
+    cmd.args([
+        "login",
+        "--person",
+        "Dana",
+        "--client-id",
+        CLIENT_ID,
+        "--redirect-port",
+        "0",
+    ]);
+    let mut login = Running::spawn(cmd);
+    login.write_line(CLIENT_SECRET);
+    let (status, stdout, stderr) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    assert!(stdout.trim().is_empty(), "no authorize URL is printed: {stdout}");
+    assert!(stderr.contains("keyring is not available"), "{stderr}");
+}
+
+#[test]
+fn demo_and_sandbox_commands_work_with_no_account() {
+    let desktop = Desktop::start();
+    let (code, stdout, stderr) = text(
+        desktop
+            .command(monzo_tray_e2e::binary())
+            .args(["--demo", "status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let states: Vec<&str> = json["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["live", "live"]);
+    assert!(
+        !desktop.settings_path().exists(),
+        "the demo leaves the real settings alone"
+    );
+
+    // `monzo-tray sandbox` serves a Monzo that another client can use.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sandbox = Running::spawn({
+        let mut cmd = desktop.command(monzo_tray_e2e::binary());
+        cmd.args(["sandbox", "--port", &port.to_string()]);
+        cmd
+    });
+    let first = sandbox.next_line(Duration::from_secs(10));
+    assert_eq!(first, format!("Monzo sandbox serving on http://127.0.0.1:{port}"));
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        lines.push(sandbox.next_line(Duration::from_secs(5)));
+    }
+    assert!(
+        lines.iter().any(|l| l.contains(monzo_sandbox::DEMO_CLIENT_ID)),
+        "{lines:?}"
+    );
+    let whoami = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &format!("http://127.0.0.1:{port}/ping/whoami"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&whoami.stdout), "401");
+    let _ = sandbox.child.kill();
+}
