@@ -1,0 +1,336 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure should stop the test
+//! The sandbox over HTTP, as any Monzo client (and a test written in any language)
+//! sees it: OAuth with form or Basic client credentials, the data endpoints, the
+//! `/_sandbox/*` control surface, and what each fault looks like on the wire.
+
+use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use serde_json::{json, Value};
+
+struct Session {
+    sandbox: Sandbox,
+    http: reqwest::Client,
+}
+
+impl Session {
+    async fn start() -> Self {
+        let mut fixture = Fixture::demo();
+        fixture.users[0].approve_on_login = false;
+        Self {
+            sandbox: Sandbox::start_local(fixture).await.unwrap(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.sandbox.api_url())
+    }
+
+    async fn control(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(&format!("/_sandbox/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn code(&self, user: &str) -> String {
+        let reply = self
+            .http
+            .get(self.url("/"))
+            .query(&[
+                ("client_id", DEMO_CLIENT_ID),
+                ("redirect_uri", "http://127.0.0.1:5/cb"),
+                ("response_type", "code"),
+                ("state", "xyz"),
+                ("user", user),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), 303);
+        let location = url::Url::parse(reply.headers()["location"].to_str().unwrap()).unwrap();
+        assert_eq!(location.path(), "/cb");
+        let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+        assert_eq!(q["state"], "xyz");
+        q["code"].clone()
+    }
+
+    async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn oauth_with_basic_client_auth_and_approval_through_the_control_surface() {
+    let s = Session::start().await;
+    let code = s.code("Dana").await;
+    // Client credentials in an HTTP Basic header, as many OAuth libraries send them.
+    let reply = s
+        .http
+        .post(s.url("/oauth2/token"))
+        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:5/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    let tokens: Value = reply.json().await.unwrap();
+    for field in [
+        "access_token",
+        "refresh_token",
+        "expires_in",
+        "token_type",
+        "user_id",
+        "client_id",
+    ] {
+        assert!(tokens.get(field).is_some(), "token reply has {field}");
+    }
+    let token = tokens["access_token"].as_str().unwrap();
+
+    let whoami: Value = s.get("/ping/whoami", token).await.json().await.unwrap();
+    assert_eq!(
+        whoami["authenticated"], true,
+        "whoami answers before the in-app approval"
+    );
+    let denied = s.get("/accounts", token).await;
+    assert_eq!(denied.status(), 403);
+    assert_eq!(
+        denied.json::<Value>().await.unwrap()["code"],
+        "forbidden.insufficient_permissions"
+    );
+
+    assert_eq!(s.control("approve", json!({"user": "Dana"})).await.status(), 200);
+    let accounts: Value = s.get("/accounts", token).await.json().await.unwrap();
+    let accounts = accounts["accounts"].as_array().unwrap();
+    let joint = accounts.iter().find(|a| a["type"] == "uk_retail_joint").unwrap();
+    assert_eq!(joint["owners"].as_array().unwrap().len(), 2);
+    assert!(
+        accounts.iter().any(|a| a["type"] == "uk_monzo_flex_backing_loan"),
+        "hidden types are still served"
+    );
+
+    let pots: Value = s
+        .get("/pots?current_account_id=acc_00009demodanacurrent", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let deleted: Vec<&Value> = pots["pots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["deleted"] == true)
+        .collect();
+    assert_eq!(deleted.len(), 1, "deleted pots are listed with deleted: true");
+
+    // Change a balance and delete a pot over HTTP; the balance reply follows.
+    s.control(
+        "account",
+        json!({"account_id": "acc_00009demodanacurrent", "balance": -500}),
+    )
+    .await;
+    s.control("pot", json!({"pot_id": "pot_00009demoholiday", "deleted": true}))
+        .await;
+    let balance: Value = s
+        .get("/balance?account_id=acc_00009demodanacurrent", token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(balance["balance"], -500);
+    assert_eq!(balance["total_balance"], -500 + 32075);
+    assert_eq!(balance["currency"], "GBP");
+
+    // Expiry over the control surface.
+    s.control("expire_tokens", json!({"user": "Dana"})).await;
+    let expired = s.get("/accounts", token).await;
+    assert_eq!(expired.status(), 401);
+    assert_eq!(
+        expired.json::<Value>().await.unwrap()["code"],
+        "unauthorized.bad_access_token.expired"
+    );
+
+    let issued: Value = s
+        .http
+        .get(s.url("/_sandbox/tokens"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(issued["tokens"].as_array().unwrap().len(), 1);
+    let stats: Value = s
+        .http
+        .get(s.url("/_sandbox/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stats["total"].as_u64().unwrap() >= 6);
+}
+
+#[tokio::test]
+async fn faults_look_like_they_do_in_the_wild() {
+    let s = Session::start().await;
+    s.control("approve", json!({"user": "Alex"})).await;
+    let code = s.code("Alex").await;
+    let tokens: Value = s
+        .http
+        .post(s.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:5/cb"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tokens["access_token"].as_str().unwrap();
+
+    let plan = |kind: &str, extra: Value| {
+        let mut rule = json!({"kind": kind, "times": 1});
+        rule.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"rules": [rule]})
+    };
+    s.control("faults", plan("rate_limited", json!({"retry_after": 30})))
+        .await;
+    let reply = s.get("/accounts", token).await;
+    assert_eq!(reply.status(), 429);
+    assert_eq!(reply.headers()["retry-after"], "30");
+
+    s.control("faults", plan("rate_limited", json!({}))).await;
+    assert!(s
+        .get("/accounts", token)
+        .await
+        .headers()
+        .get("retry-after")
+        .is_none());
+
+    s.control("faults", plan("gateway_timeout", json!({}))).await;
+    let reply = s.get("/accounts", token).await;
+    assert_eq!(reply.status(), 504);
+    assert!(reply.text().await.unwrap().contains("<html>"));
+
+    s.control("faults", plan("bad_gateway", json!({}))).await;
+    let reply = s.get("/accounts", token).await;
+    assert_eq!(reply.status(), 502);
+    assert!(reply.text().await.unwrap().is_empty());
+
+    s.control("faults", plan("server_error", json!({}))).await;
+    assert_eq!(s.get("/accounts", token).await.status(), 500);
+
+    s.control("faults", plan("malformed_json", json!({}))).await;
+    let body = s.get("/accounts", token).await.text().await.unwrap();
+    assert!(serde_json::from_str::<Value>(&body).is_err());
+
+    s.control("faults", plan("drop_connection", json!({}))).await;
+    let dropped = async {
+        s.http
+            .get(s.url("/accounts"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .bytes()
+            .await
+    };
+    assert!(dropped.await.is_err(), "the client sees a broken reply");
+
+    s.control("faults", plan("slow", json!({"delay_ms": 300}))).await;
+    let started = std::time::Instant::now();
+    assert_eq!(s.get("/accounts", token).await.status(), 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+
+    s.control("faults", plan("expire_token", json!({}))).await;
+    assert_eq!(s.get("/accounts", token).await.status(), 401);
+
+    // Faults only on the token endpoint when asked for by path.
+    s.control(
+        "faults",
+        json!({"rules": [{"kind": "server_error", "path": "/oauth2/token", "times": 1}]}),
+    )
+    .await;
+    assert_eq!(
+        s.get("/ping/whoami", token).await.status(),
+        401,
+        "expired by the previous fault, not a 500"
+    );
+    let reply = s
+        .http
+        .post(s.url("/oauth2/token"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 500);
+
+    // Latency is added to every API request.
+    s.control("latency", json!({"ms": 200})).await;
+    let started = std::time::Instant::now();
+    s.get("/ping/whoami", token).await;
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200));
+}
+
+#[tokio::test]
+async fn a_fixture_can_be_loaded_over_http_and_bad_ones_are_refused() {
+    let s = Session::start().await;
+    let fixture = json!({
+        "clients": [{"client_id": "oauthclient_x", "client_secret": "sec", "redirect_uris": ["http://127.0.0.1:5/cb"]}],
+        "users": [{"user_id": "user_1", "name": "Sam", "approve_on_login": true}],
+        "accounts": [{"id": "acc_1", "type": "uk_retail", "currency": "JPY", "owners": ["user_1"], "balance": 1500}],
+        "pots": []
+    });
+    assert_eq!(s.control("fixture", fixture).await.status(), 200);
+    let back: Value = s
+        .http
+        .get(s.url("/_sandbox/fixture"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(back["users"][0]["name"], "Sam");
+    // A redirect URL that was not registered is refused, as Monzo does.
+    let reply = s
+        .http
+        .get(s.url("/"))
+        .query(&[
+            ("client_id", "oauthclient_x"),
+            ("redirect_uri", "http://evil/cb"),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 400);
+    let bad = s
+        .control(
+            "fixture",
+            json!({"users": [{"user_id": "u", "name": "n", "typo": true}]}),
+        )
+        .await;
+    assert!(bad.status().is_client_error());
+}
