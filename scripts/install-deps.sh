@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing monzo-tray needs on Debian 12.
+# Idempotent: installs only what is missing, so a second run takes a second.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config curl ca-certificates
+  libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
+  dbus dbus-x11 gnome-keyring libsecret-tools
+  xvfb xauth webkit2gtk-driver
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]})); then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  echo "Installing Debian packages: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "Rust is installed in ~/.cargo/bin; add it to PATH (source ~/.cargo/env)." >&2
+  else
+    echo "Installing Rust with rustup" >&2
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+  fi
+fi
