@@ -31,6 +31,12 @@ pub struct Desktop {
 
 impl Desktop {
     pub fn start() -> Self {
+        Self::start_keyring(true)
+    }
+
+    /// With `unlocked` false, the keyring is running but locked, as after a login
+    /// that did not unlock it.
+    pub fn start_keyring(unlocked: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         for sub in ["data", "config", "cache", "runtime", "monzo-tray"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
@@ -58,9 +64,12 @@ impl Desktop {
             bus_address,
             dbus_pid,
         };
-        let mut keyring = desktop
-            .command("gnome-keyring-daemon")
-            .args(["--components=secrets", "--daemonize", "--unlock"])
+        let mut keyring = desktop.command("gnome-keyring-daemon");
+        keyring.args(["--components=secrets", "--daemonize"]);
+        if unlocked {
+            keyring.arg("--unlock");
+        }
+        let mut keyring = keyring
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -537,3 +537,54 @@ fn demo_and_sandbox_commands_work_with_no_account() {
     assert_eq!(String::from_utf8_lossy(&whoami.stdout), "401");
     let _ = sandbox.child.kill();
 }
+
+#[test]
+fn a_locked_keyring_is_reported_not_waited_on() {
+    let desktop = Desktop::start_keyring(false);
+    let monzo = Monzo::start(true);
+    let person = r#"{"people":[{"id":"p_locked","name":"Dana","client_id":"oauthclient_1","redirect_uri":"http://127.0.0.1:8457/callback"}]}"#;
+    std::fs::write(desktop.settings_path(), person).unwrap();
+    let started = std::time::Instant::now();
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"][0]["state"], "error");
+    assert!(
+        json["people"][0]["error"].as_str().unwrap().contains("locked"),
+        "{json}"
+    );
+
+    let mut cmd = desktop.monzo_tray(&monzo.url());
+    cmd.args([
+        "login",
+        "--person",
+        "Alex",
+        "--client-id",
+        CLIENT_ID,
+        "--redirect-port",
+        "0",
+    ]);
+    let mut login = Running::spawn(cmd);
+    login.write_line(CLIENT_SECRET);
+    let (status, stdout, stderr) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    assert!(stdout.trim().is_empty(), "no sign-in is started: {stdout}");
+    assert!(stderr.contains("locked"), "{stderr}");
+    let (code, _, stderr) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(["logout", "--person", "Dana"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("locked"));
+    assert!(
+        std::fs::read_to_string(desktop.settings_path())
+            .unwrap()
+            .contains("p_locked"),
+        "Dana is kept"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "bounded, never hanging"
+    );
+}

@@ -726,6 +726,21 @@ mod tests {
     }
 
     #[test]
+    fn a_new_sign_in_evicts_the_old_tokens() {
+        let mut world = World::new(Fixture::demo());
+        let first = signed_in(&mut world, "Dana");
+        let second = signed_in(&mut world, "Dana");
+        let old = first["access_token"].as_str().unwrap();
+        assert_eq!(
+            world.whoami(Some(old)).unwrap_err().code,
+            "unauthorized.bad_access_token"
+        );
+        let old_refresh = first["refresh_token"].as_str().unwrap();
+        assert!(world.refresh(CID, SECRET, old_refresh).is_err());
+        assert!(world.whoami(second["access_token"].as_str()).is_ok());
+    }
+
+    #[test]
     fn approval_gates_data_but_not_whoami() {
         let mut data = Fixture::demo();
         data.users[0].approve_on_login = false;
