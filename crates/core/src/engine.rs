@@ -288,22 +288,30 @@ impl Engine {
             .into_iter()
             .filter(|a| !a.closed && !is_hidden_account_type(&a.account_type))
             .collect();
-        let fetches = shown.iter().map(|account| {
-            let limit = &limit;
-            async move {
-                let id = account.id.as_str();
-                let (balance, pots) = tokio::try_join!(
-                    self.authorized(person, runtime, limit, "balance", |t| async move {
-                        api.balance(&t, id).await
-                    }),
-                    self.authorized(person, runtime, limit, "pots", |t| async move {
-                        api.pots(&t, id).await
-                    }),
-                )?;
-                Ok::<_, Error>(account_snapshot(account, balance, pots))
-            }
-        });
+        let fetches = shown
+            .iter()
+            .map(|account| self.fetch_account(person, runtime, &limit, account));
         try_join_all(fetches).await
+    }
+
+    async fn fetch_account(
+        &self,
+        person: &PersonSettings,
+        runtime: &PersonRuntime,
+        limit: &Semaphore,
+        account: &WireAccount,
+    ) -> Result<AccountSnapshot> {
+        let api = &self.api;
+        let id = account.id.as_str();
+        let (balance, pots) = tokio::try_join!(
+            self.authorized(person, runtime, limit, "balance", |t| async move {
+                api.balance(&t, id).await
+            }),
+            self.authorized(person, runtime, limit, "pots", |t| async move {
+                api.pots(&t, id).await
+            }),
+        )?;
+        Ok(account_snapshot(account, balance, pots))
     }
 
     /// Runs one API call with the person's token: transient failures retried with
@@ -424,7 +432,11 @@ impl Engine {
             .config
             .retry
             .run("refresh", || {
-                oauth::refresh(&self.http, endpoints, &creds, &refresh, &person.name)
+                // Each try owns its inputs (clones of Arc-backed handles), which keeps
+                // the retry future `Send` for spawned tasks.
+                let (http, endpoints, creds) = (self.http.clone(), endpoints.clone(), creds.clone());
+                let (refresh, name) = (refresh.clone(), person.name.clone());
+                async move { oauth::refresh(&http, &endpoints, &creds, &refresh, &name).await }
             })
             .await;
         match result {

@@ -7,14 +7,16 @@
 //! shared reqwest client), because Monzo does not document its refresh error codes:
 //! any 400/401 on refresh means the sign-in is over.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
     AccessToken, AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, RedirectUrl, RefreshToken, RequestTokenError,
-    TokenResponse, TokenUrl,
+    EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse, RedirectUrl, RefreshToken,
+    RequestTokenError, TokenResponse, TokenUrl,
 };
 use url::Url;
 
@@ -165,13 +167,12 @@ pub async fn exchange_code(
     code: AuthorizationCode,
 ) -> Result<TokenSet> {
     let client = oauth_client(endpoints, creds)?;
-    let status = AtomicU16::new(0);
-    let recording = |request: HttpRequest| recorded(http, &status, request);
+    let recording = StatusRecordingClient::new(http);
     let reply = client
         .exchange_code(code)
         .request_async(&recording)
         .await
-        .map_err(|e| token_error(e, status.load(Ordering::Relaxed), false, ""))?;
+        .map_err(|e| token_error(e, recording.status(), false, ""))?;
     let tokens = token_set(&reply);
     if tokens.refresh_token.is_none() {
         return Err(Error::NotConfidential);
@@ -189,13 +190,12 @@ pub async fn refresh(
     person: &str,
 ) -> Result<TokenSet> {
     let client = oauth_client(endpoints, creds)?;
-    let status = AtomicU16::new(0);
-    let recording = |request: HttpRequest| recorded(http, &status, request);
+    let recording = StatusRecordingClient::new(http);
     let reply = client
         .exchange_refresh_token(refresh_token)
         .request_async(&recording)
         .await
-        .map_err(|e| token_error(e, status.load(Ordering::Relaxed), true, person))?;
+        .map_err(|e| token_error(e, recording.status(), true, person))?;
     let mut tokens = token_set(&reply);
     if tokens.refresh_token.is_none() {
         // Not expected from a confidential client; keep the one we have rather than
@@ -205,14 +205,38 @@ pub async fn refresh(
     Ok(tokens)
 }
 
-async fn recorded(
-    http: &reqwest::Client,
-    status: &AtomicU16,
-    request: HttpRequest,
-) -> std::result::Result<oauth2::HttpResponse, HttpClientError<reqwest::Error>> {
-    let response = http.call(request).await?;
-    status.store(response.status().as_u16(), Ordering::Relaxed);
-    Ok(response)
+/// The shared reqwest client, remembering the HTTP status of the token endpoint's
+/// reply so failures can be classified by status when the body is not OAuth JSON.
+struct StatusRecordingClient {
+    http: reqwest::Client,
+    status: AtomicU16,
+}
+
+impl StatusRecordingClient {
+    fn new(http: &reqwest::Client) -> Self {
+        Self {
+            http: http.clone(),
+            status: AtomicU16::new(0),
+        }
+    }
+
+    fn status(&self) -> u16 {
+        self.status.load(Ordering::Relaxed)
+    }
+}
+
+impl<'c> AsyncHttpClient<'c> for StatusRecordingClient {
+    type Error = HttpClientError<reqwest::Error>;
+    type Future =
+        Pin<Box<dyn Future<Output = std::result::Result<HttpResponse, Self::Error>> + Send + Sync + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let response = self.http.call(request).await?;
+            self.status.store(response.status().as_u16(), Ordering::Relaxed);
+            Ok(response)
+        })
+    }
 }
 
 /// Reads what a person pasted after signing in elsewhere (say, on their phone): the

@@ -168,17 +168,22 @@ impl SecretStore {
         format!("{owner}/{}", kind.key())
     }
 
-    async fn bounded<T: Send + 'static>(
+    /// Runs a blocking keyring call on a blocking thread, bounded by the timeout.
+    /// Owns everything it uses, so the future is `'static` and `Send`.
+    fn bounded<T: Send + 'static>(
         &self,
         call: impl FnOnce(&dyn SecretBackend) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    ) -> impl std::future::Future<Output = Result<T>> + Send + 'static {
         let backend = self.backend.clone();
-        let task = tokio::task::spawn_blocking(move || call(backend.as_ref()));
-        match tokio::time::timeout(self.timeout, task).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(join)) => Err(Error::Keyring(format!("the keyring call failed: {join}"))),
-            // The blocking thread is left to finish or hang on its own; we answer now.
-            Err(_) => Err(Error::KeyringTimeout(self.timeout)),
+        let timeout = self.timeout;
+        async move {
+            let task = tokio::task::spawn_blocking(move || call(backend.as_ref()));
+            match tokio::time::timeout(timeout, task).await {
+                Ok(Ok(result)) => result,
+                Ok(Err(join)) => Err(Error::Keyring(format!("the keyring call failed: {join}"))),
+                // The blocking thread is left to finish or hang on its own; we answer now.
+                Err(_) => Err(Error::KeyringTimeout(timeout)),
+            }
         }
     }
 

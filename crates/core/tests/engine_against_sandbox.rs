@@ -538,3 +538,44 @@ async fn a_removed_person_leaves_nothing_behind() {
         "only Alex's three entries remain"
     );
 }
+
+#[tokio::test]
+async fn the_run_loop_publishes_polls_on_demand_and_stops() {
+    let world = Arc::new(demo_world().await);
+    sign_in(&world, "Dana", "Dana").await;
+    let mut snapshots = world.engine.subscribe();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = {
+        let world = world.clone();
+        tokio::spawn(async move { world.engine.run(stopped).await })
+    };
+    tokio::time::timeout(Duration::from_secs(10), snapshots.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state_of(&snapshots.borrow_and_update(), "Dana"),
+        ConnectionState::Live
+    );
+
+    // "Refresh now" polls at once instead of after the 60 s interval.
+    world
+        .sandbox
+        .set_balance("acc_00009demodanacurrent", 777)
+        .unwrap();
+    world.engine.refresh_now();
+    tokio::time::timeout(Duration::from_secs(10), snapshots.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    let balance = snapshots.borrow().person("Dana").unwrap().accounts[0]
+        .balance
+        .to_decimal_string();
+    assert_eq!(balance, "7.77");
+
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .unwrap()
+        .unwrap();
+}
