@@ -53,6 +53,11 @@ impl Default for EngineConfig {
 /// count as network trouble and are retried.
 const MAX_REFRESHES_PER_CALL: u32 = 3;
 
+/// How often to look for the in-app approval right after a sign-in (one request per
+/// waiting person: Monzo's rate limits allow it), and for how long.
+pub const APPROVAL_POLL_INTERVAL: Duration = Duration::from_secs(10);
+pub const APPROVAL_WATCH: Duration = Duration::from_secs(30 * 60);
+
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(2_500);
 
 /// Tokens of one person as known in memory.
@@ -84,6 +89,7 @@ pub struct Engine {
     people: Mutex<HashMap<String, Arc<PersonRuntime>>>,
     snapshot: watch::Sender<Snapshot>,
     wake: Notify,
+    paused: watch::Sender<bool>,
 }
 
 impl Engine {
@@ -102,6 +108,7 @@ impl Engine {
             people: Mutex::new(HashMap::new()),
             snapshot,
             wake: Notify::new(),
+            paused: watch::Sender::new(false),
         }
     }
 
@@ -151,25 +158,60 @@ impl Engine {
         snapshot
     }
 
-    /// Polls until `shutdown` turns true, every poll interval or when woken.
+    /// Polls until `shutdown` turns true: every poll interval, when woken ("Refresh
+    /// now"), and more often while a fresh sign-in waits for the in-app approval.
+    /// While paused (screen locked) it does not poll; resuming polls at once.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut paused = self.paused.subscribe();
         loop {
-            let snapshot = self.poll_once().await;
-            let live = snapshot
-                .people
-                .iter()
-                .filter(|p| p.state == ConnectionState::Live)
-                .count();
-            tracing::info!(people = snapshot.people.len(), live, "poll finished");
-            let interval = self.household.settings().poll_interval();
+            if !*paused.borrow_and_update() {
+                let snapshot = self.poll_once().await;
+                let live = snapshot
+                    .people
+                    .iter()
+                    .filter(|p| p.state == ConnectionState::Live)
+                    .count();
+                tracing::info!(people = snapshot.people.len(), live, "poll finished");
+            }
+            let interval = self.next_interval();
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = self.wake.notified() => {}
+                _ = paused.changed() => {}
                 _ = shutdown.changed() => {}
             }
             if *shutdown.borrow() {
                 break;
             }
+        }
+    }
+
+    /// Pauses polling (the screen is locked) or resumes it with a poll at once.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused
+            .send_if_modified(|p| std::mem::replace(p, paused) != paused);
+    }
+
+    /// The poll interval, or `APPROVAL_POLL_INTERVAL` while someone who signed in
+    /// within `APPROVAL_WATCH` waits for the in-app approval, so it is seen quickly.
+    fn next_interval(&self) -> Duration {
+        let settings = self.household.settings();
+        let snapshot = self.snapshot.borrow();
+        let now = Utc::now();
+        let watching = settings.people.iter().any(|person| {
+            let recent = person
+                .signed_in_at
+                .is_some_and(|at| now - at < chrono::Duration::from_std(APPROVAL_WATCH).unwrap_or_default());
+            let waiting = snapshot
+                .people
+                .iter()
+                .any(|p| p.id == person.id && p.state == ConnectionState::AwaitingApproval);
+            recent && waiting
+        });
+        if watching {
+            APPROVAL_POLL_INTERVAL.min(settings.poll_interval())
+        } else {
+            settings.poll_interval()
         }
     }
 

@@ -16,6 +16,9 @@
 //! - [`household`]: settings and secrets changed together, never half-way.
 //! - [`retry`]: backoff with jitter for transient failures.
 //! - [`engine`]: the poll engine and per-person state machine.
+//! - [`menu`]: the tray menu as data (labels, privacy mode), rendered by the shell.
+//! - [`notifications`]: which desktop notifications a new snapshot calls for.
+//! - [`service`]: what the settings window can do (redacted views, background sign-in).
 //! - [`error`]: the crate's one error type.
 
 pub mod engine;
@@ -23,11 +26,14 @@ pub mod error;
 pub mod household;
 pub mod login;
 pub mod loopback;
+pub mod menu;
 pub mod money;
 pub mod monzo;
+pub mod notifications;
 pub mod oauth;
 pub mod retry;
 pub mod secrets;
+pub mod service;
 pub mod settings;
 pub mod snapshot;
 

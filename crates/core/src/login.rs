@@ -67,8 +67,14 @@ impl SignIn {
         })
     }
 
-    /// Signs an existing person in again with the client id and secret they have.
-    pub async fn restart(api: &MonzoApi, household: &Household, name: &str) -> Result<Self> {
+    /// Signs an existing person in again with the client id and secret they have,
+    /// through `redirect_uri` (where this app now listens).
+    pub async fn restart(
+        api: &MonzoApi,
+        household: &Household,
+        name: &str,
+        redirect_uri: &str,
+    ) -> Result<Self> {
         let person = household.person(name)?;
         let secret = household
             .secrets()
@@ -78,13 +84,7 @@ impl SignIn {
                 person: person.name.clone(),
                 kind: "client secret",
             })?;
-        Self::start(
-            api,
-            &person.name,
-            &person.client_id,
-            &secret,
-            &person.redirect_uri,
-        )
+        Self::start(api, &person.name, &person.client_id, &secret, redirect_uri)
     }
 
     pub fn authorize_url(&self) -> &Url {

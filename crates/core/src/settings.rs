@@ -28,6 +28,9 @@ pub struct Settings {
     pub poll_interval_secs: u64,
     #[serde(default)]
     pub privacy_mode: bool,
+    /// Low-balance alert thresholds in major units, by Monzo `acc_…` id.
+    #[serde(default)]
+    pub low_balance_alerts: std::collections::BTreeMap<String, rust_decimal::Decimal>,
     /// Keys written by other parts or newer versions, kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -43,6 +46,7 @@ impl Default for Settings {
             people: Vec::new(),
             poll_interval_secs: DEFAULT_POLL_INTERVAL_SECS,
             privacy_mode: false,
+            low_balance_alerts: Default::default(),
             other: serde_json::Map::new(),
         }
     }

@@ -1,0 +1,350 @@
+//! The tray menu as data: what the tray shows for a snapshot. The Tauri shell only
+//! renders these entries, so every label is decided (and tested) here.
+//!
+//! Linux tray icons deliver no clicks, so every action is a menu entry.
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::money::Money;
+use crate::snapshot::{ConnectionState, PersonSnapshot, Snapshot};
+
+/// Ids of the fixed actions; a person's "Reconnect…" is `reconnect:<person id>`.
+pub mod action {
+    pub const REFRESH: &str = "refresh";
+    pub const HIDE_AMOUNTS: &str = "hide_amounts";
+    pub const SETTINGS: &str = "settings";
+    pub const QUIT: &str = "quit";
+    pub const RECONNECT_PREFIX: &str = "reconnect:";
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuEntry {
+    /// Information only (a person's name, a balance, a state line).
+    Text {
+        id: String,
+        label: String,
+    },
+    /// Something to click.
+    Action {
+        id: String,
+        label: String,
+    },
+    /// A check box (Hide amounts).
+    Toggle {
+        id: String,
+        label: String,
+        checked: bool,
+    },
+    Separator,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayModel {
+    /// The glance label next to the icon, where the platform shows one.
+    pub title: String,
+    pub tooltip: String,
+    pub entries: Vec<MenuEntry>,
+}
+
+/// An amount, or `£•••` in privacy mode.
+pub fn shown(money: &Money, privacy: bool) -> String {
+    if privacy {
+        money.hidden()
+    } else {
+        money.display()
+    }
+}
+
+fn local_hhmm(at: DateTime<Utc>, offset: FixedOffset) -> String {
+    at.with_timezone(&offset).format("%H:%M").to_string()
+}
+
+/// "Updated just now", "Updated 2 min ago", "Updated 14:02".
+pub fn updated_label(updated: Option<DateTime<Utc>>, now: DateTime<Utc>, offset: FixedOffset) -> String {
+    let Some(updated) = updated else {
+        return "Not updated yet".to_owned();
+    };
+    let minutes = (now - updated).num_minutes();
+    match minutes {
+        i64::MIN..=0 => "Updated just now".to_owned(),
+        1..=59 => format!("Updated {minutes} min ago"),
+        _ => format!("Updated {}", local_hhmm(updated, offset)),
+    }
+}
+
+fn person_state_line(person: &PersonSnapshot, offset: FixedOffset) -> Option<String> {
+    match person.state {
+        ConnectionState::Live => None,
+        ConnectionState::AwaitingApproval => Some("Approve access in the Monzo app".to_owned()),
+        ConnectionState::SignedOut => Some("Sign in again".to_owned()),
+        ConnectionState::Stale => Some(match person.updated_at {
+            Some(at) => format!("Offline — last updated {}", local_hhmm(at, offset)),
+            None => "Offline — not updated yet".to_owned(),
+        }),
+        ConnectionState::Error => Some(format!(
+            "Problem: {}",
+            person.error.as_deref().unwrap_or("something went wrong")
+        )),
+    }
+}
+
+/// The glance figure: the household total including pots, per currency.
+pub fn glance(snapshot: &Snapshot, privacy: bool) -> String {
+    let totals: Vec<String> = snapshot.totals().iter().map(|m| shown(m, privacy)).collect();
+    if totals.is_empty() {
+        "—".to_owned()
+    } else {
+        totals.join(" · ")
+    }
+}
+
+pub fn tray_model(
+    snapshot: &Snapshot,
+    privacy: bool,
+    now: DateTime<Utc>,
+    offset: FixedOffset,
+    extra_status: Option<&str>,
+) -> TrayModel {
+    let mut entries = Vec::new();
+    if snapshot.people.is_empty() {
+        entries.push(MenuEntry::Text {
+            id: "empty".into(),
+            label: "No one is signed in — open Settings… to add someone".into(),
+        });
+    }
+    for person in &snapshot.people {
+        let pid = &person.id;
+        entries.push(MenuEntry::Text {
+            id: format!("person:{pid}"),
+            label: person.name.clone(),
+        });
+        if let Some(line) = person_state_line(person, offset) {
+            entries.push(MenuEntry::Text {
+                id: format!("state:{pid}"),
+                label: format!("  {line}"),
+            });
+        }
+        for account in &person.accounts {
+            // A joint account appears under each owner: ids are made per person.
+            let aid = format!("{pid}:{}", account.id);
+            entries.push(MenuEntry::Text {
+                id: format!("account:{aid}"),
+                label: format!("{}   {}", account.name, shown(&account.balance, privacy)),
+            });
+            entries.push(MenuEntry::Text {
+                id: format!("total:{aid}"),
+                label: format!("    with pots {}", shown(&account.total_balance, privacy)),
+            });
+            for pot in &account.pots {
+                entries.push(MenuEntry::Text {
+                    id: format!("pot:{pid}:{}", pot.id),
+                    label: format!("  {}   {}", pot.name, shown(&pot.balance, privacy)),
+                });
+            }
+        }
+        entries.push(MenuEntry::Action {
+            id: format!("{}{pid}", action::RECONNECT_PREFIX),
+            label: format!("Reconnect {}…", person.name),
+        });
+        entries.push(MenuEntry::Separator);
+    }
+    if snapshot.people.is_empty() {
+        entries.push(MenuEntry::Separator);
+    }
+    let latest = snapshot.people.iter().filter_map(|p| p.updated_at).max();
+    entries.push(MenuEntry::Text {
+        id: "updated".into(),
+        label: updated_label(latest, now, offset),
+    });
+    if let Some(status) = extra_status {
+        entries.push(MenuEntry::Text {
+            id: "extra_status".into(),
+            label: status.to_owned(),
+        });
+    }
+    entries.push(MenuEntry::Action {
+        id: action::REFRESH.into(),
+        label: "Refresh now".into(),
+    });
+    entries.push(MenuEntry::Toggle {
+        id: action::HIDE_AMOUNTS.into(),
+        label: "Hide amounts".into(),
+        checked: privacy,
+    });
+    entries.push(MenuEntry::Action {
+        id: action::SETTINGS.into(),
+        label: "Settings…".into(),
+    });
+    entries.push(MenuEntry::Separator);
+    entries.push(MenuEntry::Action {
+        id: action::QUIT.into(),
+        label: "Quit".into(),
+    });
+
+    let title = glance(snapshot, privacy);
+    let trouble = snapshot
+        .people
+        .iter()
+        .filter(|p| p.state != ConnectionState::Live)
+        .count();
+    let tooltip = if snapshot.people.is_empty() {
+        "monzo-tray — no one signed in".to_owned()
+    } else if trouble > 0 {
+        format!("monzo-tray — {title} ({trouble} need attention)")
+    } else {
+        format!("monzo-tray — {title}")
+    };
+    TrayModel {
+        title,
+        tooltip,
+        entries,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use crate::snapshot::{AccountSnapshot, PotSnapshot};
+
+    fn gbp(minor: i64) -> Money {
+        Money::from_minor(minor, Currency::from_code("GBP"))
+    }
+
+    fn at(hh: u32, mm: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-11-24T{hh:02}:{mm:02}:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn dana(state: ConnectionState) -> PersonSnapshot {
+        PersonSnapshot {
+            id: "p1".into(),
+            name: "Dana".into(),
+            state,
+            error: None,
+            updated_at: Some(at(14, 2)),
+            approval_due_at: None,
+            accounts: vec![AccountSnapshot {
+                id: "acc_1".into(),
+                name: "Current Account".into(),
+                account_type: "uk_retail".into(),
+                currency: "GBP".into(),
+                balance: gbp(123456),
+                total_balance: gbp(273456),
+                spend_today: gbp(0),
+                pots: vec![PotSnapshot {
+                    id: "pot_1".into(),
+                    name: "Holiday ☀️".into(),
+                    currency: "GBP".into(),
+                    balance: gbp(150000),
+                }],
+            }],
+        }
+    }
+
+    fn labels(model: &TrayModel) -> Vec<String> {
+        model
+            .entries
+            .iter()
+            .map(|e| match e {
+                MenuEntry::Text { label, .. } | MenuEntry::Action { label, .. } => label.clone(),
+                MenuEntry::Toggle { label, checked, .. } => {
+                    format!("[{}] {label}", if *checked { "x" } else { " " })
+                }
+                MenuEntry::Separator => "---".into(),
+            })
+            .collect()
+    }
+
+    fn utc() -> FixedOffset {
+        FixedOffset::east_opt(0).unwrap()
+    }
+
+    #[test]
+    fn a_live_person_lists_accounts_totals_and_pots() {
+        let snap = Snapshot {
+            people: vec![dana(ConnectionState::Live)],
+        };
+        let model = tray_model(&snap, false, at(14, 4), utc(), None);
+        assert_eq!(
+            labels(&model),
+            [
+                "Dana",
+                "Current Account   £1,234.56",
+                "    with pots £2,734.56",
+                "  Holiday ☀️   £1,500.00",
+                "Reconnect Dana…",
+                "---",
+                "Updated 2 min ago",
+                "Refresh now",
+                "[ ] Hide amounts",
+                "Settings…",
+                "---",
+                "Quit",
+            ]
+        );
+        assert_eq!(model.title, "£2,734.56");
+        assert_eq!(model.tooltip, "monzo-tray — £2,734.56");
+    }
+
+    #[test]
+    fn privacy_hides_every_amount() {
+        let snap = Snapshot {
+            people: vec![dana(ConnectionState::Live)],
+        };
+        let model = tray_model(&snap, true, at(14, 4), utc(), None);
+        let all = labels(&model).join("\n") + &model.title + &model.tooltip;
+        assert!(
+            !all.contains("1,234") && !all.contains("2,734") && !all.contains("1,500"),
+            "{all}"
+        );
+        assert!(all.contains("Current Account   £•••"));
+        assert_eq!(model.title, "£•••");
+        assert!(labels(&model).contains(&"[x] Hide amounts".to_owned()));
+    }
+
+    #[test]
+    fn states_that_need_attention_say_what_to_do() {
+        let offset = FixedOffset::east_opt(3600).unwrap();
+        for (state, line) in [
+            (
+                ConnectionState::AwaitingApproval,
+                "  Approve access in the Monzo app",
+            ),
+            (ConnectionState::SignedOut, "  Sign in again"),
+            (ConnectionState::Stale, "  Offline — last updated 15:02"),
+        ] {
+            let snap = Snapshot {
+                people: vec![dana(state)],
+            };
+            let model = tray_model(&snap, false, at(14, 4), offset, None);
+            assert_eq!(labels(&model)[1], line, "{state:?}");
+            assert!(model.tooltip.contains("1 need attention"));
+        }
+    }
+
+    #[test]
+    fn updated_label_reads_naturally() {
+        let o = utc();
+        assert_eq!(updated_label(Some(at(14, 2)), at(14, 2), o), "Updated just now");
+        assert_eq!(updated_label(Some(at(14, 2)), at(14, 3), o), "Updated 1 min ago");
+        assert_eq!(updated_label(Some(at(12, 2)), at(14, 3), o), "Updated 12:02");
+        assert_eq!(updated_label(None, at(14, 3), o), "Not updated yet");
+    }
+
+    #[test]
+    fn an_empty_household_points_to_settings() {
+        let model = tray_model(
+            &Snapshot::default(),
+            false,
+            at(14, 4),
+            utc(),
+            Some("Home Assistant: unreachable"),
+        );
+        let l = labels(&model);
+        assert!(l[0].contains("open Settings…"));
+        assert!(l.contains(&"Home Assistant: unreachable".to_owned()));
+        assert_eq!(model.title, "—");
+    }
+}
