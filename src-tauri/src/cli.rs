@@ -16,6 +16,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// Open the settings window at start (the tray app otherwise starts with none).
+    #[arg(long)]
+    pub settings: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -27,7 +27,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         AppContext::from_env()?
     };
     match cli.command {
-        None | Some(Command::Status { json: false }) => status(&context, false).await,
+        None => {
+            eprintln!(
+                "monzo-tray: no display was found, so here are the balances in the terminal \
+                 (`monzo-tray headless` keeps polling)."
+            );
+            status(&context, false).await
+        }
+        Some(Command::Status { json: false }) => status(&context, false).await,
         Some(Command::Status { json: true }) => status(&context, true).await,
         Some(Command::People { json }) => {
             let settings = context.household.settings();

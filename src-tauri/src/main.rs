@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod demo;
+mod gui;
 mod output;
 
 use std::io::{IsTerminal, Write};
@@ -27,6 +28,15 @@ fn init_logging() {
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
+    if cli.command.is_none() && gui::display_available() {
+        return match gui::run(cli.demo, cli.settings) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("monzo-tray: {err:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {

@@ -74,6 +74,10 @@ pub enum Error {
     UnknownPerson(String),
     #[error("{0}")]
     InvalidInput(String),
+    /// Input refused, naming the field ("name", "client_id", "client_secret"), so a
+    /// form can show the message next to it.
+    #[error("{message}")]
+    InvalidField { field: &'static str, message: String },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -128,6 +132,12 @@ impl Error {
             Error::SettingsIo { .. } => "settings",
             Error::UnknownPerson(_) => "unknown_person",
             Error::InvalidInput(_) => "invalid_input",
+            Error::InvalidField { field, .. } => match *field {
+                "name" => "invalid_name",
+                "client_id" => "invalid_client_id",
+                "client_secret" => "invalid_client_secret",
+                _ => "invalid_input",
+            },
         }
     }
 }

@@ -25,14 +25,16 @@ pub struct Household {
 pub fn validate_person_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(Error::InvalidInput(
-            "Give the person a name, e.g. their first name.".into(),
-        ));
+        return Err(Error::InvalidField {
+            field: "name",
+            message: "Give the person a name, e.g. their first name.".into(),
+        });
     }
     if name.chars().count() > 60 || name.chars().any(char::is_control) {
-        return Err(Error::InvalidInput(
-            "A name must be at most 60 characters, on one line.".into(),
-        ));
+        return Err(Error::InvalidField {
+            field: "name",
+            message: "A name must be at most 60 characters, on one line.".into(),
+        });
     }
     Ok(name.to_owned())
 }

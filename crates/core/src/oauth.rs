@@ -51,21 +51,30 @@ pub struct TokenSet {
     pub expires_in: Option<Duration>,
 }
 
+fn invalid(field: &'static str, message: &str) -> Error {
+    Error::InvalidField {
+        field,
+        message: message.to_owned(),
+    }
+}
+
 /// Checks a client id as pasted: Monzo's look like `oauthclient_…`.
 pub fn validate_client_id(client_id: &str) -> Result<String> {
     let id = client_id.trim();
     if id.is_empty() {
-        return Err(Error::InvalidInput(
-            "The client id is empty; copy it from developers.monzo.com.".into(),
-        ));
+        return Err(Error::InvalidField {
+            field: "client_id",
+            message: "The client id is empty; copy it from developers.monzo.com.".into(),
+        });
     }
     if id.len() > 200
         || !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
     {
-        return Err(Error::InvalidInput(
-            "That client id has characters Monzo client ids never have; copy it again from developers.monzo.com (it starts with oauthclient_).".into(),
+        return Err(invalid(
+            "client_id",
+            "That client id has characters Monzo client ids never have; copy it again from developers.monzo.com (it starts with oauthclient_).",
         ));
     }
     Ok(id.to_owned())
@@ -76,15 +85,16 @@ pub fn validate_client_id(client_id: &str) -> Result<String> {
 pub fn validate_client_secret(secret: &str) -> Result<ClientSecret> {
     let secret = secret.trim();
     if secret.is_empty() {
-        return Err(Error::InvalidInput(
-            "The client secret is empty; copy it from developers.monzo.com.".into(),
-        ));
+        return Err(Error::InvalidField {
+            field: "client_secret",
+            message: "The client secret is empty; copy it from developers.monzo.com.".into(),
+        });
     }
     if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::InvalidInput(
-            "The client secret has spaces or line breaks inside it; copy it again from developers.monzo.com."
-                .into(),
-        ));
+        return Err(Error::InvalidField {
+            field: "client_secret",
+            message: "The client secret has spaces or line breaks inside it; copy it again from developers.monzo.com.".into(),
+        });
     }
     Ok(ClientSecret::new(secret.to_owned()))
 }

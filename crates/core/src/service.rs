@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::household::Household;
 use crate::login::{Approval, SignIn};
 use crate::loopback::{redirect_uri_for_port, LoopbackListener};
+use crate::menu::shown;
 use crate::monzo::MonzoApi;
 use crate::oauth::parse_redirect_input;
 use crate::snapshot::{AccountSnapshot, ConnectionState};
@@ -38,7 +39,52 @@ pub struct PersonView {
     pub error: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
     pub approval_due_at: Option<DateTime<Utc>>,
-    pub accounts: Vec<AccountSnapshot>,
+    pub accounts: Vec<AccountView>,
+}
+
+/// An account as the window shows it: amounts already formatted (`£1,234.56`, or
+/// `£•••` in privacy mode), so money is formatted in one place, the core.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub currency: String,
+    pub balance: String,
+    pub total_balance: String,
+    /// The low-balance alert threshold, if set ("100.00").
+    pub low_balance_alert: Option<String>,
+    pub pots: Vec<PotView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PotView {
+    pub id: String,
+    pub name: String,
+    pub balance: String,
+}
+
+fn account_view(account: &AccountSnapshot, settings: &crate::settings::Settings) -> AccountView {
+    let privacy = settings.privacy_mode;
+    AccountView {
+        id: account.id.clone(),
+        name: account.name.clone(),
+        currency: account.currency.clone(),
+        balance: shown(&account.balance, privacy),
+        total_balance: shown(&account.total_balance, privacy),
+        low_balance_alert: settings
+            .low_balance_alerts
+            .get(&account.id)
+            .map(|d| d.to_string()),
+        pots: account
+            .pots
+            .iter()
+            .map(|p| PotView {
+                id: p.id.clone(),
+                name: p.name.clone(),
+                balance: shown(&p.balance, privacy),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -136,7 +182,9 @@ impl AppService {
                     error: seen.and_then(|p| p.error.clone()),
                     updated_at: seen.and_then(|p| p.updated_at),
                     approval_due_at: person.approval_due_at(),
-                    accounts: seen.map(|p| p.accounts.clone()).unwrap_or_default(),
+                    accounts: seen
+                        .map(|p| p.accounts.iter().map(|a| account_view(a, &settings)).collect())
+                        .unwrap_or_default(),
                 }
             })
             .collect()
@@ -228,10 +276,13 @@ impl AppService {
         client_secret: &str,
     ) -> Result<SignInStarted> {
         if self.household().settings().person_by_name(name).is_some() {
-            return Err(Error::InvalidInput(format!(
-                "There is already someone called \"{}\"; use Reconnect for them, or another name.",
-                name.trim()
-            )));
+            return Err(Error::InvalidField {
+                field: "name",
+                message: format!(
+                    "There is already someone called \"{}\"; use Reconnect for them, or another name.",
+                    name.trim()
+                ),
+            });
         }
         let listener = self.prepare().await?;
         let sign_in = SignIn::start(

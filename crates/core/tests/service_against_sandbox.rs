@@ -163,7 +163,7 @@ async fn a_pasted_url_completes_the_sign_in_and_bad_pastes_are_refused() {
         .service
         .add_person("alex", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
         .await;
-    assert!(matches!(again, Err(Error::InvalidInput(_))));
+    assert!(matches!(again, Err(Error::InvalidField { field: "name", .. })));
     let reconnect = s.service.reconnect(&person_id).await.unwrap();
     assert!(reconnect.authorize_url.contains(DEMO_CLIENT_ID));
     reqwest::get(format!("{}&user=Alex", reconnect.authorize_url))

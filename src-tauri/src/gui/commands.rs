@@ -1,0 +1,136 @@
+//! The settings window's commands: each one line into the core service. They return
+//! redacted views only; errors reach the UI as `{code, message}`.
+
+use monzo_tray_core::service::{PersonView, SettingsView, SignInStarted, SignInStatus};
+use serde::Serialize;
+use tauri::{AppHandle, State, Wry};
+use tauri_plugin_autostart::ManagerExt;
+
+use super::{tray, Shell};
+
+/// What a failed command gives the UI: a stable code to switch on and a sentence.
+#[derive(Debug, Serialize)]
+pub struct CommandError {
+    code: String,
+    message: String,
+}
+
+impl From<monzo_tray_core::Error> for CommandError {
+    fn from(err: monzo_tray_core::Error) -> Self {
+        Self {
+            code: err.code().to_owned(),
+            message: err.to_string(),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, CommandError>;
+
+#[tauri::command]
+fn people(shell: State<'_, Shell>) -> Vec<PersonView> {
+    shell.service.people()
+}
+
+#[tauri::command]
+fn settings(shell: State<'_, Shell>) -> SettingsView {
+    shell.service.settings()
+}
+
+#[tauri::command]
+async fn add_person(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    name: String,
+    client_id: String,
+    client_secret: String,
+) -> Result<SignInStarted> {
+    let started = shell
+        .service
+        .add_person(&name, &client_id, &client_secret)
+        .await?;
+    tray::open_in_browser(&app, &started.authorize_url);
+    Ok(started)
+}
+
+#[tauri::command]
+async fn reconnect(app: AppHandle, shell: State<'_, Shell>, person_id: String) -> Result<SignInStarted> {
+    let started = shell.service.reconnect(&person_id).await?;
+    tray::open_in_browser(&app, &started.authorize_url);
+    Ok(started)
+}
+
+#[tauri::command]
+async fn paste_redirect(shell: State<'_, Shell>, input: String) -> Result<()> {
+    Ok(shell.service.paste_redirect(&input).await?)
+}
+
+#[tauri::command]
+fn sign_in_status(shell: State<'_, Shell>) -> SignInStatus {
+    shell.service.sign_in_status()
+}
+
+#[tauri::command]
+fn check_approval(shell: State<'_, Shell>) -> SignInStatus {
+    shell.service.check_approval()
+}
+
+#[tauri::command]
+async fn remove_person(shell: State<'_, Shell>, person_id: String) -> Result<()> {
+    Ok(shell.service.remove_person(&person_id).await?)
+}
+
+#[tauri::command]
+fn set_poll_interval(shell: State<'_, Shell>, seconds: u64) -> Result<()> {
+    Ok(shell.service.set_poll_interval(seconds)?)
+}
+
+#[tauri::command]
+fn set_privacy(app: AppHandle, shell: State<'_, Shell>, on: bool) -> Result<()> {
+    shell.service.set_privacy(on)?;
+    tray::render(&app, &shell.service);
+    Ok(())
+}
+
+#[tauri::command]
+fn set_low_balance_alert(shell: State<'_, Shell>, account_id: String, amount: String) -> Result<()> {
+    Ok(shell.service.set_low_balance_alert(&account_id, &amount)?)
+}
+
+#[tauri::command]
+fn refresh_now(shell: State<'_, Shell>) {
+    shell.service.engine().refresh_now();
+}
+
+#[tauri::command]
+fn autostart(app: AppHandle) -> bool {
+    app.autolaunch().is_enabled().unwrap_or(false)
+}
+
+#[tauri::command]
+fn set_autostart(app: AppHandle, on: bool) -> Result<()> {
+    let manager = app.autolaunch();
+    let result = if on { manager.enable() } else { manager.disable() };
+    result.map_err(|err| CommandError {
+        code: "autostart".into(),
+        message: format!("Could not change start at login: {err}"),
+    })
+}
+
+pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'static {
+    tauri::generate_handler![
+        people,
+        settings,
+        add_person,
+        reconnect,
+        paste_redirect,
+        sign_in_status,
+        check_approval,
+        remove_person,
+        set_poll_interval,
+        set_privacy,
+        set_low_balance_alert,
+        refresh_now,
+        autostart,
+        set_autostart,
+    ]
+}

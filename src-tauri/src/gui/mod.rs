@@ -1,0 +1,93 @@
+//! The desktop app: a tray icon whose menu shows every balance, and a settings window
+//! made on demand. All Monzo work is the core engine's; this wires it to Tauri.
+
+mod commands;
+mod notify;
+mod tray;
+mod window;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
+use monzo_tray_core::service::AppService;
+use tauri::{Manager, RunEvent};
+use tauri_plugin_autostart::MacosLauncher;
+
+use crate::context::AppContext;
+
+/// Whether a graphical session is there to show a tray in.
+pub fn display_available() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
+/// What the Tauri side keeps: the core service and the context it came from.
+pub struct Shell {
+    pub service: Arc<AppService>,
+    pub context: AppContext,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+fn redirect_port() -> u16 {
+    std::env::var("MONZO_TRAY_REDIRECT_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(DEFAULT_REDIRECT_PORT)
+}
+
+pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
+    let context = tauri::async_runtime::block_on(async {
+        if demo {
+            crate::demo::context().await
+        } else {
+            AppContext::from_env()
+        }
+    })?;
+    let service = Arc::new(AppService::new(
+        context.engine.clone(),
+        context.http.clone(),
+        context.api.clone(),
+        redirect_port(),
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let shell = Shell {
+        service,
+        context,
+        stop,
+    };
+
+    let app = tauri::Builder::default()
+        // First, so a second launch is caught before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::open_settings(app)
+        }))
+        .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, None))
+        .invoke_handler(commands::handler())
+        .setup(move |app| {
+            let engine = shell.context.engine.clone();
+            tauri::async_runtime::spawn(async move { engine.run(stopped).await });
+            tray::create(app.handle(), &shell)?;
+            tray::follow_snapshots(app.handle().clone(), shell.service.clone());
+            app.manage(shell);
+            if open_settings {
+                window::open_settings(app.handle());
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .context("could not start the desktop app")?;
+    app.run(|app, event| match event {
+        // Closing the settings window must not quit: the tray lives on.
+        RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(shell) = app.try_state::<Shell>() {
+                let _ = shell.stop.send(true);
+            }
+        }
+        _ => {}
+    });
+    Ok(())
+}

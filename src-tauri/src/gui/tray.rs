@@ -1,0 +1,148 @@
+//! The tray icon: renders the core's menu model, and re-renders it whenever the
+//! snapshot changes (and every half minute, for "Updated 2 min ago").
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use monzo_tray_core::menu::{action, tray_model, MenuEntry, TrayModel};
+use monzo_tray_core::notifications::Notifier;
+use monzo_tray_core::service::AppService;
+use tauri::image::Image;
+use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::tray::TrayIconBuilder;
+use tauri::{AppHandle, Manager, Wry};
+use tauri_plugin_opener::OpenerExt;
+
+use super::{notify, window, Shell};
+
+pub const TRAY_ID: &str = "monzo-tray";
+
+fn model(service: &AppService) -> TrayModel {
+    let settings = service.engine().household().settings();
+    let snapshot = service.engine().snapshot();
+    let offset = *chrono::Local::now().offset();
+    tray_model(&snapshot, settings.privacy_mode, Utc::now(), offset, None)
+}
+
+fn build_menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<Wry>> {
+    let menu = Menu::new(app)?;
+    for entry in &model.entries {
+        match entry {
+            MenuEntry::Text { id, label } => {
+                menu.append(&MenuItem::with_id(app, id.as_str(), label, false, None::<&str>)?)?
+            }
+            MenuEntry::Action { id, label } => {
+                menu.append(&MenuItem::with_id(app, id.as_str(), label, true, None::<&str>)?)?
+            }
+            MenuEntry::Toggle { id, label, checked } => menu.append(&CheckMenuItem::with_id(
+                app,
+                id.as_str(),
+                label,
+                true,
+                *checked,
+                None::<&str>,
+            )?)?,
+            MenuEntry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
+        }
+    }
+    Ok(menu)
+}
+
+pub fn create(app: &AppHandle, shell: &Shell) -> tauri::Result<()> {
+    let model = model(&shell.service);
+    let menu = build_menu(app, &model)?;
+    let icon = Image::from_bytes(include_bytes!("../../../icons/tray.png"))?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(icon)
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .title(&model.title)
+        .tooltip(&model.tooltip)
+        .on_menu_event(on_menu_event)
+        .build(app)?;
+    Ok(())
+}
+
+/// Re-renders the tray from the current snapshot and settings.
+pub fn render(app: &AppHandle, service: &AppService) {
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
+    let model = model(service);
+    match build_menu(app, &model) {
+        Ok(menu) => {
+            if let Err(err) = tray.set_menu(Some(menu)) {
+                tracing::warn!(%err, "could not update the tray menu");
+            }
+        }
+        Err(err) => tracing::warn!(%err, "could not build the tray menu"),
+    }
+    let _ = tray.set_title(Some(&model.title));
+    let _ = tray.set_tooltip(Some(&model.tooltip));
+}
+
+/// Follows the engine: every new snapshot re-renders the tray and may notify.
+pub fn follow_snapshots(app: AppHandle, service: Arc<AppService>) {
+    tauri::async_runtime::spawn(async move {
+        let mut snapshots = service.engine().subscribe();
+        let mut notifier = Notifier::default();
+        loop {
+            tokio::select! {
+                changed = snapshots.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let snapshot = snapshots.borrow_and_update().clone();
+                    let settings = service.engine().household().settings();
+                    for notification in
+                        notifier.update(&snapshot, &settings.low_balance_alerts, settings.privacy_mode, Utc::now())
+                    {
+                        notify::show(notification);
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+            render(&app, &service);
+        }
+    });
+}
+
+fn on_menu_event(app: &AppHandle, event: MenuEvent) {
+    let Some(shell) = app.try_state::<Shell>() else {
+        return;
+    };
+    let service = shell.service.clone();
+    match event.id().as_ref() {
+        action::REFRESH => service.engine().refresh_now(),
+        action::HIDE_AMOUNTS => {
+            let on = !service.engine().household().settings().privacy_mode;
+            if let Err(err) = service.set_privacy(on) {
+                tracing::warn!(%err, "could not save privacy mode");
+            }
+            render(app, &service);
+        }
+        action::SETTINGS => window::open_settings(app),
+        action::QUIT => app.exit(0),
+        id => {
+            if let Some(person_id) = id.strip_prefix(action::RECONNECT_PREFIX) {
+                let (app, person_id) = (app.clone(), person_id.to_owned());
+                tauri::async_runtime::spawn(async move {
+                    window::open_settings(&app);
+                    match service.reconnect(&person_id).await {
+                        Ok(started) => open_in_browser(&app, &started.authorize_url),
+                        Err(err) => tracing::warn!(%err, "could not start reconnecting"),
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Opens the system browser; where there is none, the settings window shows the
+/// address to open by hand.
+pub fn open_in_browser(app: &AppHandle, url: &str) {
+    if let Err(err) = app.opener().open_url(url, None::<&str>) {
+        tracing::warn!(%err, "could not open the browser; the settings window shows the address");
+    }
+}

@@ -1,0 +1,264 @@
+// The settings window. Every action is a command into the Rust core; the webview
+// never sees a secret (commands return redacted views, amounts already formatted).
+
+const invoke = (command, args) => window.__TAURI__.core.invoke(command, args);
+const $ = (id) => document.getElementById(id);
+
+const STATE_TEXT = {
+  live: "Up to date",
+  awaiting_approval: "Approve access in the Monzo app",
+  signed_out: "Sign in again",
+  stale: "Offline",
+  error: "Problem",
+};
+
+// Which field an error code belongs next to.
+const FIELD_FOR_CODE = {
+  invalid_name: "add-name-error",
+  invalid_client_id: "add-client-id-error",
+  invalid_client_secret: "add-secret-error",
+  bad_client_credentials: "add-secret-error",
+  not_confidential: "add-client-id-error",
+};
+
+function message(err) {
+  if (err && typeof err === "object" && "message" in err) return err.message;
+  return String(err);
+}
+
+function timeOf(iso) {
+  return iso ? new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" }) : "";
+}
+
+function dateOf(iso) {
+  return new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key.startsWith("data-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function stateLine(person) {
+  let text = STATE_TEXT[person.state] ?? person.state;
+  if (person.state === "stale" && person.updated_at) text += ` — last updated ${timeOf(person.updated_at)}`;
+  if (person.state === "error" && person.error) text += `: ${person.error}`;
+  return text;
+}
+
+function renderAccount(account) {
+  const threshold = el("input", {
+    type: "text",
+    class: "threshold",
+    value: account.low_balance_alert ?? "",
+    placeholder: "none",
+    inputMode: "decimal",
+    "data-account": account.id,
+  });
+  const thresholdError = el("span", { class: "error" });
+  threshold.addEventListener("change", async () => {
+    thresholdError.textContent = "";
+    try {
+      await invoke("set_low_balance_alert", { accountId: account.id, amount: threshold.value });
+    } catch (err) {
+      thresholdError.textContent = message(err);
+    }
+  });
+  const pots = el("ul", { class: "pots" });
+  for (const pot of account.pots) {
+    pots.append(el("li", { class: "pot", "data-id": pot.id }, el("span", {}, pot.name), el("span", { class: "amount" }, pot.balance)));
+  }
+  return el(
+    "li",
+    { class: "account", "data-id": account.id },
+    el("div", { class: "account-line" }, el("span", { class: "account-name" }, account.name), el("span", { class: "amount balance" }, account.balance)),
+    el("div", { class: "total-line" }, el("span", {}, "with pots"), el("span", { class: "amount total" }, account.total_balance)),
+    pots,
+    el("label", { class: "alert" }, "Alert me below ", threshold, thresholdError),
+  );
+}
+
+function renderPerson(person) {
+  const remove = el("button", { type: "button", class: "remove quiet", textContent: "Remove" });
+  remove.addEventListener("click", async () => {
+    // Two clicks, so a stray one never removes anybody.
+    if (!remove.classList.contains("confirm")) {
+      remove.classList.add("confirm");
+      remove.textContent = `Really remove ${person.name}?`;
+      return;
+    }
+    try {
+      await invoke("remove_person", { personId: person.id });
+      await refresh();
+    } catch (err) {
+      $("people-error").textContent = message(err);
+    }
+  });
+  const reconnect = el("button", { type: "button", class: "reconnect quiet", textContent: "Reconnect…" });
+  reconnect.addEventListener("click", async () => {
+    try {
+      showSignIn(await invoke("reconnect", { personId: person.id }));
+    } catch (err) {
+      $("people-error").textContent = message(err);
+    }
+  });
+  const accounts = el("ul", { class: "accounts" });
+  for (const account of person.accounts) accounts.append(renderAccount(account));
+  const approval = person.approval_due_at
+    ? el("p", { class: "hint" }, `Monzo asks for approval in the app again on ${dateOf(person.approval_due_at)}.`)
+    : "";
+  return el(
+    "li",
+    { class: `person state-${person.state}`, "data-id": person.id, "data-state": person.state },
+    el("div", { class: "person-head" }, el("strong", { class: "person-name" }, person.name), el("span", { class: "state" }, stateLine(person))),
+    el("p", { class: "hint client" }, `Client ${person.client_id}`),
+    approval,
+    accounts,
+    el("div", { class: "actions" }, reconnect, remove),
+  );
+}
+
+// Keep the person being edited (focus in a threshold) from being re-rendered away.
+function editing() {
+  const active = document.activeElement;
+  return active && active.classList && active.classList.contains("threshold");
+}
+
+async function refresh() {
+  try {
+    const people = await invoke("people");
+    $("people-error").textContent = "";
+    $("people-empty").hidden = people.length > 0;
+    if (!editing()) $("people").replaceChildren(...people.map(renderPerson));
+  } catch (err) {
+    $("people-error").textContent = message(err);
+  }
+}
+
+function showSignIn(started) {
+  $("signin-panel").hidden = false;
+  if (started) $("signin-url").href = started.authorize_url;
+}
+
+async function followSignIn() {
+  let status;
+  try {
+    status = await invoke("sign_in_status");
+  } catch {
+    return;
+  }
+  const panel = $("signin-panel");
+  if (status.step === "idle") {
+    panel.hidden = true;
+    return;
+  }
+  panel.hidden = false;
+  $("signin-name").textContent = status.name ?? "";
+  $("signin-waiting").hidden = status.step !== "waiting_for_browser";
+  $("signin-approval").hidden = status.step !== "awaiting_approval";
+  $("signin-done").hidden = status.step !== "done";
+  $("signin-failed").hidden = status.step !== "failed";
+  if (status.step === "waiting_for_browser") $("signin-url").href = status.authorize_url;
+  if (status.step === "done") $("signin-done").textContent = `${status.name} is connected.`;
+  if (status.step === "failed") {
+    $("signin-failed").textContent = status.message;
+    const field = FIELD_FOR_CODE[status.code];
+    if (field) $(field).textContent = status.message;
+  }
+}
+
+function clearFormErrors() {
+  for (const id of ["add-name-error", "add-client-id-error", "add-secret-error", "add-error"]) $(id).textContent = "";
+}
+
+$("add-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearFormErrors();
+  const button = $("add-submit");
+  button.disabled = true;
+  try {
+    const started = await invoke("add_person", {
+      name: $("add-name").value,
+      clientId: $("add-client-id").value,
+      clientSecret: $("add-secret").value,
+    });
+    $("add-secret").value = "";
+    showSignIn(started);
+    await followSignIn();
+  } catch (err) {
+    const field = FIELD_FOR_CODE[err && err.code];
+    $(field ?? "add-error").textContent = message(err);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("paste-submit").addEventListener("click", async () => {
+  $("paste-error").textContent = "";
+  try {
+    await invoke("paste_redirect", { input: $("paste-input").value });
+    $("paste-input").value = "";
+  } catch (err) {
+    $("paste-error").textContent = message(err);
+  }
+});
+
+$("continue").addEventListener("click", async () => {
+  await invoke("check_approval");
+  await followSignIn();
+});
+
+$("refresh").addEventListener("click", () => invoke("refresh_now"));
+
+$("poll-interval").addEventListener("change", async (event) => {
+  $("settings-error").textContent = "";
+  try {
+    await invoke("set_poll_interval", { seconds: Number(event.target.value) });
+  } catch (err) {
+    $("settings-error").textContent = message(err);
+  }
+});
+
+$("privacy").addEventListener("change", async (event) => {
+  try {
+    await invoke("set_privacy", { on: event.target.checked });
+    await refresh();
+  } catch (err) {
+    $("settings-error").textContent = message(err);
+  }
+});
+
+$("autostart").addEventListener("change", async (event) => {
+  $("settings-error").textContent = "";
+  try {
+    await invoke("set_autostart", { on: event.target.checked });
+  } catch (err) {
+    event.target.checked = !event.target.checked;
+    $("settings-error").textContent = message(err);
+  }
+});
+
+async function loadSettings() {
+  const settings = await invoke("settings");
+  $("redirect-uri").textContent = settings.redirect_uri;
+  $("privacy").checked = settings.privacy_mode;
+  const select = $("poll-interval");
+  const value = String(settings.poll_interval_secs);
+  if (![...select.options].some((o) => o.value === value)) select.append(el("option", { value, textContent: `${value} seconds` }));
+  select.value = value;
+  $("autostart").checked = await invoke("autostart");
+}
+
+await loadSettings();
+await refresh();
+await followSignIn();
+setInterval(() => {
+  refresh();
+  followSignIn();
+}, 1500);
