@@ -33,3 +33,10 @@ if ! command -v cargo >/dev/null 2>&1; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
   fi
 fi
+
+# The desktop end-to-end tests drive the app through tauri-driver (WebDriver).
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  echo "Installing tauri-driver" >&2
+  cargo install tauri-driver --version '^2' --locked --quiet
+fi

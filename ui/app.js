@@ -182,6 +182,9 @@ $("add-form").addEventListener("submit", async (event) => {
   clearFormErrors();
   const button = $("add-submit");
   button.disabled = true;
+  // A new sign-in: the last one's address and messages no longer apply.
+  $("signin-url").href = "#";
+  $("paste-error").textContent = "";
   try {
     const started = await invoke("add_person", {
       name: $("add-name").value,

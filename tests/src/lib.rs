@@ -3,6 +3,9 @@
 //! gnome-keyring, and fresh XDG folders), so every test runs against the real Secret
 //! Service without touching anyone's keyring, and tests can run side by side.
 
+pub mod gui;
+pub mod tray_watcher;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -101,6 +104,10 @@ impl Desktop {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("the Secret Service did not come up");
+    }
+
+    pub fn bus_address(&self) -> &str {
+        &self.bus_address
     }
 
     /// A command that runs in this session.

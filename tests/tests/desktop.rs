@@ -1,0 +1,312 @@
+//! The desktop app end to end, in the real webview: Xvfb, a private D-Bus session
+//! with gnome-keyring, tauri-driver + WebKitWebDriver driving the settings window,
+//! the sandbox over HTTP standing in for Monzo, and the tray menu read from outside
+//! the process over D-Bus (StatusNotifierItem + com.canonical.dbusmenu).
+//!
+//! One test function: tauri-driver sessions run one at a time.
+
+use std::time::Duration;
+
+use fantoccini::{Client, Locator};
+use monzo_sandbox::fixture::ClientFixture;
+use monzo_sandbox::{Fixture, Sandbox};
+use monzo_tray_e2e::gui::{eventually, visible_text, Driver, Xvfb};
+use monzo_tray_e2e::tray_watcher::TrayWatcher;
+use monzo_tray_e2e::Desktop;
+
+const CLIENT_ID: &str = "oauthclient_00009desktope2e";
+const CLIENT_SECRET: &str = "mnzconf.desktop-e2e-secret-93ab";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The element, scrolled into view (the window is small; WebKit refuses to type
+/// into or click what is off-screen).
+async fn reach(client: &Client, id: &str) -> fantoccini::elements::Element {
+    let element = client.find(Locator::Id(id)).await.unwrap();
+    let arg = serde_json::to_value(&element).unwrap();
+    client
+        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+        .await
+        .unwrap();
+    element
+}
+
+async fn type_into(client: &Client, id: &str, text: &str) {
+    // Right after the window opens, WebKit may not accept input yet: retry briefly.
+    eventually(&format!("typing into #{id}"), WAIT, || async {
+        let field = reach(client, id).await;
+        field.clear().await.ok()?;
+        field.send_keys(text).await.ok()
+    })
+    .await;
+}
+
+async fn click(client: &Client, id: &str) {
+    reach(client, id).await.click().await.unwrap();
+}
+
+/// Starts a sign-in from the form and returns the authorize URL the UI shows.
+async fn start_sign_in(client: &Client, name: &str) -> String {
+    let before = client
+        .find(Locator::Id("signin-url"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
+    type_into(client, "add-name", name).await;
+    type_into(client, "add-client-id", CLIENT_ID).await;
+    type_into(client, "add-secret", CLIENT_SECRET).await;
+    click(client, "add-submit").await;
+    eventually("the sign-in step with the authorize address", WAIT, || async {
+        let link = client.find(Locator::Id("signin-url")).await.ok()?;
+        let href = link.attr("href").await.ok()??;
+        (href.contains("client_id=") && Some(&href) != before.as_ref()).then_some(href)
+    })
+    .await
+}
+
+async fn person_state(client: &Client, name: &str) -> Option<String> {
+    for person in client.find_all(Locator::Css("#people .person")).await.ok()? {
+        let label = person
+            .find(Locator::Css(".person-name"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        if label == name {
+            return person.attr("data-state").await.ok()?;
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
+    let xvfb = Xvfb::start();
+    let desktop = Desktop::start();
+    let mut fixture = Fixture::demo();
+    fixture.users.iter_mut().for_each(|u| u.approve_on_login = false);
+    fixture.clients.push(ClientFixture {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        confidential: true,
+        redirect_uris: vec![],
+    });
+    let sandbox = Sandbox::start_local(fixture).await.unwrap();
+    let watcher = TrayWatcher::start(desktop.bus_address()).await.unwrap();
+    let redirect_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Driver::start(
+        &desktop,
+        &xvfb,
+        &[
+            ("MONZO_API_URL", sandbox.api_url()),
+            ("MONZO_AUTH_URL", sandbox.auth_url()),
+            ("MONZO_TRAY_REDIRECT_PORT", redirect_port.to_string()),
+            ("MONZO_TRAY_LOG", "info".into()),
+        ],
+    );
+    let client = driver.session(&["--settings"]).await;
+
+    // An empty household: the tray says where to start.
+    let labels = watcher.labels(WAIT).await;
+    assert!(
+        labels.iter().any(|l| l.label.contains("open Settings")),
+        "{labels:#?}"
+    );
+
+    // Bad input is shown next to its field, and nothing starts.
+    type_into(&client, "add-name", "Dana").await;
+    type_into(&client, "add-client-id", "not a client id").await;
+    type_into(&client, "add-secret", CLIENT_SECRET).await;
+    click(&client, "add-submit").await;
+    let error = eventually("the client id error", WAIT, || {
+        visible_text(&client, "add-client-id-error")
+    })
+    .await;
+    assert!(error.contains("client id"), "{error}");
+
+    // Sign in through the loopback redirect: the test plays the browser.
+    let authorize = start_sign_in(&client, "Dana").await;
+    assert!(
+        authorize.contains(&format!("127.0.0.1%3A{redirect_port}")),
+        "{authorize}"
+    );
+    let page = reqwest::get(format!("{authorize}&user=Dana"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("close this tab"));
+    let step = eventually("the approve-in-the-app step", WAIT, || {
+        visible_text(&client, "signin-approval")
+    })
+    .await;
+    assert!(
+        step.contains("Approve access in your Monzo app, then press Continue"),
+        "{step}"
+    );
+    let tray = watcher
+        .wait_for(WAIT, |l| {
+            l.iter()
+                .any(|e| e.label.contains("Approve access in the Monzo app"))
+        })
+        .await;
+    assert!(tray.iter().any(|e| e.label == "Dana"));
+
+    // Approve in the "app"; Continue finds it.
+    sandbox.approve("Dana").unwrap();
+    click(&client, "continue").await;
+    let done = eventually("the sign-in to finish", WAIT, || {
+        visible_text(&client, "signin-done")
+    })
+    .await;
+    assert_eq!(done, "Dana is connected.");
+    eventually("Dana live in the people list", WAIT, || async {
+        (person_state(&client, "Dana").await.as_deref() == Some("live")).then_some(())
+    })
+    .await;
+    let balances = eventually("Dana's balances in the UI", WAIT, || async {
+        let text = client.find(Locator::Id("people")).await.ok()?.text().await.ok()?;
+        text.contains("£1,234.56").then_some(text)
+    })
+    .await;
+    assert!(
+        balances.contains("£3,055.31") && balances.contains("Holiday ☀️"),
+        "{balances}"
+    );
+
+    // The tray menu, read over D-Bus: balances, totals, pots, actions.
+    let tray = watcher
+        .wait_for(WAIT, |l| {
+            l.iter().any(|e| e.label == "Current Account   £1,234.56")
+        })
+        .await;
+    let tray_labels: Vec<&str> = tray.iter().map(|e| e.label.as_str()).collect();
+    for wanted in [
+        "Dana",
+        "    with pots £3,055.31",
+        "  Holiday ☀️   £1,500.00",
+        "Joint Account   £842.10",
+        "Refresh now",
+        "Hide amounts",
+        "Settings…",
+        "Quit",
+        "Reconnect Dana…",
+    ] {
+        assert!(
+            tray_labels.contains(&wanted),
+            "{wanted:?} missing from {tray_labels:#?}"
+        );
+    }
+    assert!(
+        !tray_labels.iter().any(|l| l.contains("New bike")),
+        "deleted pots never show"
+    );
+
+    // A balance changes at "Monzo"; "Refresh now" clicked in the tray shows it.
+    sandbox.set_balance("acc_00009demodanacurrent", 500).unwrap();
+    watcher.click("Refresh now").await;
+    watcher
+        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £5.00"))
+        .await;
+
+    // Hide amounts from the tray: every amount becomes £•••.
+    watcher.click("Hide amounts").await;
+    let hidden = watcher
+        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £•••"))
+        .await;
+    assert!(!hidden
+        .iter()
+        .any(|e| e.label.contains("£5.00") || e.label.contains("£1,500.00")));
+    watcher.click("Hide amounts").await;
+    watcher
+        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £5.00"))
+        .await;
+
+    // The paste path: Alex opened the email on a phone.
+    let authorize = start_sign_in(&client, "Alex").await;
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let landed = no_redirects
+        .get(format!("{authorize}&user=Alex"))
+        .send()
+        .await
+        .unwrap()
+        .headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    type_into(&client, "paste-input", "https://example.com/not-it").await;
+    click(&client, "paste-submit").await;
+    let error = eventually("the paste error", WAIT, || visible_text(&client, "paste-error")).await;
+    assert!(error.contains("sign-in"), "{error}");
+    type_into(&client, "paste-input", &landed).await;
+    click(&client, "paste-submit").await;
+    eventually("Alex's approval step", WAIT, || {
+        visible_text(&client, "signin-approval")
+    })
+    .await;
+    sandbox.approve("Alex").unwrap();
+    // Completes by itself (no Continue): the engine looks again within seconds.
+    let done = eventually(
+        "Alex's sign-in to finish by itself",
+        Duration::from_secs(45),
+        || visible_text(&client, "signin-done"),
+    )
+    .await;
+    assert_eq!(done, "Alex is connected.");
+
+    // Remove Dana: two clicks; her keyring entries go too.
+    let before = desktop.keyring_entries().len();
+    assert_eq!(before, 6, "three entries each for Dana and Alex");
+    let remove = eventually("Dana's remove button", WAIT, || async {
+        for person in client.find_all(Locator::Css("#people .person")).await.ok()? {
+            let name = person
+                .find(Locator::Css(".person-name"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            if name == "Dana" {
+                return person.find(Locator::Css(".remove")).await.ok();
+            }
+        }
+        None
+    })
+    .await;
+    let arg = serde_json::to_value(&remove).unwrap();
+    client
+        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+        .await
+        .unwrap();
+    remove.click().await.unwrap();
+    remove.click().await.unwrap();
+    eventually("Dana gone from the list", WAIT, || async {
+        person_state(&client, "Dana").await.is_none().then_some(())
+    })
+    .await;
+    assert_eq!(desktop.keyring_entries().len(), 3);
+    watcher
+        .wait_for(WAIT, |l| {
+            !l.iter().any(|e| e.label == "Dana") && l.iter().any(|e| e.label == "Alex")
+        })
+        .await;
+
+    // The webview never held a secret.
+    let html = client.source().await.unwrap();
+    assert!(!html.contains(CLIENT_SECRET));
+    for token in sandbox.issued_tokens() {
+        assert!(!html.contains(&token.access_token));
+    }
+
+    client.close().await.unwrap();
+}
