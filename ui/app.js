@@ -219,6 +219,9 @@ $("continue").addEventListener("click", async () => {
 
 $("refresh").addEventListener("click", () => invoke("refresh_now"));
 
+// Closing destroys this window (the tray app keeps running, light).
+$("close").addEventListener("click", () => window.__TAURI__.window.getCurrentWindow().close());
+
 $("poll-interval").addEventListener("change", async (event) => {
   $("settings-error").textContent = "";
   try {

@@ -11,6 +11,7 @@ use fantoccini::{Client, Locator};
 use monzo_sandbox::fixture::ClientFixture;
 use monzo_sandbox::{Fixture, Sandbox};
 use monzo_tray_e2e::gui::{eventually, visible_text, Driver, Xvfb};
+use monzo_tray_e2e::notification_server::NotificationServer;
 use monzo_tray_e2e::tray_watcher::TrayWatcher;
 use monzo_tray_e2e::Desktop;
 
@@ -95,6 +96,7 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     });
     let sandbox = Sandbox::start_local(fixture).await.unwrap();
     let watcher = TrayWatcher::start(desktop.bus_address()).await.unwrap();
+    let notifications = NotificationServer::start(desktop.bus_address()).await.unwrap();
     let redirect_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -158,6 +160,15 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         })
         .await;
     assert!(tray.iter().any(|e| e.label == "Dana"));
+    let approval_note = "Approve access for Dana in the Monzo app";
+    eventually("the approval notification", WAIT, || async {
+        notifications
+            .shown()
+            .iter()
+            .any(|n| n.summary == approval_note)
+            .then_some(())
+    })
+    .await;
 
     // Approve in the "app"; Continue finds it.
     sandbox.approve("Dana").unwrap();
@@ -301,6 +312,51 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         })
         .await;
 
+    // Notifications were edge-triggered: the approval one was said once, however
+    // many polls saw Dana waiting.
+    let said = notifications.shown();
+    assert_eq!(
+        said.iter().filter(|n| n.summary == approval_note).count(),
+        1,
+        "{said:#?}"
+    );
+
+    // Screen locked: no polling, even when asked; unlocked: it catches up at once.
+    let bus = zbus::connection::Builder::address(desktop.bus_address())
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let lock = |locked: bool| {
+        let bus = bus.clone();
+        async move {
+            bus.emit_signal(
+                None::<()>,
+                "/org/gnome/ScreenSaver",
+                "org.gnome.ScreenSaver",
+                "ActiveChanged",
+                &(locked,),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    lock(true).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sandbox.reset_request_counts();
+    watcher.click("Refresh now").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        sandbox.total_requests(),
+        0,
+        "no polling while the screen is locked"
+    );
+    sandbox.set_balance("acc_00009demoalexcurrent", 4200).unwrap();
+    lock(false).await;
+    watcher
+        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £42.00"))
+        .await;
+
     // The webview never held a secret.
     let html = client.source().await.unwrap();
     assert!(!html.contains(CLIENT_SECRET));
@@ -308,5 +364,42 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         assert!(!html.contains(&token.access_token));
     }
 
-    client.close().await.unwrap();
+    // Closing the window destroys it but never quits: the tray stays.
+    let windows = |display: String| async move {
+        let out = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^monzo-tray$"])
+            .env("DISPLAY", display)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(windows(xvfb.display.clone()).await, 1);
+    click(&client, "close").await;
+    eventually("the settings window gone", WAIT, || async {
+        (windows(xvfb.display.clone()).await == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!watcher.labels(WAIT).await.is_empty(), "the tray lives on");
+
+    // One instance only: a second launch opens the settings window of the first.
+    let second = desktop
+        .command(monzo_tray_e2e::binary())
+        .env("DISPLAY", &xvfb.display)
+        .env("MONZO_API_URL", sandbox.api_url())
+        .env("MONZO_AUTH_URL", sandbox.auth_url())
+        .output()
+        .unwrap();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    eventually(
+        "the settings window reopened by the second launch",
+        WAIT,
+        || async { (windows(xvfb.display.clone()).await == 1).then_some(()) },
+    )
+    .await;
+    let _ = client.close().await;
 }

@@ -3,6 +3,7 @@
 
 mod commands;
 mod notify;
+mod screen_lock;
 mod tray;
 mod window;
 
@@ -71,6 +72,7 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
             tauri::async_runtime::spawn(async move { engine.run(stopped).await });
             tray::create(app.handle(), &shell)?;
             tray::follow_snapshots(app.handle().clone(), shell.service.clone());
+            screen_lock::follow(shell.context.engine.clone());
             app.manage(shell);
             if open_settings {
                 window::open_settings(app.handle());
