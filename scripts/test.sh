@@ -9,11 +9,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# The end-to-end suites run the built binary.
+# The end-to-end suites run the built binary; the package test installs the .deb.
 cargo build -p monzo-tray --locked
+MONZO_TRAY_DEB="$PWD/$(bash scripts/build-deb.sh)"
+export MONZO_TRAY_DEB
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$log"
+cargo test --workspace --locked -- --include-ignored 2>&1 | tee "$log"
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
      END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"

@@ -42,7 +42,7 @@ impl Desktop {
     /// that did not unlock it.
     pub fn start_keyring(unlocked: bool) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        for sub in ["data", "config", "cache", "runtime", "monzo-tray"] {
+        for sub in ["data", "config", "cache", "runtime", "monzo-tray", "home"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
         }
         let output = Command::new("dbus-daemon")
@@ -115,7 +115,10 @@ impl Desktop {
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut cmd = Command::new(program);
         let d = self.dir.path();
+        // A home of its own too: some libraries write there whatever XDG says
+        // (the autostart entry goes to $HOME/.config/autostart).
         cmd.env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .env("HOME", d.join("home"))
             .env("XDG_DATA_HOME", d.join("data"))
             .env("XDG_CONFIG_HOME", d.join("config"))
             .env("XDG_CACHE_HOME", d.join("cache"))

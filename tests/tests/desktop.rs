@@ -357,6 +357,21 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £42.00"))
         .await;
 
+    // Start at login: an XDG autostart entry appears, and goes again.
+    let autostart_dir = desktop.dir.path().join("home/.config/autostart");
+    let entries = || std::fs::read_dir(&autostart_dir).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(entries(), 0);
+    click(&client, "autostart").await;
+    eventually("an autostart entry", WAIT, || async {
+        (entries() == 1).then_some(())
+    })
+    .await;
+    click(&client, "autostart").await;
+    eventually("the autostart entry removed", WAIT, || async {
+        (entries() == 0).then_some(())
+    })
+    .await;
+
     // The webview never held a secret.
     let html = client.source().await.unwrap();
     assert!(!html.contains(CLIENT_SECRET));

@@ -164,6 +164,14 @@ impl AppService {
         self.engine.household()
     }
 
+    fn person(&self, person_id: &str) -> Result<crate::settings::PersonSettings> {
+        self.household()
+            .settings()
+            .person_by_id(person_id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownPerson(person_id.to_owned()))
+    }
+
     pub fn people(&self) -> Vec<PersonView> {
         let settings = self.household().settings();
         let snapshot = self.engine.snapshot();
@@ -297,12 +305,7 @@ impl AppService {
 
     /// Signs an existing person in again with their stored client id and secret.
     pub async fn reconnect(&self, person_id: &str) -> Result<SignInStarted> {
-        let person = self
-            .household()
-            .settings()
-            .person_by_id(person_id)
-            .cloned()
-            .ok_or_else(|| Error::UnknownPerson(person_id.to_owned()))?;
+        let person = self.person(person_id)?;
         let listener = self.prepare().await?;
         let sign_in = SignIn::restart(
             &self.api,
@@ -412,12 +415,7 @@ impl AppService {
 
     /// Removes a person and every keyring entry of theirs.
     pub async fn remove_person(&self, person_id: &str) -> Result<()> {
-        let person = self
-            .household()
-            .settings()
-            .person_by_id(person_id)
-            .cloned()
-            .ok_or_else(|| Error::UnknownPerson(person_id.to_owned()))?;
+        let person = self.person(person_id)?;
         self.household().remove_person(&person.name).await?;
         self.engine.forget(person_id);
         self.engine.refresh_now();

@@ -86,6 +86,9 @@ pub fn render(app: &AppHandle, service: &AppService) {
 pub fn follow_snapshots(app: AppHandle, service: Arc<AppService>) {
     tauri::async_runtime::spawn(async move {
         let mut snapshots = service.engine().subscribe();
+        // The first poll may have finished before we subscribed: take the current
+        // snapshot as news, so the tray never waits for the next poll.
+        snapshots.mark_changed();
         let mut notifier = Notifier::default();
         loop {
             tokio::select! {

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Takes the README's pictures from the real app under Xvfb: the settings window, and
+# the open tray menu (Debian's trayer as the tray host; a click from xdotool opens
+# the menu). Re-runnable: writes docs/settings-window.png and docs/tray-menu.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+if ! command -v trayer >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" != 0 ] && sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq trayer >/dev/null
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+cargo build --quiet --locked -p monzo-tray
+bin="$PWD/target/debug/monzo-tray"
+out="$PWD/docs"
+
+if [ -z "${MONZO_TRAY_IN_SESSION:-}" ]; then
+  exec env MONZO_TRAY_IN_SESSION=1 xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- "$0" "$@"
+fi
+
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+export XDG_DATA_HOME="$work/data" XDG_CONFIG_HOME="$work/config" XDG_CACHE_HOME="$work/cache" NO_AT_BRIDGE=1
+mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
+eval "$(printf pw | gnome-keyring-daemon --components=secrets --daemonize --unlock)"
+
+# The tray host first, at the top left, so the icon lands at a known place.
+trayer --edge top --align left --widthtype pixel --width 120 --heighttype pixel --height 32 \
+  --transparent false --tint 0xdddddd --SetDockType false &
+sleep 1
+"$bin" --demo --settings >"$work/app.log" 2>&1 &
+sleep 6
+
+window=$(xdotool search --onlyvisible --name '^monzo-tray$' | head -1)
+import -window "$window" "$out/settings-window.png"
+
+# Close the settings window via its own button area would need a WebDriver; hiding
+# it is enough for the tray picture: unmap it.
+xdotool windowunmap "$window"
+sleep 1
+# Click the tray icon (first icon in trayer) to open the menu.
+xdotool mousemove 16 16 click 1
+sleep 2
+import -window root -crop 560x520+0+0 "$out/tray-menu.png"
+echo "wrote $out/settings-window.png and $out/tray-menu.png"
