@@ -15,7 +15,7 @@ bin="$PWD/target/debug/monzo-tray"
 out="$PWD/docs"
 
 if [ -z "${MONZO_TRAY_IN_SESSION:-}" ]; then
-  exec env MONZO_TRAY_IN_SESSION=1 xvfb-run -a -s "-screen 0 1024x768x24" dbus-run-session -- "$0" "$@"
+  exec env MONZO_TRAY_IN_SESSION=1 xvfb-run -a -s "-screen 0 1024x1000x24" dbus-run-session -- "$0" "$@"
 fi
 
 work=$(mktemp -d)
@@ -41,5 +41,5 @@ sleep 1
 # Click the tray icon (first icon in trayer) to open the menu.
 xdotool mousemove 16 16 click 1
 sleep 2
-import -window root -crop 560x520+0+0 "$out/tray-menu.png"
+import -window root -crop 420x700+0+0 "$out/tray-menu.png"
 echo "wrote $out/settings-window.png and $out/tray-menu.png"
