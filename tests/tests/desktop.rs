@@ -132,6 +132,18 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     .await;
     assert!(error.contains("client id"), "{error}");
 
+    // The redirect port taken by something else: said plainly, nothing stored.
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", redirect_port)).unwrap();
+    type_into(&client, "add-client-id", CLIENT_ID).await;
+    click(&client, "add-submit").await;
+    let error = eventually("the port-in-use error", WAIT, || {
+        visible_text(&client, "add-error")
+    })
+    .await;
+    assert!(error.contains("already in use"), "{error}");
+    drop(squatter);
+    assert!(desktop.keyring_entries().is_empty());
+
     // Sign in through the loopback redirect: the test plays the browser.
     let authorize = start_sign_in(&client, "Dana").await;
     assert!(
