@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential pkg-config curl ca-certificates
+  build-essential pkg-config curl ca-certificates python3 python3-venv
   libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth webkit2gtk-driver fonts-noto-color-emoji imagemagick xdotool dunst

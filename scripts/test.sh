@@ -13,6 +13,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo build -p monzo-tray --locked
 MONZO_TRAY_DEB="$PWD/$(bash scripts/build-deb.sh)"
 export MONZO_TRAY_DEB
+# A real Home Assistant for the push tests, from PyPI into a cached venv.
+MONZO_TRAY_HA_VENV="$(bash tests/ha/install.sh)"
+export MONZO_TRAY_HA_VENV
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace --locked -- --include-ignored 2>&1 | tee "$log"

@@ -59,9 +59,15 @@ pub enum Command {
         #[arg(long)]
         person: String,
     },
-    /// Run the poll engine with no GUI until stopped (Ctrl-C).
+    /// Home Assistant: push every balance into it through its REST API.
+    Ha {
+        #[command(subcommand)]
+        command: HaCommand,
+    },
+    /// Run the poll engine and the Home Assistant push with no GUI until stopped
+    /// (Ctrl-C), one line per cycle.
     Headless {
-        /// Poll once and exit.
+        /// Poll once, push once, and exit (non-zero if the push failed).
         #[arg(long)]
         once: bool,
     },
@@ -73,4 +79,20 @@ pub enum Command {
         #[arg(long)]
         fixture: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HaCommand {
+    /// Connect: reads a long-lived access token from the first line of stdin, tests
+    /// the connection, then saves (token in the keyring).
+    Connect {
+        /// e.g. http://homeassistant.local:8123
+        #[arg(long)]
+        url: String,
+        /// A CA certificate (PEM) to trust, for https with a private CA.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+    },
+    /// Stop pushing and forget the token (entity ids are kept for next time).
+    Disconnect,
 }

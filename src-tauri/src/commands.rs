@@ -10,9 +10,11 @@ use monzo_tray_core::login::{Approval, SignIn};
 use monzo_tray_core::loopback::LoopbackListener;
 use tokio::sync::mpsc;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, HaCommand};
 use crate::context::AppContext;
 use crate::{demo, output};
+use monzo_tray_core::home_assistant::link;
+use monzo_tray_core::home_assistant::PushStatus;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Sandbox { port, fixture }) = cli.command {
@@ -72,6 +74,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
         }
         Some(Command::Headless { once }) => headless(&context, once).await,
+        Some(Command::Ha {
+            command: HaCommand::Connect { url, ca_file },
+        }) => {
+            let mut input = stdin_lines();
+            let Some(token) = input.recv().await else {
+                bail!("No token was given: pass the long-lived access token on the first line of standard input.");
+            };
+            link::connect(&context.household, &url, &token, ca_file).await?;
+            println!(
+                "Connected to Home Assistant at {}; every balance will be pushed there.",
+                url.trim()
+            );
+            Ok(())
+        }
+        Some(Command::Ha {
+            command: HaCommand::Disconnect,
+        }) => {
+            link::disconnect(&context.household).await?;
+            println!("Disconnected from Home Assistant; nothing more will be pushed.");
+            Ok(())
+        }
         Some(Command::Sandbox { .. }) => unreachable!("handled above"),
     }
 }
@@ -155,7 +178,15 @@ async fn login(
 async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
     if once {
         let snapshot = context.engine.poll_once().await;
-        println!("{}", output::cycle_line(&snapshot));
+        let report = link::PusherSlot::default().push(&context.engine, &snapshot).await;
+        println!("{}", output::cycle_line(&context.engine.snapshot()));
+        if let Some(report) = report.filter(|r| r.state.status != PushStatus::Ok) {
+            let why = report
+                .state
+                .problem_line()
+                .unwrap_or_else(|| "the push failed".into());
+            bail!("{why}");
+        }
         return Ok(());
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -163,6 +194,7 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         let _ = stop.send(true);
     });
+    tokio::spawn(link::follow(context.engine.clone(), stopped.clone()));
     let mut snapshots = context.engine.subscribe();
     tokio::spawn(async move {
         while snapshots.changed().await.is_ok() {

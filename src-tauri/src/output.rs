@@ -69,8 +69,23 @@ pub fn cycle_line(snapshot: &Snapshot) -> String {
         .map(|p| format!("{}={}", p.name, p.state.as_str()))
         .collect();
     let accounts: usize = snapshot.people.iter().map(|p| p.accounts.len()).sum();
+    let home_assistant = match &snapshot.home_assistant {
+        Some(state) => format!(
+            "; Home Assistant {}{}",
+            serde_json::to_value(state.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            state
+                .message
+                .as_deref()
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        ),
+        None => String::new(),
+    };
     format!(
-        "{} poll: {} ({} accounts)",
+        "{} poll: {} ({} accounts){home_assistant}",
         chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
         if people.is_empty() {
             "no people".to_owned()

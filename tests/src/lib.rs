@@ -4,6 +4,7 @@
 //! Service without touching anyone's keyring, and tests can run side by side.
 
 pub mod gui;
+pub mod home_assistant;
 pub mod notification_server;
 pub mod tray_watcher;
 

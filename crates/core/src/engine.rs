@@ -90,6 +90,7 @@ pub struct Engine {
     snapshot: watch::Sender<Snapshot>,
     wake: Notify,
     paused: watch::Sender<bool>,
+    push_state: Mutex<Option<crate::home_assistant::PushState>>,
 }
 
 impl Engine {
@@ -109,6 +110,7 @@ impl Engine {
             snapshot,
             wake: Notify::new(),
             paused: watch::Sender::new(false),
+            push_state: Mutex::new(None),
         }
     }
 
@@ -151,8 +153,11 @@ impl Engine {
     pub async fn poll_once(&self) -> Snapshot {
         let people = self.household.settings().people;
         let polls = people.iter().map(|person| self.poll_person(person));
+        let people = futures::future::join_all(polls).await;
+        let home_assistant = self.push_state.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let snapshot = Snapshot {
-            people: futures::future::join_all(polls).await,
+            people,
+            home_assistant,
         };
         self.snapshot.send_replace(snapshot.clone());
         snapshot
@@ -184,6 +189,17 @@ impl Engine {
                 break;
             }
         }
+    }
+
+    /// The Home Assistant pusher reports here; the snapshot carries it (published at
+    /// once, without a poll). Only a change is published.
+    pub fn set_push_state(&self, state: Option<crate::home_assistant::PushState>) {
+        *self.push_state.lock().unwrap_or_else(|p| p.into_inner()) = state.clone();
+        self.snapshot.send_if_modified(|s| {
+            let changed = s.home_assistant != state;
+            s.home_assistant = state;
+            changed
+        });
     }
 
     /// Pauses polling (the screen is locked) or resumes it with a poll at once.

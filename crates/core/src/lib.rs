@@ -16,6 +16,7 @@
 //! - [`household`]: settings and secrets changed together, never half-way.
 //! - [`retry`]: backoff with jitter for transient failures.
 //! - [`engine`]: the poll engine and per-person state machine.
+//! - [`home_assistant`]: pushing every balance into Home Assistant.
 //! - [`menu`]: the tray menu as data (labels, privacy mode), rendered by the shell.
 //! - [`notifications`]: which desktop notifications a new snapshot calls for.
 //! - [`service`]: what the settings window can do (redacted views, background sign-in).
@@ -23,6 +24,7 @@
 
 pub mod engine;
 pub mod error;
+pub mod home_assistant;
 pub mod household;
 pub mod login;
 pub mod loopback;

@@ -265,6 +265,7 @@ mod tests {
     fn a_live_person_lists_accounts_totals_and_pots() {
         let snap = Snapshot {
             people: vec![dana(ConnectionState::Live)],
+            home_assistant: None,
         };
         let model = tray_model(&snap, false, at(14, 4), utc(), None);
         assert_eq!(
@@ -292,6 +293,7 @@ mod tests {
     fn privacy_hides_every_amount() {
         let snap = Snapshot {
             people: vec![dana(ConnectionState::Live)],
+            home_assistant: None,
         };
         let model = tray_model(&snap, true, at(14, 4), utc(), None);
         let all = labels(&model).join("\n") + &model.title + &model.tooltip;
@@ -317,6 +319,7 @@ mod tests {
         ] {
             let snap = Snapshot {
                 people: vec![dana(state)],
+                home_assistant: None,
             };
             let model = tray_model(&snap, false, at(14, 4), offset, None);
             assert_eq!(labels(&model)[1], line, "{state:?}");

@@ -128,6 +128,7 @@ mod tests {
                     pots: vec![],
                 }],
             }],
+            home_assistant: None,
         }
     }
 

@@ -31,6 +31,8 @@ pub struct Settings {
     /// Low-balance alert thresholds in major units, by Monzo `acc_…` id.
     #[serde(default)]
     pub low_balance_alerts: std::collections::BTreeMap<String, rust_decimal::Decimal>,
+    #[serde(default)]
+    pub home_assistant: HomeAssistantSettings,
     /// Keys written by other parts or newer versions, kept as they are.
     #[serde(flatten)]
     pub other: serde_json::Map<String, serde_json::Value>,
@@ -47,9 +49,25 @@ impl Default for Settings {
             poll_interval_secs: DEFAULT_POLL_INTERVAL_SECS,
             privacy_mode: false,
             low_balance_alerts: Default::default(),
+            home_assistant: HomeAssistantSettings::default(),
             other: serde_json::Map::new(),
         }
     }
+}
+
+/// Where Home Assistant is; its token is in the keyring.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeAssistantSettings {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub enabled: bool,
+    /// A CA certificate (PEM) to trust for an https URL with a private CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Entity ids, chosen once per Monzo id: see `home_assistant::entities`.
+    #[serde(default)]
+    pub entities: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -43,6 +43,9 @@ impl ConnectionState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Snapshot {
     pub people: Vec<PersonSnapshot>,
+    /// The Home Assistant push, when it is set up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_assistant: Option<crate::home_assistant::PushState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -182,6 +185,7 @@ mod tests {
                     vec![account("acc_joint", 500, "GBP"), account("acc_2", 700, "EUR")],
                 ),
             ],
+            home_assistant: None,
         };
         let totals: Vec<String> = snap.totals().iter().map(|m| m.to_decimal_string()).collect();
         assert_eq!(totals, ["15.00", "7.00"]);
@@ -199,6 +203,7 @@ mod tests {
     fn json_shape_matches_the_status_contract() {
         let snap = Snapshot {
             people: vec![person("Dana", vec![account("acc_1", -1230, "GBP")])],
+            home_assistant: None,
         };
         let json = serde_json::to_value(&snap).unwrap();
         let acc = &json["people"][0]["accounts"][0];

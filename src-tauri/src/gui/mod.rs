@@ -10,6 +10,7 @@ mod window;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use monzo_tray_core::home_assistant::link;
 use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
 use monzo_tray_core::service::AppService;
 use tauri::{Manager, RunEvent};
@@ -69,6 +70,7 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let engine = shell.context.engine.clone();
+            tauri::async_runtime::spawn(link::follow(engine.clone(), stopped.clone()));
             tauri::async_runtime::spawn(async move { engine.run(stopped).await });
             tray::create(app.handle(), &shell)?;
             tray::follow_snapshots(app.handle().clone(), shell.service.clone());

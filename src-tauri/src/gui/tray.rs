@@ -22,7 +22,14 @@ fn model(service: &AppService) -> TrayModel {
     let settings = service.engine().household().settings();
     let snapshot = service.engine().snapshot();
     let offset = *chrono::Local::now().offset();
-    tray_model(&snapshot, settings.privacy_mode, Utc::now(), offset, None)
+    let home_assistant = snapshot.home_assistant.as_ref().and_then(|s| s.problem_line());
+    tray_model(
+        &snapshot,
+        settings.privacy_mode,
+        Utc::now(),
+        offset,
+        home_assistant.as_deref(),
+    )
 }
 
 fn build_menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<Wry>> {

@@ -1,0 +1,187 @@
+//! Pushes the snapshot into Home Assistant: only what changed since the last good
+//! push, a few requests at a time; everything again when Home Assistant has lost
+//! the states (it forgets REST-made states on restart: a read-back, at most once per
+//! `verify_every`, answers 404); entities of deleted pots and removed people deleted.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use super::client::{HaClient, HaFailure};
+use super::entities::EntityIds;
+use super::states::{desired_states, gone, EntityState};
+use crate::snapshot::Snapshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    Off,
+    Ok,
+    Unauthorized,
+    Unreachable,
+    Rejected,
+}
+
+/// What the snapshot says about Home Assistant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PushState {
+    pub status: PushStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub last_ok_at: Option<DateTime<Utc>>,
+}
+
+impl PushState {
+    pub fn off() -> Self {
+        Self {
+            status: PushStatus::Off,
+            message: None,
+            last_ok_at: None,
+        }
+    }
+
+    /// The tray's line when something is wrong.
+    pub fn problem_line(&self) -> Option<String> {
+        match self.status {
+            PushStatus::Off | PushStatus::Ok => None,
+            PushStatus::Unauthorized => Some("Home Assistant: the token was refused".into()),
+            PushStatus::Unreachable => Some("Home Assistant: not reachable".into()),
+            PushStatus::Rejected => Some(format!(
+                "Home Assistant: {}",
+                self.message.as_deref().unwrap_or("rejected the update")
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// Requests sent to Home Assistant in this push.
+    pub requests: usize,
+    pub state: PushState,
+}
+
+pub struct Pusher {
+    client: HaClient,
+    pushed: HashMap<String, EntityState>,
+    last_verified: Option<Instant>,
+    verify_every: Duration,
+    concurrency: usize,
+    state: PushState,
+}
+
+impl Pusher {
+    pub fn new(client: HaClient) -> Self {
+        Self {
+            client,
+            pushed: HashMap::new(),
+            last_verified: None,
+            verify_every: Duration::from_secs(55),
+            concurrency: 4,
+            state: PushState::off(),
+        }
+    }
+
+    pub fn client(&self) -> &HaClient {
+        &self.client
+    }
+
+    /// Reads back one state on the next push, whenever the last check was.
+    pub fn verify_next_push(&mut self) {
+        self.last_verified = None;
+    }
+
+    fn fail(&mut self, failure: HaFailure, requests: usize) -> PushReport {
+        let (status, message) = match failure {
+            HaFailure::Unauthorized => (PushStatus::Unauthorized, None),
+            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(m)),
+            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m)),
+        };
+        tracing::warn!(?status, "Home Assistant push failed");
+        self.state = PushState {
+            status,
+            message,
+            last_ok_at: self.state.last_ok_at,
+        };
+        PushReport {
+            requests,
+            state: self.state.clone(),
+        }
+    }
+
+    /// One push. `ids` gains new entities and loses deleted ones; the caller saves it.
+    pub async fn push(&mut self, snapshot: &Snapshot, ids: &mut EntityIds) -> PushReport {
+        let mut requests = 0;
+        let desired = desired_states(snapshot, ids);
+        let due = self
+            .last_verified
+            .is_none_or(|t| t.elapsed() >= self.verify_every);
+        if due {
+            if let Some(probe) = desired.iter().find(|s| self.pushed.contains_key(&s.entity_id)) {
+                requests += 1;
+                match self.client.get_state(&probe.entity_id).await {
+                    Ok(None) => {
+                        tracing::info!("Home Assistant lost the states (restarted?); pushing everything");
+                        self.pushed.clear();
+                    }
+                    Ok(Some(_)) => {}
+                    Err(failure) => return self.fail(failure, requests),
+                }
+                self.last_verified = Some(Instant::now());
+            }
+        }
+        for (key, entity_id) in gone(snapshot, ids) {
+            requests += 1;
+            match self.client.delete_state(&entity_id).await {
+                Ok(()) => {
+                    ids.remove(&key);
+                    self.pushed.remove(&entity_id);
+                }
+                Err(failure) => return self.fail(failure, requests),
+            }
+        }
+        let changed: Vec<EntityState> = desired
+            .into_iter()
+            .filter(|s| self.pushed.get(&s.entity_id) != Some(s))
+            .collect();
+        requests += changed.len();
+        let client = &self.client;
+        let results: Vec<(EntityState, Result<(), HaFailure>)> = futures::stream::iter(changed)
+            .map(|state| async move {
+                let result = client.set_state(&state).await;
+                (state, result)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut failure = None;
+        for (state, result) in results {
+            match result {
+                Ok(()) => {
+                    self.pushed.insert(state.entity_id.clone(), state);
+                }
+                Err(f) => {
+                    failure.get_or_insert(f);
+                }
+            }
+        }
+        if let Some(failure) = failure {
+            return self.fail(failure, requests);
+        }
+        // What was just written is known to be there: no read-back needed soon.
+        self.last_verified.get_or_insert_with(Instant::now);
+        self.state = PushState {
+            status: PushStatus::Ok,
+            message: None,
+            last_ok_at: Some(Utc::now()),
+        };
+        PushReport {
+            requests,
+            state: self.state.clone(),
+        }
+    }
+}

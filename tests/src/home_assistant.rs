@@ -1,0 +1,166 @@
+//! A real Home Assistant for tests: the cached venv from `tests/ha/install.sh`,
+//! started with `--skip-pip` on 127.0.0.1 and a free port with a minimal
+//! configuration, onboarded through its REST API for a long-lived token, and
+//! stopped (or restarted) on demand.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct HomeAssistant {
+    child: Option<Child>,
+    venv: PathBuf,
+    config: tempfile::TempDir,
+    pub url: String,
+    pub token: String,
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The venv: `MONZO_TRAY_HA_VENV`, else `.cache/ha-venv` (made by tests/ha/install.sh).
+pub fn venv() -> PathBuf {
+    let venv = std::env::var_os("MONZO_TRAY_HA_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".cache/ha-venv"));
+    assert!(
+        venv.join("bin/hass").exists(),
+        "Home Assistant is not installed at {}: run tests/ha/install.sh (scripts/test.sh does)",
+        venv.display()
+    );
+    venv
+}
+
+impl HomeAssistant {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = tempfile::tempdir().unwrap();
+        let template = std::fs::read_to_string(workspace().join("tests/ha/configuration.yaml.in")).unwrap();
+        std::fs::write(
+            config.path().join("configuration.yaml"),
+            template.replace("@PORT@", &port.to_string()),
+        )
+        .unwrap();
+        let mut ha = Self {
+            child: None,
+            venv: venv(),
+            config,
+            url: format!("http://127.0.0.1:{port}"),
+            token: String::new(),
+        };
+        ha.spawn();
+        ha.wait_until(|status| status == 200, "/api/onboarding");
+        let out = Command::new(ha.venv.join("bin/python"))
+            .arg(workspace().join("tests/ha/onboard.py"))
+            .arg(&ha.url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "onboarding failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ha.token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        ha
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::File::create(self.config.path().join("hass.out")).unwrap();
+        let child = Command::new(self.venv.join("bin/hass"))
+            .args(["-c"])
+            .arg(self.config.path())
+            .arg("--skip-pip")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("hass starts");
+        self.child = Some(child);
+    }
+
+    fn status_of(&self, path: &str) -> Option<u16> {
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
+            .arg(format!("Authorization: Bearer {}", self.token))
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).parse().ok()
+    }
+
+    fn wait_until(&self, ready: impl Fn(u16) -> bool, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if self.status_of(path).is_some_and(&ready) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Home Assistant did not come up: see {}",
+                self.log_path().display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.config.path().join("hass.out")
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while child.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops and starts again on the same config: the token survives, REST-made
+    /// states do not.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.start_again();
+    }
+
+    pub fn start_again(&mut self) {
+        self.spawn();
+        self.wait_until(|status| status == 200, "/api/");
+    }
+
+    /// `GET /api/states/<id>`: the state object, or `None` on 404.
+    pub async fn state(&self, entity_id: &str) -> Option<Value> {
+        let reply = reqwest::Client::new()
+            .get(format!("{}/api/states/{entity_id}", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        match reply.status().as_u16() {
+            404 => None,
+            200 => Some(reply.json().await.unwrap()),
+            other => panic!("GET {entity_id}: HTTP {other}"),
+        }
+    }
+}
+
+impl Drop for HomeAssistant {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

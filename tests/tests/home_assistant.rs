@@ -1,0 +1,304 @@
+//! The Home Assistant push against a real Home Assistant (2024.3.3 from PyPI, started
+//! by the test): exact entity ids, states and attributes; nothing sent when nothing
+//! changed; only changed entities pushed; a restart healed within one push; deleted
+//! pots deleted; a wrong token and a stopped Home Assistant reported while Monzo
+//! polling stays live; and the command line (`ha connect`, `headless --once`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_tray_core::engine::{Engine, EngineConfig};
+use monzo_tray_core::home_assistant::entities::EntityIds;
+use monzo_tray_core::home_assistant::{HaClient, PushStatus, Pusher};
+use monzo_tray_core::household::Household;
+use monzo_tray_core::login::SignIn;
+use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
+use monzo_tray_core::secrets::SecretStore;
+use monzo_tray_core::settings::Settings;
+use monzo_tray_core::snapshot::ConnectionState;
+use monzo_tray_e2e::home_assistant::HomeAssistant;
+use monzo_tray_e2e::{text, Desktop, Running};
+use serde_json::json;
+
+/// The demo household signed in to a sandbox, with an engine (in memory).
+async fn demo_engine(sandbox: &Sandbox) -> Engine {
+    let http = http_client(Duration::from_secs(2)).unwrap();
+    let api = MonzoApi::new(
+        http.clone(),
+        Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap(),
+    );
+    let house = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()));
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for user in ["Dana", "Alex"] {
+        let sign_in = SignIn::start(
+            &api,
+            user,
+            DEMO_CLIENT_ID,
+            DEMO_CLIENT_SECRET,
+            "http://127.0.0.1:1/cb",
+        )
+        .unwrap();
+        let url = format!("{}&user={user}", sign_in.authorize_url());
+        let reply = no_redirects.get(url).send().await.unwrap();
+        let code = sign_in
+            .code_from_pasted(reply.headers()["location"].to_str().unwrap())
+            .unwrap();
+        sign_in.finish(&http, &api, &house, code).await.unwrap();
+    }
+    Engine::new(house, http, api, EngineConfig::default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_every_balance_and_heals_itself() {
+    let mut ha = HomeAssistant::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let engine = demo_engine(&sandbox).await;
+    let mut pusher = Pusher::new(HaClient::new(&ha.url, &ha.token, None).unwrap());
+    let mut ids = EntityIds::new();
+
+    let snapshot = engine.poll_once().await;
+    let report = pusher.push(&snapshot, &mut ids).await;
+    assert_eq!(report.state.status, PushStatus::Ok, "{:?}", report.state);
+    // Dana: current (3 sensors, 2 pots) + joint (3, 2 pots); Alex: joint (3, 2 pots),
+    // current (3), business in EUR (3, 1 pot).
+    assert_eq!(report.requests, 5 + 5 + 5 + 3 + 4);
+
+    let balance = ha
+        .state("sensor.monzo_dana_current_account_balance")
+        .await
+        .unwrap();
+    assert_eq!(balance["state"], "1234.56");
+    assert_eq!(
+        balance["attributes"],
+        json!({
+            "unit_of_measurement": "GBP",
+            "device_class": "monetary",
+            "state_class": "total",
+            "friendly_name": "Dana Current Account Balance",
+            "icon": "mdi:bank",
+        })
+    );
+    let expect = [
+        (
+            "sensor.monzo_dana_current_account_total_balance",
+            "3055.31",
+            "GBP",
+        ),
+        ("sensor.monzo_dana_current_account_spend_today", "-12.30", "GBP"),
+        ("sensor.monzo_dana_holiday_balance", "1500.00", "GBP"),
+        ("sensor.monzo_dana_rainy_day_balance", "320.75", "GBP"),
+        ("sensor.monzo_dana_joint_account_balance", "842.10", "GBP"),
+        ("sensor.monzo_alex_joint_account_balance", "842.10", "GBP"),
+        ("sensor.monzo_alex_house_deposit_balance", "18250.00", "GBP"),
+        ("sensor.monzo_alex_current_account_balance", "-25.30", "GBP"),
+        ("sensor.monzo_alex_business_account_balance", "12500.75", "EUR"),
+        ("sensor.monzo_alex_tax_balance", "3000.00", "EUR"),
+    ];
+    for (entity, state, unit) in expect {
+        let got = ha
+            .state(entity)
+            .await
+            .unwrap_or_else(|| panic!("{entity} missing"));
+        assert_eq!(got["state"], state, "{entity}");
+        assert_eq!(got["attributes"]["unit_of_measurement"], unit, "{entity}");
+    }
+    let pot = ha.state("sensor.monzo_dana_holiday_balance").await.unwrap();
+    assert_eq!(pot["attributes"]["friendly_name"], "Dana Holiday ☀️ Balance");
+
+    // Nothing changed: nothing sent.
+    let snapshot = engine.poll_once().await;
+    assert_eq!(pusher.push(&snapshot, &mut ids).await.requests, 0);
+
+    // A balance changes: only the entities whose values changed (the balance, and
+    // the total that includes it) are sent.
+    sandbox.set_balance("acc_00009demoalexcurrent", 9999).unwrap();
+    let snapshot = engine.poll_once().await;
+    let report = pusher.push(&snapshot, &mut ids).await;
+    assert_eq!(report.requests, 2);
+    assert_eq!(
+        ha.state("sensor.monzo_alex_current_account_balance")
+            .await
+            .unwrap()["state"],
+        "99.99"
+    );
+    assert_eq!(
+        ha.state("sensor.monzo_alex_current_account_total_balance")
+            .await
+            .unwrap()["state"],
+        "99.99"
+    );
+
+    // A rename keeps the entity id; the friendly name follows.
+    sandbox
+        .set_pot("pot_00009demorainyday", None, Some("Emergency fund".into()), None)
+        .unwrap();
+    let snapshot = engine.poll_once().await;
+    pusher.push(&snapshot, &mut ids).await;
+    let renamed = ha.state("sensor.monzo_dana_rainy_day_balance").await.unwrap();
+    assert_eq!(
+        renamed["attributes"]["friendly_name"],
+        "Dana Emergency fund Balance"
+    );
+
+    // Home Assistant restarts and forgets REST-made states: one push brings all back.
+    ha.restart();
+    assert!(ha
+        .state("sensor.monzo_dana_current_account_balance")
+        .await
+        .is_none());
+    pusher.verify_next_push();
+    let snapshot = engine.poll_once().await;
+    let report = pusher.push(&snapshot, &mut ids).await;
+    assert_eq!(report.state.status, PushStatus::Ok);
+    assert_eq!(report.requests, 1 + 22, "one read-back, then everything");
+    assert_eq!(
+        ha.state("sensor.monzo_dana_current_account_balance")
+            .await
+            .unwrap()["state"],
+        "1234.56"
+    );
+
+    // A pot deleted in Monzo: its entity is deleted.
+    sandbox
+        .set_pot("pot_00009demoholiday", None, None, Some(true))
+        .unwrap();
+    let snapshot = engine.poll_once().await;
+    pusher.push(&snapshot, &mut ids).await;
+    assert!(ha.state("sensor.monzo_dana_holiday_balance").await.is_none());
+    assert!(!ids.values().any(|id| id == "sensor.monzo_dana_holiday_balance"));
+
+    // A wrong token: `unauthorized`, and Monzo polling is untouched.
+    let mut wrong = Pusher::new(HaClient::new(&ha.url, "not-the-token", None).unwrap());
+    let snapshot = engine.poll_once().await;
+    let report = wrong.push(&snapshot, &mut ids.clone()).await;
+    assert_eq!(report.state.status, PushStatus::Unauthorized);
+    assert!(snapshot.people.iter().all(|p| p.state == ConnectionState::Live));
+
+    // Home Assistant stopped: `unreachable`; started again: it recovers.
+    ha.stop();
+    sandbox.set_balance("acc_00009demoalexcurrent", 100).unwrap();
+    let snapshot = engine.poll_once().await;
+    let report = pusher.push(&snapshot, &mut ids).await;
+    assert_eq!(report.state.status, PushStatus::Unreachable);
+    assert!(
+        report.state.last_ok_at.is_some(),
+        "the last good push is remembered"
+    );
+    assert!(snapshot.people.iter().all(|p| p.state == ConnectionState::Live));
+    ha.start_again();
+    pusher.verify_next_push();
+    let report = pusher.push(&engine.poll_once().await, &mut ids).await;
+    assert_eq!(report.state.status, PushStatus::Ok);
+    assert_eq!(
+        ha.state("sensor.monzo_alex_current_account_balance")
+            .await
+            .unwrap()["state"],
+        "1.00"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_connects_and_pushes() {
+    let mut ha = HomeAssistant::start();
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut cmd = desktop.monzo_tray(&sandbox.api_url());
+        cmd.args(args).env("MONZO_TRAY_LOG", "off");
+        let mut running = Running::spawn(cmd);
+        for line in stdin.lines() {
+            running.write_line(line);
+        }
+        running.close_stdin();
+        let (status, stdout, stderr) = running.finish(Duration::from_secs(60));
+        (status.code().unwrap_or(-1), stdout, stderr)
+    };
+
+    // Bad input: a clear sentence, nothing saved.
+    let (code, _, err) = run(&["ha", "connect", "--url", "127.0.0.1:8123"], &ha.token);
+    assert_eq!(code, 1);
+    assert!(err.contains("http://"), "{err}");
+    let (code, _, err) = run(&["ha", "connect", "--url", &ha.url], "wrong-token");
+    assert_eq!(code, 1);
+    assert!(err.contains("refused the token"), "{err}");
+    let (code, _, err) = run(&["ha", "connect", "--url", "http://127.0.0.1:9"], &ha.token);
+    assert_eq!(code, 1);
+    assert!(err.contains("could not be reached"), "{err}");
+    assert!(
+        !desktop.settings_path().exists()
+            || !std::fs::read_to_string(desktop.settings_path())
+                .unwrap()
+                .contains("127.0.0.1:9")
+    );
+
+    // Connect (token with stray spaces, URL with a trailing slash), sign Dana in.
+    let (code, out, err) = run(
+        &["ha", "connect", "--url", &format!("{}/", ha.url)],
+        &format!("  {}  ", ha.token),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Connected to Home Assistant"));
+    let mut login = Running::spawn({
+        let mut cmd = desktop.monzo_tray(&sandbox.api_url());
+        cmd.args([
+            "login",
+            "--person",
+            "Dana",
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--redirect-port",
+            "0",
+        ]);
+        cmd
+    });
+    login.write_line(DEMO_CLIENT_SECRET);
+    let url = login.next_line(Duration::from_secs(15));
+    reqwest::get(format!("{url}&user=Dana")).await.unwrap();
+    assert!(login.finish(Duration::from_secs(20)).0.success());
+
+    // One poll, one push.
+    let (code, out, err) = run(&["headless", "--once"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Dana=live") && out.contains("Home Assistant ok"),
+        "{out}\nsettings: {}",
+        std::fs::read_to_string(desktop.settings_path()).unwrap_or_default()
+    );
+    assert_eq!(
+        ha.state("sensor.monzo_dana_current_account_balance")
+            .await
+            .unwrap()["state"],
+        "1234.56"
+    );
+    let settings = std::fs::read_to_string(desktop.settings_path()).unwrap();
+    assert!(
+        settings.contains("sensor.monzo_dana_current_account_balance"),
+        "entity ids remembered"
+    );
+    assert!(
+        !settings.contains(&ha.token),
+        "the token is in the keyring, not the settings"
+    );
+
+    // Home Assistant down: non-zero, with the reason.
+    ha.stop();
+    let (code, _, err) = run(&["headless", "--once"], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("not reachable"), "{err}");
+
+    let (code, _, _) = run(&["ha", "disconnect"], "");
+    assert_eq!(code, 0);
+    let (code, out, _) = text(
+        desktop
+            .monzo_tray(&sandbox.api_url())
+            .args(["headless", "--once"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("Home Assistant off"), "{out}");
+}
