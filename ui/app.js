@@ -250,6 +250,49 @@ $("autostart").addEventListener("change", async (event) => {
   }
 });
 
+const HA_STATUS = {
+  ok: "Pushing: all good",
+  off: "Not pushing (switched off)",
+  unauthorized: "Home Assistant refused the token",
+  unreachable: "Home Assistant is not reachable",
+  rejected: "Home Assistant rejected the update",
+};
+
+function showHomeAssistant(ha, withFields) {
+  if (withFields) {
+    $("ha-url").value = ha.url ?? "";
+    $("ha-enabled").checked = ha.enabled;
+    $("ha-token").placeholder = ha.token_stored ? "stored — leave empty to keep it" : "";
+  }
+  const status = ha.status;
+  if (!status) {
+    $("ha-status").textContent = "";
+    return;
+  }
+  let line = HA_STATUS[status.status] ?? status.status;
+  if (status.message) line += ` (${status.message})`;
+  if (status.last_ok_at) line += ` · last pushed ${timeOf(status.last_ok_at)}`;
+  $("ha-status").textContent = line;
+}
+
+async function homeAssistantAction(command, extra) {
+  $("ha-result").textContent = "";
+  $("ha-error").textContent = "";
+  try {
+    await invoke(command, { url: $("ha-url").value, token: $("ha-token").value, ...extra });
+    $("ha-result").textContent = command === "test_home_assistant" ? "Connected: Home Assistant answers." : "Saved.";
+    if (command === "save_home_assistant") {
+      $("ha-token").value = "";
+      showHomeAssistant(await invoke("home_assistant"), true);
+    }
+  } catch (err) {
+    $("ha-error").textContent = message(err);
+  }
+}
+
+$("ha-test").addEventListener("click", () => homeAssistantAction("test_home_assistant", {}));
+$("ha-save").addEventListener("click", () => homeAssistantAction("save_home_assistant", { enabled: $("ha-enabled").checked }));
+
 async function loadSettings() {
   const settings = await invoke("settings");
   $("redirect-uri").textContent = settings.redirect_uri;
@@ -259,12 +302,14 @@ async function loadSettings() {
   if (![...select.options].some((o) => o.value === value)) select.append(el("option", { value, textContent: `${value} seconds` }));
   select.value = value;
   $("autostart").checked = await invoke("autostart");
+  showHomeAssistant(await invoke("home_assistant"), true);
 }
 
 await loadSettings();
 await refresh();
 await followSignIn();
-setInterval(() => {
+setInterval(async () => {
   refresh();
   followSignIn();
+  showHomeAssistant(await invoke("home_assistant"), false);
 }, 1500);

@@ -6,6 +6,8 @@ makes the long-lived token. Runs with the Home Assistant venv's Python (aiohttp)
 Usage: python onboard.py http://127.0.0.1:PORT   -> prints the token on stdout
 """
 import asyncio
+import os
+import ssl
 import sys
 import uuid
 
@@ -14,7 +16,10 @@ import aiohttp
 
 async def main(base: str) -> None:
     client_id = f"{base}/"
-    async with aiohttp.ClientSession() as http:
+    # With TLS, trust the test's CA (MONZO_TRAY_HA_CA), as the app does.
+    ca = os.environ.get("MONZO_TRAY_HA_CA")
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)) as http:
         reply = await http.post(
             f"{base}/api/onboarding/users",
             json={

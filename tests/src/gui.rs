@@ -152,3 +152,29 @@ pub async fn visible_text(client: &Client, id: &str) -> Option<String> {
     }
     element.text().await.ok()
 }
+
+/// The element, scrolled into view (the window is small; WebKit refuses to type
+/// into or click what is off-screen).
+pub async fn reach(client: &Client, id: &str) -> fantoccini::elements::Element {
+    let element = client.find(Locator::Id(id)).await.unwrap();
+    let arg = serde_json::to_value(&element).unwrap();
+    client
+        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+        .await
+        .unwrap();
+    element
+}
+
+pub async fn type_into(client: &Client, id: &str, text: &str) {
+    // Right after the window opens, WebKit may not accept input yet: retry briefly.
+    eventually(&format!("typing into #{id}"), Duration::from_secs(30), || async {
+        let field = reach(client, id).await;
+        field.clear().await.ok()?;
+        field.send_keys(text).await.ok()
+    })
+    .await;
+}
+
+pub async fn click(client: &Client, id: &str) {
+    reach(client, id).await.click().await.unwrap();
+}

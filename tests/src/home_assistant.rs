@@ -15,6 +15,8 @@ pub struct HomeAssistant {
     config: tempfile::TempDir,
     pub url: String,
     pub token: String,
+    /// With TLS: the CA certificate (PEM) that signed Home Assistant's certificate.
+    pub ca_file: Option<PathBuf>,
 }
 
 fn workspace() -> PathBuf {
@@ -36,6 +38,15 @@ pub fn venv() -> PathBuf {
 
 impl HomeAssistant {
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// Serves https with a certificate from a CA made for the test.
+    pub fn start_tls() -> Self {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -43,25 +54,36 @@ impl HomeAssistant {
             .port();
         let config = tempfile::tempdir().unwrap();
         let template = std::fs::read_to_string(workspace().join("tests/ha/configuration.yaml.in")).unwrap();
-        std::fs::write(
-            config.path().join("configuration.yaml"),
-            template.replace("@PORT@", &port.to_string()),
-        )
-        .unwrap();
+        let mut yaml = template.replace("@PORT@", &port.to_string());
+        let ca_file = tls.then(|| {
+            make_certificates(config.path());
+            yaml = yaml.replace(
+                "  server_port:",
+                &format!(
+                    "  ssl_certificate: {0}/server.pem\n  ssl_key: {0}/server.key\n  server_port:",
+                    config.path().display()
+                ),
+            );
+            config.path().join("ca.pem")
+        });
+        std::fs::write(config.path().join("configuration.yaml"), yaml).unwrap();
+        let scheme = if tls { "https" } else { "http" };
         let mut ha = Self {
             child: None,
             venv: venv(),
             config,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("{scheme}://127.0.0.1:{port}"),
             token: String::new(),
+            ca_file,
         };
         ha.spawn();
         ha.wait_until(|status| status == 200, "/api/onboarding");
-        let out = Command::new(ha.venv.join("bin/python"))
-            .arg(workspace().join("tests/ha/onboard.py"))
-            .arg(&ha.url)
-            .output()
-            .unwrap();
+        let mut onboard = Command::new(ha.venv.join("bin/python"));
+        onboard.arg(workspace().join("tests/ha/onboard.py")).arg(&ha.url);
+        if let Some(ca) = &ha.ca_file {
+            onboard.env("MONZO_TRAY_HA_CA", ca);
+        }
+        let out = onboard.output().unwrap();
         assert!(
             out.status.success(),
             "onboarding failed: {}",
@@ -85,7 +107,11 @@ impl HomeAssistant {
     }
 
     fn status_of(&self, path: &str) -> Option<u16> {
-        let out = Command::new("curl")
+        let mut curl = Command::new("curl");
+        if let Some(ca) = &self.ca_file {
+            curl.arg("--cacert").arg(ca);
+        }
+        let out = curl
             .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H"])
             .arg(format!("Authorization: Bearer {}", self.token))
             .arg(format!("{}{path}", self.url))
@@ -145,7 +171,14 @@ impl HomeAssistant {
 
     /// `GET /api/states/<id>`: the state object, or `None` on 404.
     pub async fn state(&self, entity_id: &str) -> Option<Value> {
-        let reply = reqwest::Client::new()
+        let mut client = reqwest::Client::builder();
+        if let Some(ca) = &self.ca_file {
+            client = client
+                .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap());
+        }
+        let reply = client
+            .build()
+            .unwrap()
             .get(format!("{}/api/states/{entity_id}", self.url))
             .bearer_auth(&self.token)
             .send()
@@ -157,6 +190,67 @@ impl HomeAssistant {
             other => panic!("GET {entity_id}: HTTP {other}"),
         }
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it (openssl).
+fn make_certificates(dir: &Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is installed");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=monzo-tray test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
 }
 
 impl Drop for HomeAssistant {

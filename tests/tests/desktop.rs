@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use monzo_sandbox::fixture::ClientFixture;
 use monzo_sandbox::{Fixture, Sandbox};
-use monzo_tray_e2e::gui::{eventually, visible_text, Driver, Xvfb};
+use monzo_tray_e2e::gui::{click, eventually, type_into, visible_text, Driver, Xvfb};
 use monzo_tray_e2e::notification_server::NotificationServer;
 use monzo_tray_e2e::tray_watcher::TrayWatcher;
 use monzo_tray_e2e::Desktop;
@@ -18,32 +18,6 @@ use monzo_tray_e2e::Desktop;
 const CLIENT_ID: &str = "oauthclient_00009desktope2e";
 const CLIENT_SECRET: &str = "mnzconf.desktop-e2e-secret-93ab";
 const WAIT: Duration = Duration::from_secs(30);
-
-/// The element, scrolled into view (the window is small; WebKit refuses to type
-/// into or click what is off-screen).
-async fn reach(client: &Client, id: &str) -> fantoccini::elements::Element {
-    let element = client.find(Locator::Id(id)).await.unwrap();
-    let arg = serde_json::to_value(&element).unwrap();
-    client
-        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
-        .await
-        .unwrap();
-    element
-}
-
-async fn type_into(client: &Client, id: &str, text: &str) {
-    // Right after the window opens, WebKit may not accept input yet: retry briefly.
-    eventually(&format!("typing into #{id}"), WAIT, || async {
-        let field = reach(client, id).await;
-        field.clear().await.ok()?;
-        field.send_keys(text).await.ok()
-    })
-    .await;
-}
-
-async fn click(client: &Client, id: &str) {
-    reach(client, id).await.click().await.unwrap();
-}
 
 /// Starts a sign-in from the form and returns the authorize URL the UI shows.
 async fn start_sign_in(client: &Client, name: &str) -> String {

@@ -171,6 +171,22 @@ async fn pushes_every_balance_and_heals_itself() {
     assert!(ha.state("sensor.monzo_dana_holiday_balance").await.is_none());
     assert!(!ids.values().any(|id| id == "sensor.monzo_dana_holiday_balance"));
 
+    // A person removed: all their entities are deleted.
+    engine.household().remove_person("Alex").await.unwrap();
+    let snapshot = engine.poll_once().await;
+    pusher.push(&snapshot, &mut ids).await;
+    for entity in [
+        "sensor.monzo_alex_current_account_balance",
+        "sensor.monzo_alex_tax_balance",
+    ] {
+        assert!(ha.state(entity).await.is_none(), "{entity} still there");
+    }
+    assert!(!ids.values().any(|id| id.starts_with("sensor.monzo_alex_")));
+    assert!(ha
+        .state("sensor.monzo_dana_current_account_balance")
+        .await
+        .is_some());
+
     // A wrong token: `unauthorized`, and Monzo polling is untouched.
     let mut wrong = Pusher::new(HaClient::new(&ha.url, "not-the-token", None).unwrap());
     let snapshot = engine.poll_once().await;
@@ -180,7 +196,7 @@ async fn pushes_every_balance_and_heals_itself() {
 
     // Home Assistant stopped: `unreachable`; started again: it recovers.
     ha.stop();
-    sandbox.set_balance("acc_00009demoalexcurrent", 100).unwrap();
+    sandbox.set_balance("acc_00009demodanacurrent", 100).unwrap();
     let snapshot = engine.poll_once().await;
     let report = pusher.push(&snapshot, &mut ids).await;
     assert_eq!(report.state.status, PushStatus::Unreachable);
@@ -194,7 +210,7 @@ async fn pushes_every_balance_and_heals_itself() {
     let report = pusher.push(&engine.poll_once().await, &mut ids).await;
     assert_eq!(report.state.status, PushStatus::Ok);
     assert_eq!(
-        ha.state("sensor.monzo_alex_current_account_balance")
+        ha.state("sensor.monzo_dana_current_account_balance")
             .await
             .unwrap()["state"],
         "1.00"
@@ -301,4 +317,154 @@ async fn the_command_line_connects_and_pushes() {
     );
     assert_eq!(code, 0);
     assert!(out.contains("Home Assistant off"), "{out}");
+}
+
+/// The settings window's Home Assistant section, in the real webview.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_window_connects_and_the_tray_shows_trouble() {
+    use monzo_tray_e2e::gui::{click, eventually, type_into, visible_text, Driver, Xvfb};
+    use monzo_tray_e2e::tray_watcher::TrayWatcher;
+    const WAIT: Duration = Duration::from_secs(30);
+
+    let mut ha = HomeAssistant::start();
+    let xvfb = Xvfb::start();
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    // Dana signs in from the terminal first; the app finds her in the keyring.
+    let mut login = Running::spawn({
+        let mut cmd = desktop.monzo_tray(&sandbox.api_url());
+        cmd.args([
+            "login",
+            "--person",
+            "Dana",
+            "--client-id",
+            DEMO_CLIENT_ID,
+            "--redirect-port",
+            "0",
+        ]);
+        cmd
+    });
+    login.write_line(DEMO_CLIENT_SECRET);
+    let url = login.next_line(Duration::from_secs(15));
+    reqwest::get(format!("{url}&user=Dana")).await.unwrap();
+    assert!(login.finish(Duration::from_secs(20)).0.success());
+
+    let watcher = TrayWatcher::start(desktop.bus_address()).await.unwrap();
+    let driver = Driver::start(
+        &desktop,
+        &xvfb,
+        &[
+            ("MONZO_API_URL", sandbox.api_url()),
+            ("MONZO_AUTH_URL", sandbox.auth_url()),
+        ],
+    );
+    let client = driver.session(&["--settings"]).await;
+
+    // Bad input first: clear sentences, nothing saved.
+    type_into(&client, "ha-url", "homeassistant.local:8123").await;
+    type_into(&client, "ha-token", &ha.token).await;
+    click(&client, "ha-test").await;
+    let error = eventually("the no-scheme error", WAIT, || visible_text(&client, "ha-error")).await;
+    assert!(error.contains("http://"), "{error}");
+    type_into(&client, "ha-url", &sandbox.api_url()).await;
+    click(&client, "ha-test").await;
+    let error = eventually("the not-Home-Assistant error", WAIT, || async {
+        visible_text(&client, "ha-error")
+            .await
+            .filter(|e| !e.contains("http://"))
+    })
+    .await;
+    assert!(error.contains("does not answer like Home Assistant"), "{error}");
+    type_into(&client, "ha-url", &ha.url).await;
+    type_into(&client, "ha-token", "wrong-token").await;
+    click(&client, "ha-save").await;
+    let error = eventually("the refused-token error", WAIT, || async {
+        visible_text(&client, "ha-error")
+            .await
+            .filter(|e| e.contains("refused"))
+    })
+    .await;
+    assert!(error.contains("refused the token"), "{error}");
+    assert!(
+        !std::fs::read_to_string(desktop.settings_path())
+            .unwrap()
+            .contains(&ha.url),
+        "nothing saved"
+    );
+
+    // Test, then save with the switch on: the balances arrive in Home Assistant.
+    type_into(&client, "ha-token", &format!(" {} ", ha.token)).await;
+    click(&client, "ha-test").await;
+    let ok = eventually("the test result", WAIT, || visible_text(&client, "ha-result")).await;
+    assert_eq!(ok, "Connected: Home Assistant answers.");
+    click(&client, "ha-enabled").await;
+    click(&client, "ha-save").await;
+    eventually("the push status", WAIT, || async {
+        visible_text(&client, "ha-status")
+            .await
+            .filter(|t| t.contains("all good"))
+    })
+    .await;
+    let state = ha
+        .state("sensor.monzo_dana_current_account_balance")
+        .await
+        .unwrap();
+    assert_eq!(state["state"], "1234.56");
+    let html = client.source().await.unwrap();
+    assert!(!html.contains(&ha.token), "the webview never holds the token");
+
+    // Home Assistant goes away and a balance changes: the push fails and the tray
+    // says so, while Monzo polling carries on. (With nothing to push nothing is
+    // sent, so an idle outage is noticed at the next read-back, once a minute.)
+    ha.stop();
+    sandbox.set_balance("acc_00009demodanacurrent", 123400).unwrap();
+    watcher.click("Refresh now").await;
+    let tray = watcher
+        .wait_for(WAIT, |l| {
+            l.iter().any(|e| e.label == "Home Assistant: not reachable")
+        })
+        .await;
+    assert!(tray.iter().any(|e| e.label == "Current Account   £1,234.00"));
+    ha.start_again();
+    sandbox.set_balance("acc_00009demodanacurrent", 4321).unwrap();
+    watcher.click("Refresh now").await;
+    watcher
+        .wait_for(WAIT, |l| !l.iter().any(|e| e.label.starts_with("Home Assistant")))
+        .await;
+    let _ = client.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_a_custom_ca_file() {
+    let ha = HomeAssistant::start_tls();
+    let ca = ha.ca_file.clone().unwrap();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let engine = demo_engine(&sandbox).await;
+    let snapshot = engine.poll_once().await;
+
+    // Without the CA the certificate is not trusted: unreachable, said plainly.
+    let mut untrusting = Pusher::new(HaClient::new(&ha.url, &ha.token, None).unwrap());
+    let report = untrusting.push(&snapshot, &mut EntityIds::new()).await;
+    assert_eq!(report.state.status, PushStatus::Unreachable);
+
+    let mut pusher = Pusher::new(HaClient::new(&ha.url, &ha.token, Some(&ca)).unwrap());
+    let report = pusher.push(&snapshot, &mut EntityIds::new()).await;
+    assert_eq!(report.state.status, PushStatus::Ok, "{:?}", report.state);
+    assert_eq!(
+        ha.state("sensor.monzo_dana_current_account_balance")
+            .await
+            .unwrap()["state"],
+        "1234.56"
+    );
+
+    // And from the command line.
+    let desktop = Desktop::start();
+    let mut cmd = desktop.monzo_tray(&sandbox.api_url());
+    cmd.args(["ha", "connect", "--url", &ha.url, "--ca-file"])
+        .arg(&ca);
+    let mut connect = Running::spawn(cmd);
+    connect.write_line(&ha.token);
+    connect.close_stdin();
+    let (status, _, stderr) = connect.finish(Duration::from_secs(30));
+    assert!(status.success(), "{stderr}");
 }

@@ -17,12 +17,14 @@ use tokio::sync::mpsc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::home_assistant::link;
 use crate::household::Household;
 use crate::login::{Approval, SignIn};
 use crate::loopback::{redirect_uri_for_port, LoopbackListener};
 use crate::menu::shown;
 use crate::monzo::MonzoApi;
 use crate::oauth::parse_redirect_input;
+use crate::secrets::SecretKind;
 use crate::snapshot::{AccountSnapshot, ConnectionState};
 
 /// How long a sign-in waits for the browser to come back.
@@ -121,6 +123,14 @@ pub enum SignInStatus {
         code: String,
         message: String,
     },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HomeAssistantView {
+    pub url: Option<String>,
+    pub enabled: bool,
+    pub token_stored: bool,
+    pub status: Option<crate::home_assistant::PushState>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -411,6 +421,59 @@ impl AppService {
             .send(code)
             .await
             .map_err(|_| Error::InvalidInput("The sign-in already finished.".into()))
+    }
+
+    /// Home Assistant as the window shows it: never the token, only whether one is
+    /// stored.
+    pub async fn home_assistant(&self) -> HomeAssistantView {
+        let settings = self.household().settings().home_assistant;
+        let token_stored = matches!(
+            self.household()
+                .secrets()
+                .get(link::SECRET_OWNER, SecretKind::HomeAssistantToken)
+                .await,
+            Ok(Some(_))
+        );
+        HomeAssistantView {
+            url: settings.url,
+            enabled: settings.enabled,
+            token_stored,
+            status: self.engine.snapshot().home_assistant,
+        }
+    }
+
+    /// The token typed, or the stored one when the field was left empty.
+    async fn token_or_stored(&self, token: &str) -> Result<String> {
+        if !token.trim().is_empty() {
+            return Ok(token.to_owned());
+        }
+        self.household()
+            .secrets()
+            .get(link::SECRET_OWNER, SecretKind::HomeAssistantToken)
+            .await?
+            .ok_or_else(|| {
+                Error::InvalidInput(
+                    "Paste a long-lived access token from your Home Assistant profile.".into(),
+                )
+            })
+    }
+
+    /// "Test connection": reads `/api/`, saves nothing.
+    pub async fn test_home_assistant(&self, url: &str, token: &str) -> Result<()> {
+        let token = self.token_or_stored(token).await?;
+        let ca = self.household().settings().home_assistant.ca_file;
+        link::test_connection(url, &token, ca).await
+    }
+
+    /// Saves URL and token (tested first; nothing saved if the test fails) and the
+    /// on/off switch, then pushes at once.
+    pub async fn save_home_assistant(&self, url: &str, token: &str, enabled: bool) -> Result<()> {
+        let token = self.token_or_stored(token).await?;
+        let ca = self.household().settings().home_assistant.ca_file;
+        link::connect(self.household(), url, &token, ca).await?;
+        self.household().update(|s| s.home_assistant.enabled = enabled)?;
+        self.engine.refresh_now();
+        Ok(())
     }
 
     /// Removes a person and every keyring entry of theirs.

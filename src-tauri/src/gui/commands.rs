@@ -1,7 +1,7 @@
 //! The settings window's commands: each one line into the core service. They return
 //! redacted views only; errors reach the UI as `{code, message}`.
 
-use monzo_tray_core::service::{PersonView, SettingsView, SignInStarted, SignInStatus};
+use monzo_tray_core::service::{HomeAssistantView, PersonView, SettingsView, SignInStarted, SignInStatus};
 use serde::Serialize;
 use tauri::{AppHandle, State, Wry};
 use tauri_plugin_autostart::ManagerExt;
@@ -97,6 +97,26 @@ fn set_low_balance_alert(shell: State<'_, Shell>, account_id: String, amount: St
 }
 
 #[tauri::command]
+async fn home_assistant(shell: State<'_, Shell>) -> Result<HomeAssistantView> {
+    Ok(shell.service.home_assistant().await)
+}
+
+#[tauri::command]
+async fn test_home_assistant(shell: State<'_, Shell>, url: String, token: String) -> Result<()> {
+    Ok(shell.service.test_home_assistant(&url, &token).await?)
+}
+
+#[tauri::command]
+async fn save_home_assistant(
+    shell: State<'_, Shell>,
+    url: String,
+    token: String,
+    enabled: bool,
+) -> Result<()> {
+    Ok(shell.service.save_home_assistant(&url, &token, enabled).await?)
+}
+
+#[tauri::command]
 fn refresh_now(shell: State<'_, Shell>) {
     shell.service.engine().refresh_now();
 }
@@ -130,6 +150,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'st
         set_privacy,
         set_low_balance_alert,
         refresh_now,
+        home_assistant,
+        test_home_assistant,
+        save_home_assistant,
         autostart,
         set_autostart,
     ]
