@@ -6,6 +6,7 @@
 pub mod gui;
 pub mod home_assistant;
 pub mod notification_server;
+pub mod signed_in;
 pub mod tray_watcher;
 
 use std::io::{BufRead, BufReader, Write};

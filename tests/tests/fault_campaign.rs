@@ -8,24 +8,17 @@
 //! `MONZO_TRAY_FAULT_CYCLES` sets the number of cycles (default 150 here; the
 //! benchmark command runs 1,000).
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use monzo_sandbox::{
-    FaultKind, FaultPlan, Fixture, RandomFaults, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
-};
+use monzo_sandbox::{FaultKind, FaultPlan, Fixture, RandomFaults, Sandbox};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::home_assistant::entities::EntityIds;
 use monzo_tray_core::home_assistant::{HaClient, PushStatus, Pusher};
-use monzo_tray_core::household::Household;
-use monzo_tray_core::login::SignIn;
 use monzo_tray_core::money::{Currency, Money};
-use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::retry::RetryPolicy;
-use monzo_tray_core::secrets::SecretStore;
-use monzo_tray_core::settings::Settings;
 use monzo_tray_core::snapshot::{ConnectionState, Snapshot};
 use monzo_tray_e2e::home_assistant::HomeAssistant;
+use monzo_tray_e2e::signed_in::signed_in;
 use rand::Rng;
 
 const ALL_FAULTS: [FaultKind; 8] = [
@@ -41,35 +34,6 @@ const ALL_FAULTS: [FaultKind; 8] = [
 
 async fn engine_for(sandbox: &Sandbox) -> Engine {
     // A short request timeout so "slow" faults cost little; quick retries.
-    let http = http_client(Duration::from_millis(300)).unwrap();
-    let api = MonzoApi::new(
-        http.clone(),
-        Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap(),
-    );
-    let house = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()));
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    for user in ["Dana", "Alex"] {
-        let sign_in = SignIn::start(
-            &api,
-            user,
-            DEMO_CLIENT_ID,
-            DEMO_CLIENT_SECRET,
-            "http://127.0.0.1:1/cb",
-        )
-        .unwrap();
-        let reply = no_redirects
-            .get(format!("{}&user={user}", sign_in.authorize_url()))
-            .send()
-            .await
-            .unwrap();
-        let code = sign_in
-            .code_from_pasted(reply.headers()["location"].to_str().unwrap())
-            .unwrap();
-        sign_in.finish(&http, &api, &house, code).await.unwrap();
-    }
     let config = EngineConfig {
         retry: RetryPolicy {
             min_delay: Duration::from_millis(5),
@@ -78,7 +42,9 @@ async fn engine_for(sandbox: &Sandbox) -> Engine {
         },
         ..EngineConfig::default()
     };
-    Engine::new(house, http, api, config)
+    signed_in(sandbox, &["Dana", "Alex"], Duration::from_millis(300), config)
+        .await
+        .engine
 }
 
 /// Valid: known people, amounts in their currency's exponent, totals consistent

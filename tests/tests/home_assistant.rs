@@ -4,52 +4,28 @@
 //! pots deleted; a wrong token and a stopped Home Assistant reported while Monzo
 //! polling stays live; and the command line (`ha connect`, `headless --once`).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::home_assistant::entities::EntityIds;
 use monzo_tray_core::home_assistant::{HaClient, PushStatus, Pusher};
-use monzo_tray_core::household::Household;
-use monzo_tray_core::login::SignIn;
-use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
-use monzo_tray_core::secrets::SecretStore;
-use monzo_tray_core::settings::Settings;
 use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_e2e::home_assistant::HomeAssistant;
+use monzo_tray_e2e::signed_in::signed_in;
 use monzo_tray_e2e::{text, Desktop, Running};
 use serde_json::json;
 
 /// The demo household signed in to a sandbox, with an engine (in memory).
 async fn demo_engine(sandbox: &Sandbox) -> Engine {
-    let http = http_client(Duration::from_secs(2)).unwrap();
-    let api = MonzoApi::new(
-        http.clone(),
-        Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap(),
-    );
-    let house = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()));
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    for user in ["Dana", "Alex"] {
-        let sign_in = SignIn::start(
-            &api,
-            user,
-            DEMO_CLIENT_ID,
-            DEMO_CLIENT_SECRET,
-            "http://127.0.0.1:1/cb",
-        )
-        .unwrap();
-        let url = format!("{}&user={user}", sign_in.authorize_url());
-        let reply = no_redirects.get(url).send().await.unwrap();
-        let code = sign_in
-            .code_from_pasted(reply.headers()["location"].to_str().unwrap())
-            .unwrap();
-        sign_in.finish(&http, &api, &house, code).await.unwrap();
-    }
-    Engine::new(house, http, api, EngineConfig::default())
+    signed_in(
+        sandbox,
+        &["Dana", "Alex"],
+        Duration::from_secs(2),
+        EngineConfig::default(),
+    )
+    .await
+    .engine
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The benchmark command: builds release binaries, prints each table, and writes
+# them all to docs/benchmarks.md. Figures, not pass/fail: compare ratios within one
+# run (the machines are shared and noisy).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+MONZO_TRAY_HA_VENV="$(bash tests/ha/install.sh)"
+export MONZO_TRAY_HA_VENV
+out=docs/benchmarks.md
+{
+  echo "# Benchmarks"
+  echo
+  echo "Made by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB)."
+  echo
+  echo "## Poll scaling"
+  echo
+  echo "One full poll cycle; sandbox latency 100 ms per request; 2 accounts and 3 pots per account per person."
+  echo "The baseline makes the same requests one after another, as Home Assistant's Monzo integration does."
+  echo
+  cargo bench --quiet --locked -p monzo-tray-e2e --bench poll_scaling 2>/dev/null | grep '^|'
+  echo
+  echo "## Fault campaign"
+  echo
+  echo "20 % of requests fail at random (429, 500, 502, 504, slow past the timeout, malformed JSON,"
+  echo "dropped connection, token expiry); two people; balances change every 5 cycles; a real Home Assistant."
+  echo
+  MONZO_TRAY_FAULT_CYCLES=1000 cargo test --quiet --locked -p monzo-tray-e2e --test fault_campaign -- --nocapture 2>/dev/null \
+    | grep '^fault campaign:' | sed 's/^/    /'
+} | tee "$out"
+echo "wrote $out" >&2

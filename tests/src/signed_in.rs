@@ -1,0 +1,61 @@
+//! A household signed in to a sandbox through the real OAuth flow (the authorize
+//! page's redirect read as if pasted), with an engine: what the suites and the
+//! benchmarks that test the engine's consumers start from.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use monzo_sandbox::{Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_tray_core::engine::{Engine, EngineConfig};
+use monzo_tray_core::household::Household;
+use monzo_tray_core::login::SignIn;
+use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
+use monzo_tray_core::secrets::SecretStore;
+use monzo_tray_core::settings::Settings;
+
+pub struct SignedIn {
+    pub engine: Engine,
+    pub api: MonzoApi,
+    pub household: Arc<Household>,
+}
+
+/// Signs `people` (sandbox user names) in with the demo client, secrets in memory.
+pub async fn signed_in(
+    sandbox: &Sandbox,
+    people: &[&str],
+    request_timeout: Duration,
+    config: EngineConfig,
+) -> SignedIn {
+    let http = http_client(request_timeout).unwrap();
+    let api = MonzoApi::new(
+        http.clone(),
+        Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap(),
+    );
+    let household = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()));
+    for name in people {
+        let sign_in = SignIn::start(
+            &api,
+            name,
+            DEMO_CLIENT_ID,
+            DEMO_CLIENT_SECRET,
+            "http://127.0.0.1:1/cb",
+        )
+        .unwrap();
+        // The shared client follows no redirects: the Location is the landing URL.
+        let reply = http
+            .get(format!("{}&user={name}", sign_in.authorize_url()))
+            .send()
+            .await
+            .unwrap();
+        let code = sign_in
+            .code_from_pasted(reply.headers()["location"].to_str().unwrap())
+            .unwrap();
+        sign_in.finish(&http, &api, &household, code).await.unwrap();
+    }
+    let engine = Engine::new(household.clone(), http, api.clone(), config);
+    SignedIn {
+        engine,
+        api,
+        household,
+    }
+}
