@@ -39,6 +39,7 @@ async fn engine_for(sandbox: &Sandbox) -> Engine {
             min_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(40),
             max_retries: 3,
+            ..RetryPolicy::default()
         },
         ..EngineConfig::default()
     };

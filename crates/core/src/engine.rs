@@ -58,7 +58,7 @@ const MAX_REFRESHES_PER_CALL: u32 = 3;
 pub const APPROVAL_POLL_INTERVAL: Duration = Duration::from_secs(10);
 pub const APPROVAL_WATCH: Duration = Duration::from_secs(30 * 60);
 
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_millis(2_500);
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// Tokens of one person as known in memory.
 #[derive(Default)]

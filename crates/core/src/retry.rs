@@ -17,16 +17,18 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Retries after the first try.
     pub max_retries: usize,
+    /// All tries of one call, waits included, end within this.
+    pub budget: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// Four tries within about 10 s in the worst case (with a 2.5 s request timeout
-    /// the slowest tries dominate; see `EngineConfig`).
+    /// Up to four tries, all within 10 s.
     fn default() -> Self {
         Self {
             min_delay: Duration::from_millis(300),
             max_delay: Duration::from_secs(3),
             max_retries: 3,
+            budget: Duration::from_secs(10),
         }
     }
 }
@@ -38,6 +40,7 @@ impl RetryPolicy {
             min_delay: Duration::ZERO,
             max_delay: Duration::ZERO,
             max_retries: 0,
+            budget: Duration::from_secs(60),
         }
     }
 
@@ -52,7 +55,8 @@ impl RetryPolicy {
             .with_max_times(self.max_retries)
             .with_jitter();
         let max_delay = self.max_delay;
-        op.retry(backoff)
+        let tries = op
+            .retry(backoff)
             .when(Error::is_transient)
             .adjust(move |err: &Error, planned: Option<Duration>| match err {
                 Error::RateLimited {
@@ -71,8 +75,14 @@ impl RetryPolicy {
                     wait_ms = wait.as_millis() as u64,
                     "retrying"
                 );
-            })
-            .await
+            });
+        match tokio::time::timeout(self.budget, tries).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Network(format!(
+                "no answer within {} s",
+                self.budget.as_secs()
+            ))),
+        }
     }
 }
 
@@ -92,6 +102,22 @@ mod tests {
             .await;
         assert!(matches!(result, Err(Error::Server { status: 500 })));
         assert_eq!(tries.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_tries_end_within_the_budget() {
+        let started = tokio::time::Instant::now();
+        let result: Result<()> = RetryPolicy::default()
+            .run("test", || async {
+                tokio::time::sleep(Duration::from_secs(4)).await;
+                Err(Error::Network("the request timed out".into()))
+            })
+            .await;
+        assert!(
+            matches!(result, Err(Error::Network(ref m)) if m.contains("within 10 s")),
+            "{result:?}"
+        );
+        assert!(started.elapsed() <= Duration::from_secs(10) + Duration::from_millis(10));
     }
 
     #[tokio::test(start_paused = true)]

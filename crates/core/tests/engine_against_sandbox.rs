@@ -35,6 +35,7 @@ fn fast_retries() -> RetryPolicy {
         min_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(50),
         max_retries: 3,
+        ..RetryPolicy::default()
     }
 }
 
