@@ -1,0 +1,162 @@
+//! Crash safety: `monzo-tray headless` killed with SIGKILL at random moments, 50
+//! times, while access tokens expire every second (so nearly every start refreshes
+//! and rotates tokens into the keyring) and the in-app approval flips each round
+//! (so the settings file is rewritten). After every kill: the settings file is
+//! valid JSON, and each person is signed in (live, or waiting for the approval) or
+//! clearly asked to sign in again, never stuck silently. Prints how many kills
+//! needed a new sign-in.
+//!
+//! `MONZO_TRAY_KILLS` sets the number of kills (default 50).
+
+use std::time::Duration;
+
+use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_tray_e2e::{text, Desktop, Running};
+use rand::Rng;
+use serde_json::Value;
+
+fn login(desktop: &Desktop, sandbox: &Sandbox, runtime: &tokio::runtime::Runtime, person: &str) {
+    let mut cmd = desktop.monzo_tray(&sandbox.api_url());
+    cmd.args([
+        "login",
+        "--person",
+        person,
+        "--client-id",
+        DEMO_CLIENT_ID,
+        "--redirect-port",
+        "0",
+    ])
+    .env("MONZO_TRAY_LOG", "off");
+    let mut login = Running::spawn(cmd);
+    login.write_line(DEMO_CLIENT_SECRET);
+    let url = login.next_line(Duration::from_secs(15));
+    runtime.block_on(async { reqwest::get(format!("{url}&user={person}")).await.unwrap() });
+    let (status, _, stderr) = login.finish(Duration::from_secs(20));
+    assert!(status.success(), "{stderr}");
+}
+
+/// True when Monzo (the sandbox) issued a newer refresh token for `person` than the
+/// one in the keyring: the kill fell after Monzo rotated the tokens and before the
+/// new refresh token was stored, which no client can survive (the old one is dead).
+fn rotation_was_lost(desktop: &Desktop, sandbox: &Sandbox, person: &str) -> bool {
+    let settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(desktop.settings_path()).unwrap()).unwrap();
+    let id = settings["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == person)
+        .and_then(|p| p["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let stored = desktop
+        .keyring_entries()
+        .into_iter()
+        .find(|(user, _)| *user == format!("{id}/refresh_token"))
+        .map(|(_, secret)| secret);
+    let user_id = sandbox
+        .fixture()
+        .users
+        .iter()
+        .find(|u| u.name == person)
+        .unwrap()
+        .user_id
+        .clone();
+    let newest = sandbox
+        .issued_tokens()
+        .into_iter()
+        .rev()
+        .find(|t| t.user_id == user_id)
+        .and_then(|t| t.refresh_token);
+    stored != newest
+}
+
+#[test]
+fn kill_nine_never_corrupts_settings_or_strands_a_sign_in() {
+    let kills: usize = std::env::var("MONZO_TRAY_KILLS")
+        .ok()
+        .and_then(|k| k.parse().ok())
+        .unwrap_or(50);
+    let desktop = Desktop::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sandbox = runtime.block_on(Sandbox::start_local(Fixture::demo())).unwrap();
+    sandbox.set_token_lifetime(Duration::from_secs(1));
+    for person in ["Dana", "Alex"] {
+        login(&desktop, &sandbox, &runtime, person);
+    }
+
+    let mut rng = rand::rng();
+    let mut new_sign_ins = 0;
+    for round in 0..kills {
+        // Each round flips the in-app approval, so the engine rewrites settings.
+        for person in ["Dana", "Alex"] {
+            if round % 2 == 0 {
+                sandbox.revoke_approval(person).unwrap();
+            } else {
+                sandbox.approve(person).unwrap();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(1_100)); // every token expired
+        let mut app = desktop.monzo_tray(&sandbox.api_url());
+        app.arg("headless").env("MONZO_TRAY_LOG", "off");
+        let mut app = app
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(rng.random_range(0..500)));
+        app.kill().unwrap(); // SIGKILL
+        app.wait().unwrap();
+
+        let settings = std::fs::read_to_string(desktop.settings_path()).unwrap();
+        let parsed: Value = serde_json::from_str(&settings)
+            .unwrap_or_else(|e| panic!("round {round}: settings corrupt ({e}): {settings}"));
+        assert_eq!(
+            parsed["people"].as_array().unwrap().len(),
+            2,
+            "round {round}: people kept"
+        );
+
+        let (code, stdout, stderr) = text(
+            desktop
+                .monzo_tray(&sandbox.api_url())
+                .args(["status", "--json"])
+                .env("MONZO_TRAY_LOG", "off")
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0, "round {round}: {stderr}");
+        let status: Value = serde_json::from_str(&stdout).unwrap();
+        for person in status["people"].as_array().unwrap() {
+            let name = person["name"].as_str().unwrap();
+            match person["state"].as_str().unwrap() {
+                "live" | "awaiting_approval" => {}
+                "signed_out" => {
+                    // Said clearly, then fixed the way a person would.
+                    let error = person["error"].as_str().unwrap_or_default();
+                    assert!(
+                        error.contains("sign") && error.contains("again"),
+                        "round {round}: {error}"
+                    );
+                    assert!(
+                        rotation_was_lost(&desktop, &sandbox, name),
+                        "round {round}: {name} signed out although the keyring has the newest refresh token"
+                    );
+                    new_sign_ins += 1;
+                    login(&desktop, &sandbox, &runtime, name);
+                }
+                other => panic!("round {round}: {name} is {other}: {:?}", person["error"]),
+            }
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(desktop.settings_path().parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "settings.json")
+        .collect();
+    println!(
+        "crash safety: {kills} kills, {new_sign_ins} sign-ins lost (each: the kill fell between Monzo rotating the \
+         tokens and the new refresh token reaching the keyring), stray files left: {leftovers:?}"
+    );
+}
