@@ -21,6 +21,12 @@ out=docs/benchmarks.md
   echo
   cargo bench --quiet --locked -p monzo-tray-e2e --bench poll_scaling 2>/dev/null | grep '^|'
   echo
+  echo "## Soak"
+  echo
+  echo "10,000 poll cycles of the demo household, no interval (sandbox in the same process: an upper bound)."
+  echo
+  cargo bench --quiet --locked -p monzo-tray-e2e --bench soak 2>/dev/null | grep '^|'
+  echo
   echo "## Fault campaign"
   echo
   echo "20 % of requests fail at random (429, 500, 502, 504, slow past the timeout, malformed JSON,"
