@@ -34,5 +34,13 @@ out=docs/benchmarks.md
   echo
   MONZO_TRAY_FAULT_CYCLES=1000 cargo test --quiet --locked -p monzo-tray-e2e --test fault_campaign -- --nocapture 2>/dev/null \
     | grep '^fault campaign:' | sed 's/^/    /'
+  echo
+  echo "## Fuzzing"
+  echo
+  echo "cargo-fuzz (libFuzzer) on the Monzo reply decoding and the pasted-redirect parser."
+  echo
+  echo "| target | time | runs | result |"
+  echo "| --- | ---: | ---: | --- |"
+  bash scripts/fuzz.sh
 } | tee "$out"
 echo "wrote $out" >&2
