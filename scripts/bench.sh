@@ -8,11 +8,18 @@ bash scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 MONZO_TRAY_HA_VENV="$(bash tests/ha/install.sh)"
 export MONZO_TRAY_HA_VENV
+cargo build --quiet --release --locked -p monzo-tray
 out=docs/benchmarks.md
 {
   echo "# Benchmarks"
   echo
   echo "Made by \`scripts/bench.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB)."
+  echo
+  echo "## Footprint"
+  echo
+  echo "\`monzo-tray --demo\`, release, under Xvfb; memory of the whole process tree (app and WebKit processes)."
+  echo
+  cargo bench --quiet --locked -p monzo-tray-e2e --bench footprint 2>/dev/null | grep '^|'
   echo
   echo "## Poll scaling"
   echo
