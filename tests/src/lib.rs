@@ -255,6 +255,31 @@ impl Running {
     }
 }
 
+/// `monzo-tray login` for `person` with the demo client against the sandbox at
+/// `api_url`; the browser is played by following the authorize URL with curl.
+pub fn cli_login(desktop: &Desktop, api_url: &str, person: &str) {
+    let mut cmd = desktop.monzo_tray(api_url);
+    cmd.args([
+        "login",
+        "--person",
+        person,
+        "--client-id",
+        monzo_sandbox::DEMO_CLIENT_ID,
+        "--redirect-port",
+        "0",
+    ])
+    .env("MONZO_TRAY_LOG", "off");
+    let mut login = Running::spawn(cmd);
+    login.write_line(monzo_sandbox::DEMO_CLIENT_SECRET);
+    let url = login.next_line(Duration::from_secs(15));
+    let browsed = Command::new("curl")
+        .args(["-s", "-L", "-o", "/dev/null", &format!("{url}&user={person}")])
+        .status();
+    assert!(browsed.expect("curl is installed").success());
+    let (status, _, stderr) = login.finish(Duration::from_secs(20));
+    assert!(status.success(), "login of {person} failed: {stderr}");
+}
+
 /// Output as text: (exit code, stdout, stderr).
 pub fn text(output: Output) -> (i32, String, String) {
     (

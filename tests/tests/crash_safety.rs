@@ -10,30 +10,10 @@
 
 use std::time::Duration;
 
-use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
-use monzo_tray_e2e::{text, Desktop, Running};
+use monzo_sandbox::{Fixture, Sandbox};
+use monzo_tray_e2e::{cli_login, text, Desktop};
 use rand::Rng;
 use serde_json::Value;
-
-fn login(desktop: &Desktop, sandbox: &Sandbox, runtime: &tokio::runtime::Runtime, person: &str) {
-    let mut cmd = desktop.monzo_tray(&sandbox.api_url());
-    cmd.args([
-        "login",
-        "--person",
-        person,
-        "--client-id",
-        DEMO_CLIENT_ID,
-        "--redirect-port",
-        "0",
-    ])
-    .env("MONZO_TRAY_LOG", "off");
-    let mut login = Running::spawn(cmd);
-    login.write_line(DEMO_CLIENT_SECRET);
-    let url = login.next_line(Duration::from_secs(15));
-    runtime.block_on(async { reqwest::get(format!("{url}&user={person}")).await.unwrap() });
-    let (status, _, stderr) = login.finish(Duration::from_secs(20));
-    assert!(status.success(), "{stderr}");
-}
 
 /// True when Monzo (the sandbox) issued a newer refresh token for `person` than the
 /// one in the keyring: the kill fell after Monzo rotated the tokens and before the
@@ -82,7 +62,7 @@ fn kill_nine_never_corrupts_settings_or_strands_a_sign_in() {
     let sandbox = runtime.block_on(Sandbox::start_local(Fixture::demo())).unwrap();
     sandbox.set_token_lifetime(Duration::from_secs(1));
     for person in ["Dana", "Alex"] {
-        login(&desktop, &sandbox, &runtime, person);
+        cli_login(&desktop, &sandbox.api_url(), person);
     }
 
     let mut rng = rand::rng();
@@ -143,7 +123,7 @@ fn kill_nine_never_corrupts_settings_or_strands_a_sign_in() {
                         "round {round}: {name} signed out although the keyring has the newest refresh token"
                     );
                     new_sign_ins += 1;
-                    login(&desktop, &sandbox, &runtime, name);
+                    cli_login(&desktop, &sandbox.api_url(), name);
                 }
                 other => panic!("round {round}: {name} is {other}: {:?}", person["error"]),
             }

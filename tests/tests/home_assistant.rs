@@ -6,14 +6,14 @@
 
 use std::time::Duration;
 
-use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::{Fixture, Sandbox};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::home_assistant::entities::EntityIds;
 use monzo_tray_core::home_assistant::{HaClient, PushStatus, Pusher};
 use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_e2e::home_assistant::HomeAssistant;
 use monzo_tray_e2e::signed_in::signed_in;
-use monzo_tray_e2e::{text, Desktop, Running};
+use monzo_tray_e2e::{cli_login, text, Desktop, Running};
 use serde_json::json;
 
 /// The demo household signed in to a sandbox, with an engine (in memory).
@@ -234,23 +234,7 @@ async fn the_command_line_connects_and_pushes() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Connected to Home Assistant"));
-    let mut login = Running::spawn({
-        let mut cmd = desktop.monzo_tray(&sandbox.api_url());
-        cmd.args([
-            "login",
-            "--person",
-            "Dana",
-            "--client-id",
-            DEMO_CLIENT_ID,
-            "--redirect-port",
-            "0",
-        ]);
-        cmd
-    });
-    login.write_line(DEMO_CLIENT_SECRET);
-    let url = login.next_line(Duration::from_secs(15));
-    reqwest::get(format!("{url}&user=Dana")).await.unwrap();
-    assert!(login.finish(Duration::from_secs(20)).0.success());
+    cli_login(&desktop, &sandbox.api_url(), "Dana");
 
     // One poll, one push.
     let (code, out, err) = run(&["headless", "--once"], "");
@@ -307,23 +291,7 @@ async fn the_settings_window_connects_and_the_tray_shows_trouble() {
     let desktop = Desktop::start();
     let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
     // Dana signs in from the terminal first; the app finds her in the keyring.
-    let mut login = Running::spawn({
-        let mut cmd = desktop.monzo_tray(&sandbox.api_url());
-        cmd.args([
-            "login",
-            "--person",
-            "Dana",
-            "--client-id",
-            DEMO_CLIENT_ID,
-            "--redirect-port",
-            "0",
-        ]);
-        cmd
-    });
-    login.write_line(DEMO_CLIENT_SECRET);
-    let url = login.next_line(Duration::from_secs(15));
-    reqwest::get(format!("{url}&user=Dana")).await.unwrap();
-    assert!(login.finish(Duration::from_secs(20)).0.success());
+    cli_login(&desktop, &sandbox.api_url(), "Dana");
 
     let watcher = TrayWatcher::start(desktop.bus_address()).await.unwrap();
     let driver = Driver::start(
