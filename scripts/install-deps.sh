@@ -17,6 +17,12 @@ for package in "${packages[@]}"; do
   fi
 done
 
+# The .deb is built with the Tauri CLI from the npm registry: Node only if absent
+# (a Node from elsewhere, e.g. NodeSource, conflicts with Debian's npm package).
+if ! command -v npx >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if ((${#missing[@]})); then
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
