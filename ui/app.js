@@ -258,11 +258,49 @@ const HA_STATUS = {
   rejected: "Home Assistant rejected the update",
 };
 
+const HA_TRANSPORTS = {
+  rest: {
+    hint: "Every balance becomes a sensor in Home Assistant through its REST API. Make a long-lived access token on your Home Assistant profile page.",
+    urlLabel: "Address",
+    urlPlaceholder: "http://homeassistant.local:8123",
+    secretLabel: "Long-lived access token",
+    answers: "Connected: Home Assistant answers.",
+  },
+  mqtt: {
+    hint: "Every account and pot becomes a device with its sensors, through the broker of Home Assistant's MQTT integration. They stay after Home Assistant restarts, and show unavailable while this app is not running.",
+    urlLabel: "Broker (mqtt://user@host:1883, or mqtts:// for TLS)",
+    urlPlaceholder: "mqtt://homeassistant.local:1883",
+    secretLabel: "Broker password (only with a user name)",
+    answers: "Connected: the broker accepts us.",
+  },
+};
+
+// What was saved, so switching the choice back shows it again.
+let savedHomeAssistant = null;
+
+function haTransport() {
+  return $("ha-transport-mqtt").checked ? "mqtt" : "rest";
+}
+
+function showTransport(transport) {
+  const text = HA_TRANSPORTS[transport];
+  $(`ha-transport-${transport}`).checked = true;
+  $("ha-hint").textContent = text.hint;
+  $("ha-url-label").textContent = text.urlLabel;
+  $("ha-url").placeholder = text.urlPlaceholder;
+  $("ha-token-label").textContent = text.secretLabel;
+  const ha = savedHomeAssistant;
+  $("ha-url").value = (transport === "mqtt" ? ha?.mqtt_url : ha?.url) ?? "";
+  const stored = transport === "mqtt" ? ha?.password_stored : ha?.token_stored;
+  $("ha-token").value = "";
+  $("ha-token").placeholder = stored ? "stored — leave empty to keep it" : "";
+}
+
 function showHomeAssistant(ha, withFields) {
   if (withFields) {
-    $("ha-url").value = ha.url ?? "";
+    savedHomeAssistant = ha;
+    showTransport(ha.transport ?? "rest");
     $("ha-enabled").checked = ha.enabled;
-    $("ha-token").placeholder = ha.token_stored ? "stored — leave empty to keep it" : "";
   }
   const status = ha.status;
   if (!status) {
@@ -270,6 +308,7 @@ function showHomeAssistant(ha, withFields) {
     return;
   }
   let line = HA_STATUS[status.status] ?? status.status;
+  if (ha.transport === "mqtt") line = line.replace("Home Assistant", "The MQTT broker");
   if (status.message) line += ` (${status.message})`;
   if (status.last_ok_at) line += ` · last pushed ${timeOf(status.last_ok_at)}`;
   $("ha-status").textContent = line;
@@ -278,11 +317,11 @@ function showHomeAssistant(ha, withFields) {
 async function homeAssistantAction(command, extra) {
   $("ha-result").textContent = "";
   $("ha-error").textContent = "";
+  const transport = haTransport();
   try {
-    await invoke(command, { url: $("ha-url").value, token: $("ha-token").value, ...extra });
-    $("ha-result").textContent = command === "test_home_assistant" ? "Connected: Home Assistant answers." : "Saved.";
+    await invoke(command, { transport, url: $("ha-url").value, token: $("ha-token").value, ...extra });
+    $("ha-result").textContent = command === "test_home_assistant" ? HA_TRANSPORTS[transport].answers : "Saved.";
     if (command === "save_home_assistant") {
-      $("ha-token").value = "";
       showHomeAssistant(await invoke("home_assistant"), true);
     }
   } catch (err) {
@@ -290,6 +329,9 @@ async function homeAssistantAction(command, extra) {
   }
 }
 
+for (const transport of Object.keys(HA_TRANSPORTS)) {
+  $(`ha-transport-${transport}`).addEventListener("change", () => showTransport(transport));
+}
 $("ha-test").addEventListener("click", () => homeAssistantAction("test_home_assistant", {}));
 $("ha-save").addEventListener("click", () => homeAssistantAction("save_home_assistant", { enabled: $("ha-enabled").checked }));
 

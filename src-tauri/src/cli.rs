@@ -59,7 +59,7 @@ pub enum Command {
         #[arg(long)]
         person: String,
     },
-    /// Home Assistant: push every balance into it through its REST API.
+    /// Home Assistant: push every balance into it, through its REST API or MQTT discovery.
     Ha {
         #[command(subcommand)]
         command: HaCommand,
@@ -83,16 +83,29 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum HaCommand {
-    /// Connect: reads a long-lived access token from the first line of stdin, tests
-    /// the connection, then saves (token in the keyring).
+    /// Connect, through Home Assistant's REST API (--url; reads a long-lived access
+    /// token from the first line of stdin) or an MQTT broker (--mqtt; reads the
+    /// password from stdin when the address has a user). Tests the connection, then
+    /// saves (secrets in the keyring). Switching keeps every entity id.
+    #[command(group(clap::ArgGroup::new("transport").required(true).args(["url", "mqtt"])))]
     Connect {
-        /// e.g. http://homeassistant.local:8123
+        /// Home Assistant's address, e.g. http://homeassistant.local:8123
         #[arg(long)]
-        url: String,
-        /// A CA certificate (PEM) to trust, for https with a private CA.
+        url: Option<String>,
+        /// The broker Home Assistant's MQTT integration uses:
+        /// mqtt://[user@]host:port, or mqtts:// for TLS.
+        #[arg(long)]
+        mqtt: Option<String>,
+        /// A CA certificate (PEM) to trust, for https or mqtts with a private CA.
         #[arg(long)]
         ca_file: Option<PathBuf>,
+        /// MQTT: Home Assistant's discovery prefix.
+        #[arg(long, default_value = "homeassistant", requires = "mqtt")]
+        discovery_prefix: String,
+        /// MQTT: where states and availability are published.
+        #[arg(long, default_value = "monzo_tray", requires = "mqtt")]
+        base_topic: String,
     },
-    /// Stop pushing and forget the token (entity ids are kept for next time).
+    /// Stop pushing and forget the token or password (entity ids are kept for next time).
     Disconnect,
 }

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use crate::cli::{Cli, Command, HaCommand};
 use crate::context::AppContext;
 use crate::{demo, output};
-use monzo_tray_core::home_assistant::link;
 use monzo_tray_core::home_assistant::PushStatus;
+use monzo_tray_core::home_assistant::{link, mqtt};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Sandbox { port, fixture }) = cli.command {
@@ -75,19 +75,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Headless { once }) => headless(&context, once).await,
         Some(Command::Ha {
-            command: HaCommand::Connect { url, ca_file },
-        }) => {
-            let mut input = stdin_lines();
-            let Some(token) = input.recv().await else {
-                bail!("No token was given: pass the long-lived access token on the first line of standard input.");
-            };
-            link::connect(&context.household, &url, &token, ca_file).await?;
-            println!(
-                "Connected to Home Assistant at {}; every balance will be pushed there.",
-                url.trim()
-            );
-            Ok(())
-        }
+            command:
+                HaCommand::Connect {
+                    url,
+                    mqtt,
+                    ca_file,
+                    discovery_prefix,
+                    base_topic,
+                },
+        }) => match (url, mqtt) {
+            (_, Some(mqtt)) => connect_mqtt(&context, &mqtt, ca_file, &discovery_prefix, &base_topic).await,
+            (Some(url), None) => {
+                let mut input = stdin_lines();
+                let Some(token) = input.recv().await else {
+                    bail!("No token was given: pass the long-lived access token on the first line of standard input.");
+                };
+                link::connect(&context.household, &url, &token, ca_file).await?;
+                println!(
+                    "Connected to Home Assistant at {}; every balance will be pushed there.",
+                    url.trim()
+                );
+                Ok(())
+            }
+            (None, None) => bail!("Give --url (the REST API) or --mqtt (a broker)."),
+        },
         Some(Command::Ha {
             command: HaCommand::Disconnect,
         }) => {
@@ -97,6 +108,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Some(Command::Sandbox { .. }) => unreachable!("handled above"),
     }
+}
+
+async fn connect_mqtt(
+    context: &AppContext,
+    url: &str,
+    ca_file: Option<PathBuf>,
+    discovery_prefix: &str,
+    base_topic: &str,
+) -> anyhow::Result<()> {
+    let settings = mqtt::settings_from_input(url, ca_file, discovery_prefix, base_topic)?;
+    let password = if settings.url.contains('@') {
+        let mut input = stdin_lines();
+        match input.recv().await {
+            Some(password) => Some(password),
+            None => bail!(
+                "No password was given: the address names a user, so pass their password on the first line of standard input."
+            ),
+        }
+    } else {
+        None
+    };
+    let broker = settings.url.clone();
+    link::connect_mqtt(&context.household, settings, password.as_deref()).await?;
+    println!(
+        "Connected to the MQTT broker at {broker}; every balance will appear in Home Assistant as a device \
+         (through its MQTT integration)."
+    );
+    Ok(())
 }
 
 async fn status(context: &AppContext, json: bool) -> anyhow::Result<()> {

@@ -56,7 +56,7 @@ impl HomeAssistant {
         let template = std::fs::read_to_string(workspace().join("tests/ha/configuration.yaml.in")).unwrap();
         let mut yaml = template.replace("@PORT@", &port.to_string());
         let ca_file = tls.then(|| {
-            make_certificates(config.path());
+            make_certificates(config.path(), "IP:127.0.0.1");
             yaml = yaml.replace(
                 "  server_port:",
                 &format!(
@@ -192,8 +192,59 @@ impl HomeAssistant {
     }
 }
 
-/// A CA and a server certificate for 127.0.0.1 signed by it (openssl).
-fn make_certificates(dir: &Path) {
+impl HomeAssistant {
+    /// One websocket command's result (`config/device_registry/list`, …).
+    pub fn websocket(&self, command: Value) -> Value {
+        let out = Command::new(self.venv.join("bin/python"))
+            .arg(workspace().join("tests/ha/ws.py"))
+            .arg(&self.url)
+            .arg(&self.token)
+            .arg(command.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "websocket {command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        let out = Command::new("curl")
+            .args(["-s", "-X", "POST", "-H", "Content-Type: application/json", "-H"])
+            .arg(format!("Authorization: Bearer {}", self.token))
+            .arg("-d")
+            .arg(body.to_string())
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("POST {path}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Sets up the MQTT integration for the broker on 127.0.0.1:`port`, as a person
+    /// does in Settings → Devices & services, through the config-flow REST API.
+    pub fn set_up_mqtt(&self, port: u16) {
+        let flow = self.post(
+            "/api/config/config_entries/flow",
+            serde_json::json!({"handler": "mqtt"}),
+        );
+        let flow_id = flow["flow_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no MQTT flow: {flow}"))
+            .to_owned();
+        let done = self.post(
+            &format!("/api/config/config_entries/flow/{flow_id}"),
+            serde_json::json!({"broker": "127.0.0.1", "port": port}),
+        );
+        assert_eq!(done["type"], "create_entry", "{done}");
+    }
+}
+
+/// A CA (`ca.pem`) and a server certificate (`server.pem`, `server.key`) signed by
+/// it, for the subjectAltName `san` (e.g. `IP:127.0.0.1`), made with openssl.
+pub fn make_certificates(dir: &Path, san: &str) {
     let run = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)
@@ -233,7 +284,7 @@ fn make_certificates(dir: &Path) {
         "-subj",
         "/CN=127.0.0.1",
     ]);
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    std::fs::write(dir.join("san.ext"), format!("subjectAltName={san}\n")).unwrap();
     run(&[
         "x509",
         "-req",

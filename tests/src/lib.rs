@@ -5,6 +5,7 @@
 
 pub mod gui;
 pub mod home_assistant;
+pub mod mosquitto;
 pub mod notification_server;
 pub mod signed_in;
 pub mod tray_watcher;

@@ -21,14 +21,16 @@ pub enum SecretKind {
     AccessToken,
     RefreshToken,
     HomeAssistantToken,
+    MqttPassword,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 4] = [
+    pub const ALL: [SecretKind; 5] = [
         SecretKind::ClientSecret,
         SecretKind::AccessToken,
         SecretKind::RefreshToken,
         SecretKind::HomeAssistantToken,
+        SecretKind::MqttPassword,
     ];
 
     fn key(self) -> &'static str {
@@ -37,6 +39,7 @@ impl SecretKind {
             SecretKind::AccessToken => "access_token",
             SecretKind::RefreshToken => "refresh_token",
             SecretKind::HomeAssistantToken => "home_assistant_token",
+            SecretKind::MqttPassword => "mqtt_password",
         }
     }
 
@@ -47,6 +50,7 @@ impl SecretKind {
             SecretKind::AccessToken => "access token",
             SecretKind::RefreshToken => "refresh token",
             SecretKind::HomeAssistantToken => "Home Assistant token",
+            SecretKind::MqttPassword => "MQTT broker password",
         }
     }
 }

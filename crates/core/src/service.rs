@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::home_assistant::link;
+use crate::home_assistant::{link, mqtt};
 use crate::household::Household;
 use crate::login::{Approval, SignIn};
 use crate::loopback::{redirect_uri_for_port, LoopbackListener};
@@ -25,6 +25,7 @@ use crate::menu::shown;
 use crate::monzo::MonzoApi;
 use crate::oauth::parse_redirect_input;
 use crate::secrets::SecretKind;
+use crate::settings::{HaTransport, MqttSettings};
 use crate::snapshot::{AccountSnapshot, ConnectionState};
 
 /// How long a sign-in waits for the browser to come back.
@@ -127,9 +128,13 @@ pub enum SignInStatus {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HomeAssistantView {
+    pub transport: HaTransport,
     pub url: Option<String>,
+    /// The broker, `mqtt://[user@]host:port`, when MQTT is set up.
+    pub mqtt_url: Option<String>,
     pub enabled: bool,
     pub token_stored: bool,
+    pub password_stored: bool,
     pub status: Option<crate::home_assistant::PushState>,
 }
 
@@ -423,21 +428,23 @@ impl AppService {
             .map_err(|_| Error::InvalidInput("The sign-in already finished.".into()))
     }
 
-    /// Home Assistant as the window shows it: never the token, only whether one is
-    /// stored.
+    /// Home Assistant as the window shows it: never the token or password, only
+    /// whether one is stored.
     pub async fn home_assistant(&self) -> HomeAssistantView {
         let settings = self.household().settings().home_assistant;
-        let token_stored = matches!(
-            self.household()
-                .secrets()
-                .get(link::SECRET_OWNER, SecretKind::HomeAssistantToken)
-                .await,
-            Ok(Some(_))
-        );
+        let stored = |kind| async move {
+            matches!(
+                self.household().secrets().get(link::SECRET_OWNER, kind).await,
+                Ok(Some(_))
+            )
+        };
         HomeAssistantView {
+            transport: settings.transport,
             url: settings.url,
+            mqtt_url: settings.mqtt.map(|m| m.url),
             enabled: settings.enabled,
-            token_stored,
+            token_stored: stored(SecretKind::HomeAssistantToken).await,
+            password_stored: stored(SecretKind::MqttPassword).await,
             status: self.engine.snapshot().home_assistant,
         }
     }
@@ -458,19 +465,65 @@ impl AppService {
             })
     }
 
-    /// "Test connection": reads `/api/`, saves nothing.
-    pub async fn test_home_assistant(&self, url: &str, token: &str) -> Result<()> {
-        let token = self.token_or_stored(token).await?;
-        let ca = self.household().settings().home_assistant.ca_file;
-        link::test_connection(url, &token, ca).await
+    /// The broker settings typed (prefixes and CA file kept from before), and the
+    /// password typed or, left empty, the stored one; none without a user name.
+    async fn mqtt_input(&self, url: &str, password: &str) -> Result<(MqttSettings, Option<String>)> {
+        let before = self.household().settings().home_assistant.mqtt;
+        let settings = mqtt::settings_from_input(
+            url,
+            before.as_ref().and_then(|m| m.ca_file.clone()),
+            before.as_ref().map_or("homeassistant", |m| &m.discovery_prefix),
+            before.as_ref().map_or("monzo_tray", |m| &m.base_topic),
+        )?;
+        if !settings.url.contains('@') {
+            return Ok((settings, None));
+        }
+        if !password.is_empty() {
+            return Ok((settings, Some(password.to_owned())));
+        }
+        let stored = self
+            .household()
+            .secrets()
+            .get(link::SECRET_OWNER, SecretKind::MqttPassword)
+            .await?;
+        Ok((settings, stored))
     }
 
-    /// Saves URL and token (tested first; nothing saved if the test fails) and the
-    /// on/off switch, then pushes at once.
-    pub async fn save_home_assistant(&self, url: &str, token: &str, enabled: bool) -> Result<()> {
-        let token = self.token_or_stored(token).await?;
-        let ca = self.household().settings().home_assistant.ca_file;
-        link::connect(self.household(), url, &token, ca).await?;
+    /// "Test connection": reads `/api/` or connects to the broker; saves nothing.
+    pub async fn test_home_assistant(&self, transport: HaTransport, url: &str, secret: &str) -> Result<()> {
+        match transport {
+            HaTransport::Rest => {
+                let token = self.token_or_stored(secret).await?;
+                let ca = self.household().settings().home_assistant.ca_file;
+                link::test_connection(url, &token, ca).await
+            }
+            HaTransport::Mqtt => {
+                let (settings, password) = self.mqtt_input(url, secret).await?;
+                link::test_mqtt(&settings, password.as_deref()).await
+            }
+        }
+    }
+
+    /// Saves the address and its secret (tested first; nothing saved if the test
+    /// fails) and the on/off switch, then pushes at once.
+    pub async fn save_home_assistant(
+        &self,
+        transport: HaTransport,
+        url: &str,
+        secret: &str,
+        enabled: bool,
+    ) -> Result<()> {
+        match transport {
+            HaTransport::Rest => {
+                let token = self.token_or_stored(secret).await?;
+                let ca = self.household().settings().home_assistant.ca_file;
+                link::connect(self.household(), url, &token, ca).await?;
+            }
+            HaTransport::Mqtt => {
+                let (settings, password) = self.mqtt_input(url, secret).await?;
+                link::connect_mqtt(self.household(), settings, password.as_deref()).await?;
+            }
+        }
         self.household().update(|s| s.home_assistant.enabled = enabled)?;
         self.engine.refresh_now();
         Ok(())

@@ -55,19 +55,60 @@ impl Default for Settings {
     }
 }
 
-/// Where Home Assistant is; its token is in the keyring.
+/// How balances reach Home Assistant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HaTransport {
+    /// States set through its REST API (`url` and a token).
+    #[default]
+    Rest,
+    /// Entities and devices through MQTT discovery (`mqtt`).
+    Mqtt,
+}
+
+/// Where Home Assistant is; its token (or the broker's password) is in the keyring.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HomeAssistantSettings {
+    #[serde(default)]
+    pub transport: HaTransport,
+    /// Home Assistant's own address, for the REST transport.
     #[serde(default)]
     pub url: Option<String>,
     #[serde(default)]
     pub enabled: bool,
+    /// The broker, for the MQTT transport.
+    #[serde(default)]
+    pub mqtt: Option<MqttSettings>,
     /// A CA certificate (PEM) to trust for an https URL with a private CA.
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// Entity ids, chosen once per Monzo id: see `home_assistant::entities`.
     #[serde(default)]
     pub entities: std::collections::BTreeMap<String, String>,
+}
+
+/// An MQTT broker that Home Assistant's MQTT integration listens to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MqttSettings {
+    /// `mqtt://[user@]host:port` or `mqtts://…`; never a password (that is in the keyring).
+    pub url: String,
+    /// A CA certificate (PEM) to trust for `mqtts://` with a private CA.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Home Assistant's discovery prefix (its MQTT option of that name).
+    #[serde(default = "default_discovery_prefix")]
+    pub discovery_prefix: String,
+    /// Where states and availability are published.
+    #[serde(default = "default_base_topic")]
+    pub base_topic: String,
+}
+
+pub fn default_discovery_prefix() -> String {
+    "homeassistant".into()
+}
+
+pub fn default_base_topic() -> String {
+    "monzo_tray".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

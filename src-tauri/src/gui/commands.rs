@@ -2,6 +2,7 @@
 //! redacted views only; errors reach the UI as `{code, message}`.
 
 use monzo_tray_core::service::{HomeAssistantView, PersonView, SettingsView, SignInStarted, SignInStatus};
+use monzo_tray_core::settings::HaTransport;
 use serde::Serialize;
 use tauri::{AppHandle, State, Wry};
 use tauri_plugin_autostart::ManagerExt;
@@ -102,18 +103,27 @@ async fn home_assistant(shell: State<'_, Shell>) -> Result<HomeAssistantView> {
 }
 
 #[tauri::command]
-async fn test_home_assistant(shell: State<'_, Shell>, url: String, token: String) -> Result<()> {
-    Ok(shell.service.test_home_assistant(&url, &token).await?)
+async fn test_home_assistant(
+    shell: State<'_, Shell>,
+    transport: HaTransport,
+    url: String,
+    token: String,
+) -> Result<()> {
+    Ok(shell.service.test_home_assistant(transport, &url, &token).await?)
 }
 
 #[tauri::command]
 async fn save_home_assistant(
     shell: State<'_, Shell>,
+    transport: HaTransport,
     url: String,
     token: String,
     enabled: bool,
 ) -> Result<()> {
-    Ok(shell.service.save_home_assistant(&url, &token, enabled).await?)
+    Ok(shell
+        .service
+        .save_home_assistant(transport, &url, &token, enabled)
+        .await?)
 }
 
 #[tauri::command]

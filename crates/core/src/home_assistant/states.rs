@@ -17,14 +17,22 @@ pub struct EntityState {
     pub attributes: Value,
 }
 
-struct Sensor<'a> {
-    wanted: Wanted,
-    money: &'a Money,
-    label: String,
-    icon: &'static str,
+/// One sensor the snapshot calls for, whichever transport carries it.
+pub(crate) struct Sensor<'a> {
+    pub wanted: Wanted,
+    pub money: &'a Money,
+    /// "Dana Current Account Balance".
+    pub label: String,
+    /// What the label says after the device's name: "Balance", "Spend Today".
+    pub short_label: &'static str,
+    pub icon: &'static str,
+    /// The account it belongs to (for an account's own sensors, itself).
+    pub account_id: &'a str,
+    /// The account's type name, "Current Account".
+    pub account_name: &'a str,
 }
 
-fn sensors(snapshot: &Snapshot) -> Vec<Sensor<'_>> {
+pub(crate) fn sensors(snapshot: &Snapshot) -> Vec<Sensor<'_>> {
     let mut out = Vec::new();
     // Only live people: stale balances are not news, and a signed-out person's
     // last values stay as they were in Home Assistant.
@@ -33,8 +41,8 @@ fn sensors(snapshot: &Snapshot) -> Vec<Sensor<'_>> {
         .iter()
         .filter(|p| p.state == ConnectionState::Live)
     {
-        let mut push = |monzo_id: &str, kind, thing: &str, money, label: &str, icon| {
-            out.push(Sensor {
+        for account in &person.accounts {
+            let sensor = |monzo_id: &str, kind, thing: &str, money, short_label, icon| Sensor {
                 wanted: Wanted {
                     person_id: person.id.clone(),
                     monzo_id: monzo_id.to_owned(),
@@ -43,53 +51,54 @@ fn sensors(snapshot: &Snapshot) -> Vec<Sensor<'_>> {
                     thing_name: thing.to_owned(),
                 },
                 money,
-                label: format!("{} {thing} {label}", person.name),
+                label: format!("{} {thing} {short_label}", person.name),
+                short_label,
                 icon,
-            })
-        };
-        for account in &person.accounts {
+                account_id: &account.id,
+                account_name: &account.name,
+            };
             let (id, name) = (account.id.as_str(), account.name.as_str());
-            push(
+            out.push(sensor(
                 id,
                 SensorKind::Balance,
                 name,
                 &account.balance,
                 "Balance",
                 "mdi:bank",
-            );
-            push(
+            ));
+            out.push(sensor(
                 id,
                 SensorKind::TotalBalance,
                 name,
                 &account.total_balance,
                 "Total Balance",
                 "mdi:bank",
-            );
-            push(
+            ));
+            out.push(sensor(
                 id,
                 SensorKind::SpendToday,
                 name,
                 &account.spend_today,
                 "Spend Today",
                 "mdi:cash-minus",
-            );
+            ));
             for pot in &account.pots {
-                push(
+                out.push(sensor(
                     &pot.id,
                     SensorKind::PotBalance,
                     &pot.name,
                     &pot.balance,
                     "Balance",
                     "mdi:piggy-bank",
-                );
+                ));
             }
         }
     }
     out
 }
 
-/// The states to push, entity ids assigned (new ones added to `ids`).
-pub fn desired_states(snapshot: &Snapshot, ids: &mut EntityIds) -> Vec<EntityState> {
+/// Every sensor with its entity id (new ones chosen and added to `ids`).
+pub(crate) fn with_entity_ids<'a>(snapshot: &'a Snapshot, ids: &mut EntityIds) -> Vec<(Sensor<'a>, String)> {
     let sensors = sensors(snapshot);
     let wanted: Vec<Wanted> = sensors.iter().map(|s| s.wanted.clone()).collect();
     assign(ids, &wanted);
@@ -99,17 +108,25 @@ pub fn desired_states(snapshot: &Snapshot, ids: &mut EntityIds) -> Vec<EntitySta
             let entity_id = ids
                 .get(&key(&s.wanted.person_id, &s.wanted.monzo_id, s.wanted.kind))?
                 .clone();
-            Some(EntityState {
-                entity_id,
-                state: s.money.to_decimal_string(),
-                attributes: json!({
-                    "unit_of_measurement": s.money.currency().code(),
-                    "device_class": "monetary",
-                    "state_class": "total",
-                    "friendly_name": s.label,
-                    "icon": s.icon,
-                }),
-            })
+            Some((s, entity_id))
+        })
+        .collect()
+}
+
+/// The states to push, entity ids assigned (new ones added to `ids`).
+pub fn desired_states(snapshot: &Snapshot, ids: &mut EntityIds) -> Vec<EntityState> {
+    with_entity_ids(snapshot, ids)
+        .into_iter()
+        .map(|(s, entity_id)| EntityState {
+            entity_id,
+            state: s.money.to_decimal_string(),
+            attributes: json!({
+                "unit_of_measurement": s.money.currency().code(),
+                "device_class": "monetary",
+                "state_class": "total",
+                "friendly_name": s.label,
+                "icon": s.icon,
+            }),
         })
         .collect()
 }

@@ -1,0 +1,157 @@
+//! Publishes the snapshot as discovery messages: only what changed since the last
+//! acknowledged push, everything again after a reconnect or when Home Assistant
+//! announces itself; removals for deleted pots and removed people. A push counts as
+//! done when the broker has acknowledged every message (QoS 1).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use rumqttc::QoS;
+
+use super::connection::{LinkState, MqttConnection, CONNECT_TIMEOUT};
+use super::discovery::{desired_messages, removal_messages, Message, Topics};
+use crate::home_assistant::client::HaFailure;
+use crate::home_assistant::entities::EntityIds;
+use crate::home_assistant::pusher::{PushReport, PushState, PushStatus};
+use crate::home_assistant::states::gone;
+use crate::snapshot::Snapshot;
+
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct MqttPusher {
+    connection: MqttConnection,
+    topics: Topics,
+    /// Topic → payload the broker acknowledged, since `epoch`.
+    published: HashMap<String, String>,
+    epoch: u64,
+    state: PushState,
+}
+
+impl MqttPusher {
+    pub fn new(connection: MqttConnection, topics: Topics) -> Self {
+        Self {
+            connection,
+            topics,
+            published: HashMap::new(),
+            epoch: 0,
+            state: PushState::off(),
+        }
+    }
+
+    /// Resolves when the connection changes in a way that calls for a push: it came
+    /// up or went down, or Home Assistant asked for everything again.
+    pub async fn link_changed(&self) {
+        let mut watch = self.connection.watch();
+        let seen = watch.borrow_and_update().clone();
+        let _ = watch
+            .wait_for(|s| s.connected != seen.connected || s.epoch != seen.epoch || s.failure != seen.failure)
+            .await;
+    }
+
+    fn fail(&mut self, failure: HaFailure, requests: usize) -> PushReport {
+        let (status, message) = match failure {
+            HaFailure::Unauthorized => (
+                PushStatus::Unauthorized,
+                Some("the broker refused the user name or password".to_owned()),
+            ),
+            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(m)),
+            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m)),
+        };
+        self.state = PushState {
+            status,
+            message,
+            last_ok_at: self.state.last_ok_at,
+        };
+        PushReport {
+            requests,
+            state: self.state.clone(),
+        }
+    }
+
+    async fn link(&self) -> LinkState {
+        let state = self.connection.state();
+        if state.connecting() {
+            // The first push right after start: give the connection its chance.
+            self.connection
+                .settled(CONNECT_TIMEOUT + Duration::from_secs(1))
+                .await
+        } else {
+            state
+        }
+    }
+
+    /// One push. `ids` gains new entities and loses removed ones; the caller saves it.
+    pub async fn push(&mut self, snapshot: &Snapshot, ids: &mut EntityIds) -> PushReport {
+        let link = self.link().await;
+        if !link.connected {
+            let failure = link
+                .failure
+                .unwrap_or_else(|| HaFailure::Unreachable("still connecting to the broker".into()));
+            return self.fail(failure, 0);
+        }
+        if link.epoch != self.epoch {
+            self.published.clear();
+            self.epoch = link.epoch;
+        }
+        let mut messages = desired_messages(snapshot, ids, &self.topics);
+        let removed: Vec<String> = gone(snapshot, ids).into_iter().map(|(key, _)| key).collect();
+        for key in &removed {
+            messages.extend(removal_messages(key, &self.topics));
+        }
+        let changed: Vec<Message> = messages
+            .into_iter()
+            .filter(|m| self.published.get(&m.topic) != Some(&m.payload))
+            .collect();
+        let acked_before = link.acked;
+        let client = self.connection.client();
+        for message in &changed {
+            let sent = client
+                .publish(
+                    message.topic.clone(),
+                    QoS::AtLeastOnce,
+                    message.retain,
+                    message.payload.clone().into_bytes(),
+                )
+                .await;
+            if sent.is_err() {
+                return self.fail(
+                    HaFailure::Unreachable("the MQTT connection closed".into()),
+                    changed.len(),
+                );
+            }
+        }
+        let target = acked_before + changed.len() as u64;
+        let mut watch = self.connection.watch();
+        let acked = tokio::time::timeout(
+            ACK_TIMEOUT,
+            watch.wait_for(|s| s.acked >= target || !s.connected || s.epoch != link.epoch),
+        )
+        .await;
+        let state = self.connection.state();
+        if acked.is_err() || state.acked < target {
+            // Whatever did get through is published again on the next push.
+            self.published.clear();
+            let failure = state
+                .failure
+                .unwrap_or_else(|| HaFailure::Unreachable("the broker did not acknowledge in time".into()));
+            return self.fail(failure, changed.len());
+        }
+        for message in changed.iter() {
+            self.published
+                .insert(message.topic.clone(), message.payload.clone());
+        }
+        for key in removed {
+            ids.remove(&key);
+        }
+        self.state = PushState {
+            status: PushStatus::Ok,
+            message: None,
+            last_ok_at: Some(Utc::now()),
+        };
+        PushReport {
+            requests: changed.len(),
+            state: self.state.clone(),
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! The MQTT transport against real parts: Debian's mosquitto and the real Home
+//! Assistant with its MQTT integration set up through the config-flow API. Checked
+//! in Home Assistant itself: one Monzo device per account and pot (device
+//! registry), entity ids, unique ids, states and attributes; everything back after a
+//! Home Assistant restart with the app frozen; unavailable when the app is killed;
+//! a deleted pot's entity and device gone; a stopped broker reported, then recovery;
+//! bad input refused with nothing saved; switching REST ↔ MQTT keeps entity ids.
+
+use std::process::Command;
+use std::time::Duration;
+
+use monzo_sandbox::{Fixture, Sandbox};
+use monzo_tray_e2e::gui::eventually;
+use monzo_tray_e2e::home_assistant::HomeAssistant;
+use monzo_tray_e2e::mosquitto::{Mosquitto, Security};
+use monzo_tray_e2e::{cli_login, Desktop, Running};
+use serde_json::{json, Value};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Runs `monzo-tray ARGS` to the end with `stdin`: (exit code, stdout, stderr).
+fn run(desktop: &Desktop, sandbox: &Sandbox, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut cmd = desktop.monzo_tray(&sandbox.api_url());
+    cmd.args(args).env("MONZO_TRAY_LOG", "off");
+    let mut running = Running::spawn(cmd);
+    for line in stdin.lines() {
+        running.write_line(line);
+    }
+    running.close_stdin();
+    let (status, stdout, stderr) = running.finish(Duration::from_secs(60));
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+fn settings(desktop: &Desktop) -> Value {
+    std::fs::read_to_string(desktop.settings_path())
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// Polls every 10 s (the shortest a person can choose), so pot changes show soon.
+fn poll_often(desktop: &Desktop) {
+    let mut s = settings(desktop);
+    s["poll_interval_secs"] = json!(10);
+    std::fs::write(desktop.settings_path(), s.to_string()).unwrap();
+}
+
+fn headless(desktop: &Desktop, sandbox: &Sandbox) -> Running {
+    let mut cmd = desktop.monzo_tray(&sandbox.api_url());
+    cmd.arg("headless").env("MONZO_TRAY_LOG", "info");
+    Running::spawn(cmd)
+}
+
+/// Reads stdout until a line contains `text`.
+fn wait_for_line(app: &mut Running, text: &str) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let line = app.next_line(deadline.saturating_duration_since(std::time::Instant::now()));
+        if line.contains(text) {
+            return line;
+        }
+    }
+}
+
+async fn state_of(ha: &HomeAssistant, entity_id: &str) -> Option<String> {
+    ha.state(entity_id)
+        .await
+        .and_then(|s| s["state"].as_str().map(str::to_owned))
+}
+
+async fn wait_for_state(ha: &HomeAssistant, entity_id: &str, want: &str) {
+    eventually(&format!("{entity_id} = {want}"), WAIT, || async {
+        (state_of(ha, entity_id).await.as_deref() == Some(want)).then_some(())
+    })
+    .await
+}
+
+fn monzo_devices(ha: &HomeAssistant) -> Vec<Value> {
+    let devices = ha.websocket(json!({"type": "config/device_registry/list"}));
+    devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["manufacturer"] == "Monzo")
+        .cloned()
+        .collect()
+}
+
+fn mqtt_entities(ha: &HomeAssistant) -> Vec<Value> {
+    let entities = ha.websocket(json!({"type": "config/entity_registry/list"}));
+    entities
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["platform"] == "mqtt")
+        .cloned()
+        .collect()
+}
+
+fn signal(app: &Running, name: &str) {
+    let ok = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(app.child.id().to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_in_home_assistant_through_discovery() {
+    let mut broker = Mosquitto::start();
+    let mut ha = HomeAssistant::start();
+    ha.set_up_mqtt(broker.port);
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    cli_login(&desktop, &sandbox.api_url(), "Dana");
+    cli_login(&desktop, &sandbox.api_url(), "Alex");
+
+    let (code, out, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "connect", "--mqtt", &broker.url(None)],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Connected to the MQTT broker"), "{out}");
+    poll_often(&desktop);
+    let mut app = headless(&desktop, &sandbox);
+    wait_for_line(&mut app, "Home Assistant ok");
+
+    // Entities with the REST transport's ids, states and attributes.
+    wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1234.56").await;
+    let balance = ha
+        .state("sensor.monzo_dana_current_account_balance")
+        .await
+        .unwrap();
+    assert_eq!(
+        balance["attributes"],
+        json!({
+            "unit_of_measurement": "GBP",
+            "device_class": "monetary",
+            "state_class": "total",
+            "friendly_name": "Dana Current Account Balance",
+            "icon": "mdi:bank",
+        })
+    );
+    wait_for_state(&ha, "sensor.monzo_dana_holiday_balance", "1500.00").await;
+
+    // Dana: current (3 sensors, 2 pots) + joint (3, 2 pots); Alex: joint (3, 2 pots),
+    // current (3), business in EUR (3, 1 pot).
+    let entities = mqtt_entities(&ha);
+    assert_eq!(entities.len(), 5 + 5 + 5 + 3 + 4, "{entities:#?}");
+    let entity = |id: &str| entities.iter().find(|e| e["entity_id"] == id).cloned().unwrap();
+    let current = entity("sensor.monzo_dana_current_account_balance");
+    let unique_id = current["unique_id"].as_str().unwrap();
+    assert!(
+        unique_id.starts_with("acc_") && unique_id.ends_with("_balance"),
+        "{unique_id}"
+    );
+    let holiday = entity("sensor.monzo_dana_holiday_balance");
+    assert!(holiday["unique_id"].as_str().unwrap().starts_with("pot_"));
+
+    // One device per account and owner (5) and per pot (7).
+    let devices = monzo_devices(&ha);
+    assert_eq!(devices.len(), 5 + 7, "{devices:#?}");
+    let device = |id: &Value| devices.iter().find(|d| d["id"] == *id).cloned().unwrap();
+    let account_device = device(&current["device_id"]);
+    assert_eq!(account_device["name"], "Dana Current Account");
+    assert_eq!(account_device["model"], "Current Account");
+    let pot_device = device(&holiday["device_id"]);
+    assert_eq!(pot_device["model"], "Pot");
+    assert_eq!(pot_device["via_device_id"], account_device["id"]);
+    assert_eq!(
+        devices.iter().filter(|d| d["model"] == "Pot").count(),
+        7,
+        "a device per pot"
+    );
+
+    // Home Assistant restarted while the app is frozen: everything comes back from
+    // the broker's retained messages alone.
+    signal(&app, "STOP");
+    ha.restart();
+    wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1234.56").await;
+    wait_for_state(&ha, "sensor.monzo_dana_holiday_balance", "1500.00").await;
+    assert_eq!(mqtt_entities(&ha).len(), 22);
+    signal(&app, "CONT");
+
+    // The app killed: the broker's last will marks every entity unavailable.
+    signal(&app, "KILL");
+    let _ = app.child.wait();
+    wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "unavailable").await;
+    wait_for_state(&ha, "sensor.monzo_alex_business_account_balance", "unavailable").await;
+
+    // Back again, with a changed balance; then a pot deleted in Monzo.
+    sandbox.set_balance("acc_00009demodanacurrent", 100).unwrap();
+    let mut app = headless(&desktop, &sandbox);
+    wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1.00").await;
+    sandbox
+        .set_pot("pot_00009demoholiday", None, None, Some(true))
+        .unwrap();
+    eventually("the deleted pot's entity and device gone", WAIT, || async {
+        let gone = state_of(&ha, "sensor.monzo_dana_holiday_balance").await.is_none()
+            && !mqtt_entities(&ha)
+                .iter()
+                .any(|e| e["entity_id"] == "sensor.monzo_dana_holiday_balance")
+            && !monzo_devices(&ha).iter().any(|d| d["id"] == pot_device["id"]);
+        gone.then_some(())
+    })
+    .await;
+    assert_eq!(monzo_devices(&ha).len(), 5 + 6);
+
+    // The broker down: reported; back: everything published again (it kept nothing).
+    broker.stop();
+    wait_for_line(&mut app, "Home Assistant unreachable");
+    broker.start_again();
+    wait_for_line(&mut app, "Home Assistant ok");
+    wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1.00").await;
+    let _ = app.child.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_broker_input_is_refused_and_nothing_is_saved() {
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let locked = Mosquitto::start_with(Security::Password {
+        user: "ha",
+        password: "right-password",
+    });
+    let wrong_name = Mosquitto::start_with(Security::Tls {
+        san: "DNS:broker.invalid",
+    });
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let wrong_name_ca = wrong_name.ca_file.clone().unwrap();
+    let cases: Vec<(Vec<String>, &str, &str)> = vec![
+        (
+            vec![locked.url(Some("ha"))],
+            "wrong-password",
+            "refused the user name or password",
+        ),
+        (vec![locked.url(None)], "", "refused the user name or password"),
+        (
+            vec![format!("mqtt://127.0.0.1:{free_port}")],
+            "",
+            "nothing accepts connections",
+        ),
+        (
+            vec![
+                wrong_name.url(None),
+                "--ca-file".into(),
+                wrong_name_ca.display().to_string(),
+            ],
+            "",
+            "not for that host name",
+        ),
+        (vec![wrong_name.url(None)], "", "not trusted"),
+        (
+            vec![
+                locked.url(None),
+                "--discovery-prefix".into(),
+                "homeassistant/#".into(),
+            ],
+            "",
+            "wildcard",
+        ),
+        (
+            vec![locked.url(None), "--base-topic".into(), "monzo/+/x".into()],
+            "",
+            "wildcard",
+        ),
+        (
+            vec![format!("mqtt://ha:right-password@127.0.0.1:{}", locked.port)],
+            "",
+            "Leave the password out",
+        ),
+        (vec!["127.0.0.1:1883".into()], "", "mqtt://"),
+    ];
+    for (extra, stdin, says) in cases {
+        let mut args = vec!["ha", "connect", "--mqtt"];
+        args.extend(extra.iter().map(String::as_str));
+        let (code, out, err) = run(&desktop, &sandbox, &args, stdin);
+        assert_eq!(code, 1, "{args:?}: {out}{err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            settings(&desktop)["home_assistant"]["mqtt"].is_null(),
+            "nothing saved after {args:?}"
+        );
+        assert!(desktop
+            .keyring_entries()
+            .iter()
+            .all(|(user, _)| !user.contains("mqtt")));
+    }
+
+    // The right password: saved in the keyring, never in settings.
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "connect", "--mqtt", &locked.url(Some("ha"))],
+        "right-password",
+    );
+    assert_eq!(code, 0, "{err}");
+    let saved = settings(&desktop);
+    assert_eq!(saved["home_assistant"]["transport"], "mqtt");
+    assert_eq!(saved["home_assistant"]["mqtt"]["url"], locked.url(Some("ha")));
+    assert!(!saved.to_string().contains("right-password"));
+    assert!(desktop
+        .keyring_entries()
+        .iter()
+        .any(|(user, secret)| user.contains("mqtt_password") && secret == "right-password"));
+
+    // TLS with the right name and the CA file.
+    let tls = Mosquitto::start_with(Security::Tls { san: "IP:127.0.0.1" });
+    let ca = tls.ca_file.clone().unwrap();
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &[
+            "ha",
+            "connect",
+            "--mqtt",
+            &tls.url(None),
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_between_rest_and_mqtt_keeps_entity_ids() {
+    let broker = Mosquitto::start();
+    let ha = HomeAssistant::start();
+    ha.set_up_mqtt(broker.port);
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    cli_login(&desktop, &sandbox.api_url(), "Dana");
+    let id = "sensor.monzo_dana_current_account_balance";
+
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "connect", "--url", &ha.url],
+        &ha.token,
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&desktop, &sandbox, &["headless", "--once"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(state_of(&ha, id).await.as_deref(), Some("1234.56"));
+    assert!(mqtt_entities(&ha).is_empty());
+
+    // To MQTT: the REST states make way, the devices' entities take the same ids.
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "connect", "--mqtt", &broker.url(None)],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(&desktop, &sandbox, &["headless", "--once"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Home Assistant ok"), "{out}");
+    let entities = eventually("the MQTT entities", WAIT, || async {
+        let entities = mqtt_entities(&ha);
+        (entities.len() == 10).then_some(entities)
+    })
+    .await;
+    assert!(entities.iter().any(|e| e["entity_id"] == id), "{entities:#?}");
+    assert!(
+        entities
+            .iter()
+            .all(|e| !e["entity_id"].as_str().unwrap().ends_with("_2")),
+        "{entities:#?}"
+    );
+
+    // Back to REST: the MQTT entities and devices go, the states take the ids again.
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "connect", "--url", &ha.url],
+        &ha.token,
+    );
+    assert_eq!(code, 0, "{err}");
+    eventually("the MQTT entities removed", WAIT, || async {
+        (mqtt_entities(&ha).is_empty() && monzo_devices(&ha).is_empty()).then_some(())
+    })
+    .await;
+    let (code, out, err) = run(&desktop, &sandbox, &["headless", "--once"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(state_of(&ha, id).await.as_deref(), Some("1234.56"));
+    assert!(state_of(&ha, "sensor.monzo_dana_current_account_balance_2")
+        .await
+        .is_none());
+}
