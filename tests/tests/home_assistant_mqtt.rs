@@ -397,3 +397,84 @@ async fn switching_between_rest_and_mqtt_keeps_entity_ids() {
         .await
         .is_none());
 }
+
+/// The settings window's MQTT choice, in the real webview, and the tray's line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_settings_window_connects_through_mqtt() {
+    use monzo_tray_e2e::gui::{click, type_into, visible_text, Driver, Xvfb};
+    use monzo_tray_e2e::tray_watcher::TrayWatcher;
+
+    let mut broker = Mosquitto::start_with(Security::Password {
+        user: "ha",
+        password: "right-password",
+    });
+    let xvfb = Xvfb::start();
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    cli_login(&desktop, &sandbox.api_url(), "Dana");
+    let watcher = TrayWatcher::start(desktop.bus_address()).await.unwrap();
+    let driver = Driver::start(
+        &desktop,
+        &xvfb,
+        &[
+            ("MONZO_API_URL", sandbox.api_url()),
+            ("MONZO_AUTH_URL", sandbox.auth_url()),
+        ],
+    );
+    let client = driver.session(&["--settings"]).await;
+
+    // The section is filled in once the window has loaded what is saved.
+    eventually("the Home Assistant section", WAIT, || async {
+        visible_text(&client, "ha-hint").await.filter(|t| !t.is_empty())
+    })
+    .await;
+    click(&client, "ha-transport-mqtt").await;
+    let label = eventually("the broker label", WAIT, || visible_text(&client, "ha-url-label")).await;
+    assert!(label.starts_with("Broker"), "{label}");
+    type_into(&client, "ha-url", &broker.url(Some("ha"))).await;
+    type_into(&client, "ha-token", "wrong-password").await;
+    click(&client, "ha-save").await;
+    let error = eventually("the refused-login error", WAIT, || {
+        visible_text(&client, "ha-error")
+    })
+    .await;
+    assert!(error.contains("refused the user name or password"), "{error}");
+    assert!(
+        settings(&desktop)["home_assistant"]["mqtt"].is_null(),
+        "nothing saved"
+    );
+
+    type_into(&client, "ha-token", "right-password").await;
+    click(&client, "ha-test").await;
+    let ok = eventually("the test result", WAIT, || visible_text(&client, "ha-result")).await;
+    assert_eq!(ok, "Connected: the broker accepts us.");
+    click(&client, "ha-enabled").await;
+    click(&client, "ha-save").await;
+    eventually("the push status", WAIT, || async {
+        visible_text(&client, "ha-status")
+            .await
+            .filter(|t| t.contains("all good"))
+    })
+    .await;
+    assert_eq!(settings(&desktop)["home_assistant"]["transport"], "mqtt");
+    let html = client.source().await.unwrap();
+    assert!(
+        !html.contains("right-password"),
+        "the webview never holds the password"
+    );
+
+    // The broker goes away: the tray says so by itself, and clears when it is back.
+    broker.stop();
+    watcher
+        .wait_for(WAIT, |l| {
+            l.iter().any(|e| e.label == "MQTT broker: not reachable")
+        })
+        .await;
+    broker.start_again();
+    watcher
+        .wait_for(Duration::from_secs(45), |l| {
+            !l.iter().any(|e| e.label.starts_with("MQTT broker"))
+        })
+        .await;
+    let _ = client.close().await;
+}

@@ -218,7 +218,10 @@ impl PusherSlot {
         };
         if !(configured && settings.enabled) {
             self.current = None;
-            engine.set_push_state(configured.then(PushState::off));
+            engine.set_push_state(configured.then(|| PushState {
+                transport: settings.transport,
+                ..PushState::off()
+            }));
             return None;
         }
         if let Err(report) = self.prepare(engine, &settings).await {
@@ -238,6 +241,7 @@ impl PusherSlot {
             Err(_) => PushReport {
                 requests: 0,
                 state: PushState {
+                    transport: settings.transport,
                     status: PushStatus::Unreachable,
                     message: Some("it did not answer in time".into()),
                     last_ok_at: None,
@@ -324,6 +328,7 @@ impl PusherSlot {
     fn report(&mut self, engine: &Engine, status: PushStatus, message: &str) -> PushReport {
         self.current = None;
         let state = PushState {
+            transport: engine.household().settings().home_assistant.transport,
             status,
             message: Some(message.to_owned()),
             last_ok_at: None,

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::client::{HaClient, HaFailure};
 use super::entities::EntityIds;
 use super::states::{desired_states, gone, EntityState};
+use crate::settings::HaTransport;
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -29,6 +30,8 @@ pub enum PushStatus {
 /// What the snapshot says about Home Assistant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PushState {
+    /// Which way balances go: `rest` or `mqtt`.
+    pub transport: HaTransport,
     pub status: PushStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -38,6 +41,7 @@ pub struct PushState {
 impl PushState {
     pub fn off() -> Self {
         Self {
+            transport: HaTransport::Rest,
             status: PushStatus::Off,
             message: None,
             last_ok_at: None,
@@ -46,12 +50,16 @@ impl PushState {
 
     /// The tray's line when something is wrong.
     pub fn problem_line(&self) -> Option<String> {
+        let (who, refused) = match self.transport {
+            HaTransport::Rest => ("Home Assistant", "the token was refused"),
+            HaTransport::Mqtt => ("MQTT broker", "the user name or password was refused"),
+        };
         match self.status {
             PushStatus::Off | PushStatus::Ok => None,
-            PushStatus::Unauthorized => Some("Home Assistant: the token was refused".into()),
-            PushStatus::Unreachable => Some("Home Assistant: not reachable".into()),
+            PushStatus::Unauthorized => Some(format!("{who}: {refused}")),
+            PushStatus::Unreachable => Some(format!("{who}: not reachable")),
             PushStatus::Rejected => Some(format!(
-                "Home Assistant: {}",
+                "{who}: {}",
                 self.message.as_deref().unwrap_or("rejected the update")
             )),
         }
@@ -103,6 +111,7 @@ impl Pusher {
         };
         tracing::warn!(?status, "Home Assistant push failed");
         self.state = PushState {
+            transport: HaTransport::Rest,
             status,
             message,
             last_ok_at: self.state.last_ok_at,
@@ -175,6 +184,7 @@ impl Pusher {
         // What was just written is known to be there: no read-back needed soon.
         self.last_verified.get_or_insert_with(Instant::now);
         self.state = PushState {
+            transport: HaTransport::Rest,
             status: PushStatus::Ok,
             message: None,
             last_ok_at: Some(Utc::now()),
@@ -183,5 +193,39 @@ impl Pusher {
             requests,
             state: self.state.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tray_line_names_what_is_wrong_for_each_transport() {
+        let state = |transport, status| PushState {
+            transport,
+            status,
+            message: None,
+            last_ok_at: None,
+        };
+        assert_eq!(state(HaTransport::Rest, PushStatus::Ok).problem_line(), None);
+        assert_eq!(
+            state(HaTransport::Rest, PushStatus::Unauthorized)
+                .problem_line()
+                .unwrap(),
+            "Home Assistant: the token was refused"
+        );
+        assert_eq!(
+            state(HaTransport::Mqtt, PushStatus::Unauthorized)
+                .problem_line()
+                .unwrap(),
+            "MQTT broker: the user name or password was refused"
+        );
+        assert_eq!(
+            state(HaTransport::Mqtt, PushStatus::Unreachable)
+                .problem_line()
+                .unwrap(),
+            "MQTT broker: not reachable"
+        );
     }
 }

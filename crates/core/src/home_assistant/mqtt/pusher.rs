@@ -15,6 +15,7 @@ use crate::home_assistant::client::HaFailure;
 use crate::home_assistant::entities::EntityIds;
 use crate::home_assistant::pusher::{PushReport, PushState, PushStatus};
 use crate::home_assistant::states::gone;
+use crate::settings::HaTransport;
 use crate::snapshot::Snapshot;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -35,7 +36,10 @@ impl MqttPusher {
             topics,
             published: HashMap::new(),
             epoch: 0,
-            state: PushState::off(),
+            state: PushState {
+                transport: HaTransport::Mqtt,
+                ..PushState::off()
+            },
         }
     }
 
@@ -59,6 +63,7 @@ impl MqttPusher {
             HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m)),
         };
         self.state = PushState {
+            transport: HaTransport::Mqtt,
             status,
             message,
             last_ok_at: self.state.last_ok_at,
@@ -145,6 +150,7 @@ impl MqttPusher {
             ids.remove(&key);
         }
         self.state = PushState {
+            transport: HaTransport::Mqtt,
             status: PushStatus::Ok,
             message: None,
             last_ok_at: Some(Utc::now()),
