@@ -186,6 +186,26 @@ async fn devices_in_home_assistant_through_discovery() {
     assert_eq!(mqtt_entities(&ha).len(), 22);
     signal(&app, "CONT");
 
+    // A state the broker no longer holds comes back when Home Assistant announces
+    // itself (`homeassistant/status` = online after its restart): the app publishes
+    // everything again.
+    let cleared = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port.to_string(),
+            "-r",
+            "-n",
+            "-t",
+        ])
+        .arg(format!("monzo_tray/sensor/{unique_id}/state"))
+        .status()
+        .unwrap();
+    assert!(cleared.success());
+    ha.restart();
+    wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1234.56").await;
+
     // The app killed: the broker's last will marks every entity unavailable.
     signal(&app, "KILL");
     let _ = app.child.wait();
