@@ -103,6 +103,36 @@ impl Driver {
         Self { child, port }
     }
 
+    /// Every process below tauri-driver (the app, WebKit's helpers, …) as
+    /// `(pid, comm)`; WebKit's network process is `WebKitNetworkPr`.
+    pub fn descendants(&self) -> Vec<(u32, String)> {
+        let parent_of = |pid: u32| -> Option<(u32, String)> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_owned();
+            Some((rest.split_whitespace().nth(1)?.parse().ok()?, comm))
+        };
+        let all: Vec<(u32, u32, String)> = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| {
+                let pid: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+                let (ppid, comm) = parent_of(pid)?;
+                Some((pid, ppid, comm))
+            })
+            .collect();
+        let mut found = Vec::new();
+        let mut frontier = vec![self.child.id()];
+        while let Some(parent) = frontier.pop() {
+            for (pid, ppid, comm) in &all {
+                if *ppid == parent {
+                    found.push((*pid, comm.clone()));
+                    frontier.push(*pid);
+                }
+            }
+        }
+        found
+    }
+
     /// Starts the app under test and returns a WebDriver client for its webview.
     pub async fn session(&self, args: &[&str]) -> Client {
         let mut caps = serde_json::Map::new();

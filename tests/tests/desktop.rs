@@ -382,6 +382,18 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(!watcher.labels(WAIT).await.is_empty(), "the tray lives on");
+    // And no WebKit process is left behind (the network process is ended).
+    let webkit = || {
+        driver
+            .descendants()
+            .into_iter()
+            .filter(|(_, comm)| comm.starts_with("WebKit") && comm != "WebKitWebDriver")
+            .collect::<Vec<_>>()
+    };
+    eventually("no WebKit process left", WAIT, || async {
+        webkit().is_empty().then_some(())
+    })
+    .await;
 
     // One instance only: a second launch opens the settings window of the first.
     let second = desktop
@@ -402,5 +414,33 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         || async { (windows(xvfb.display.clone()).await == 1).then_some(()) },
     )
     .await;
+    // The new webview works with a new network process: the page is drawn (a blank
+    // or crashed page is a handful of colours; text and buttons are hundreds). The
+    // WebDriver session ended with the first window, so this is read off the screen.
+    let drawn_colours = || {
+        let display = xvfb.display.clone();
+        let id = std::process::Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^monzo-tray$"])
+            .env("DISPLAY", &display)
+            .output()
+            .unwrap();
+        let id = String::from_utf8_lossy(&id.stdout).lines().next()?.to_owned();
+        let shot = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("import -window {id} png:- | identify -format %k -"))
+            .env("DISPLAY", &display)
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&shot.stdout).trim().parse::<u32>().ok()
+    };
+    eventually("the reopened window drawn", WAIT, || async {
+        drawn_colours().filter(|&colours| colours > 100)
+    })
+    .await;
+    assert!(
+        webkit().iter().any(|(_, comm)| comm == "WebKitNetworkPr"),
+        "{:?}",
+        webkit()
+    );
     let _ = client.close().await;
 }

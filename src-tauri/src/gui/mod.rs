@@ -2,6 +2,7 @@
 //! made on demand. All Monzo work is the core engine's; this wires it to Tauri.
 
 mod commands;
+mod memory;
 mod notify;
 mod screen_lock;
 mod tray;
@@ -86,6 +87,11 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
     app.run(|app, event| match event {
         // Closing the settings window must not quit: the tray lives on.
         RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+        RunEvent::WindowEvent {
+            label,
+            event: tauri::WindowEvent::Destroyed,
+            ..
+        } if label == window::SETTINGS => memory::after_settings_closed(app),
         RunEvent::Exit => {
             if let Some(shell) = app.try_state::<Shell>() {
                 let _ = shell.stop.send(true);
