@@ -1,7 +1,7 @@
 //! Home Assistant wired to the engine: connect/disconnect for either transport
-//! (token or broker password in the keyring, tested before anything is saved), and the task that pushes each new snapshot. A
-//! push runs on its own task with a time limit, so Home Assistant trouble never
-//! delays Monzo polling or the tray.
+//! (token or broker password in the keyring, tested before anything is saved), and
+//! the task that pushes each new snapshot. A push runs on its own task with a time
+//! limit, so Home Assistant trouble never delays Monzo polling or the tray.
 
 use std::path::PathBuf;
 use std::sync::Arc;
