@@ -75,26 +75,26 @@ async fn wait_for_state(ha: &HomeAssistant, entity_id: &str, want: &str) {
     .await
 }
 
-fn monzo_devices(ha: &HomeAssistant) -> Vec<Value> {
-    let devices = ha.websocket(json!({"type": "config/device_registry/list"}));
-    devices
+/// The entries of a registry (`config/device_registry/list`, …) that `keep` keeps.
+fn registry(ha: &HomeAssistant, list: &str, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
+    let entries = ha.websocket(json!({ "type": list }));
+    entries
         .as_array()
         .unwrap()
         .iter()
-        .filter(|d| d["manufacturer"] == "Monzo")
+        .filter(|e| keep(e))
         .cloned()
         .collect()
 }
 
+fn monzo_devices(ha: &HomeAssistant) -> Vec<Value> {
+    registry(ha, "config/device_registry/list", |d| {
+        d["manufacturer"] == "Monzo"
+    })
+}
+
 fn mqtt_entities(ha: &HomeAssistant) -> Vec<Value> {
-    let entities = ha.websocket(json!({"type": "config/entity_registry/list"}));
-    entities
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["platform"] == "mqtt")
-        .cloned()
-        .collect()
+    registry(ha, "config/entity_registry/list", |e| e["platform"] == "mqtt")
 }
 
 fn signal(app: &Running, name: &str) {
