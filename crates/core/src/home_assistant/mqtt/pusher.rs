@@ -26,6 +26,8 @@ pub struct MqttPusher {
     /// Topic → payload the broker acknowledged, since `epoch`.
     published: HashMap<String, String>,
     epoch: u64,
+    /// The connection as the last push found it: a change since calls for a push.
+    seen: LinkState,
     state: PushState,
 }
 
@@ -36,6 +38,7 @@ impl MqttPusher {
             topics,
             published: HashMap::new(),
             epoch: 0,
+            seen: LinkState::default(),
             state: PushState {
                 transport: HaTransport::Mqtt,
                 ..PushState::off()
@@ -43,11 +46,12 @@ impl MqttPusher {
         }
     }
 
-    /// Resolves when the connection changes in a way that calls for a push: it came
-    /// up or went down, or Home Assistant asked for everything again.
+    /// Resolves when the connection has changed, since the last push looked, in a
+    /// way that calls for a push: it came up or went down, or Home Assistant asked
+    /// for everything again. At once if that happened during the last push.
     pub async fn link_changed(&self) {
         let mut watch = self.connection.watch();
-        let seen = watch.borrow_and_update().clone();
+        let seen = &self.seen;
         let _ = watch
             .wait_for(|s| s.connected != seen.connected || s.epoch != seen.epoch || s.failure != seen.failure)
             .await;
@@ -89,6 +93,7 @@ impl MqttPusher {
     /// One push. `ids` gains new entities and loses removed ones; the caller saves it.
     pub async fn push(&mut self, snapshot: &Snapshot, ids: &mut EntityIds) -> PushReport {
         let link = self.link().await;
+        self.seen = link.clone();
         if !link.connected {
             let failure = link
                 .failure
