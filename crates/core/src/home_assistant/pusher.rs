@@ -48,6 +48,26 @@ impl PushState {
         }
     }
 
+    /// The state after `failure`, keeping when the last good push was.
+    pub fn failed(transport: HaTransport, failure: HaFailure, last_ok_at: Option<DateTime<Utc>>) -> Self {
+        let (status, message) = match failure {
+            HaFailure::Unauthorized => (
+                PushStatus::Unauthorized,
+                // REST's tray line already says "the token was refused".
+                (transport == HaTransport::Mqtt)
+                    .then(|| "the broker refused the user name or password".to_owned()),
+            ),
+            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(m)),
+            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m)),
+        };
+        Self {
+            transport,
+            status,
+            message,
+            last_ok_at,
+        }
+    }
+
     /// The tray's line when something is wrong.
     pub fn problem_line(&self) -> Option<String> {
         let (who, refused) = match self.transport {
@@ -104,18 +124,8 @@ impl Pusher {
     }
 
     fn fail(&mut self, failure: HaFailure, requests: usize) -> PushReport {
-        let (status, message) = match failure {
-            HaFailure::Unauthorized => (PushStatus::Unauthorized, None),
-            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(m)),
-            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m)),
-        };
-        tracing::warn!(?status, "Home Assistant push failed");
-        self.state = PushState {
-            transport: HaTransport::Rest,
-            status,
-            message,
-            last_ok_at: self.state.last_ok_at,
-        };
+        self.state = PushState::failed(HaTransport::Rest, failure, self.state.last_ok_at);
+        tracing::warn!(status = ?self.state.status, "Home Assistant push failed");
         PushReport {
             requests,
             state: self.state.clone(),

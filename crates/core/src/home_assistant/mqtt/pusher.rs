@@ -58,20 +58,7 @@ impl MqttPusher {
     }
 
     fn fail(&mut self, failure: HaFailure, requests: usize) -> PushReport {
-        let (status, message) = match failure {
-            HaFailure::Unauthorized => (
-                PushStatus::Unauthorized,
-                Some("the broker refused the user name or password".to_owned()),
-            ),
-            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(m)),
-            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m)),
-        };
-        self.state = PushState {
-            transport: HaTransport::Mqtt,
-            status,
-            message,
-            last_ok_at: self.state.last_ok_at,
-        };
+        self.state = PushState::failed(HaTransport::Mqtt, failure, self.state.last_ok_at);
         PushReport {
             requests,
             state: self.state.clone(),
