@@ -338,6 +338,8 @@ $("ha-save").addEventListener("click", () => homeAssistantAction("save_home_assi
 async function loadSettings() {
   const settings = await invoke("settings");
   $("redirect-uri").textContent = settings.redirect_uri;
+  $("notice").hidden = !settings.notice;
+  $("notice").textContent = settings.notice ?? "";
   $("privacy").checked = settings.privacy_mode;
   const select = $("poll-interval");
   const value = String(settings.poll_interval_secs);

@@ -12,9 +12,10 @@ use tokio::sync::mpsc;
 
 use crate::cli::{Cli, Command, HaCommand};
 use crate::context::AppContext;
-use crate::{demo, output};
+use crate::demo;
 use monzo_tray_core::home_assistant::PushStatus;
 use monzo_tray_core::home_assistant::{link, mqtt};
+use monzo_tray_core::terminal as output;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Sandbox { port, fixture }) = cli.command {
@@ -217,8 +218,13 @@ async fn login(
 async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
     if once {
         let snapshot = context.engine.poll_once().await;
-        let report = link::PusherSlot::default().push(&context.engine, &snapshot).await;
-        println!("{}", output::cycle_line(&context.engine.snapshot()));
+        let report = link::PusherSlot::new(context.push_status.clone())
+            .push(&context.household, &snapshot)
+            .await;
+        println!(
+            "{}",
+            output::cycle_line(&snapshot, context.push_status.borrow().as_ref())
+        );
         if let Some(report) = report.filter(|r| r.state.status != PushStatus::Ok) {
             let why = report
                 .state
@@ -233,11 +239,25 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
         let _ = stop.send(true);
     });
-    tokio::spawn(link::follow(context.engine.clone(), stopped.clone()));
+    tokio::spawn(link::follow(
+        context.household.clone(),
+        context.engine.subscribe(),
+        context.push_status.clone(),
+        stopped.clone(),
+    ));
+    // A line per poll, and per change of the push status.
     let mut snapshots = context.engine.subscribe();
+    let mut push_status = context.push_status.subscribe();
     tokio::spawn(async move {
-        while snapshots.changed().await.is_ok() {
-            let line = output::cycle_line(&snapshots.borrow_and_update());
+        loop {
+            tokio::select! {
+                changed = snapshots.changed() => if changed.is_err() { break },
+                changed = push_status.changed() => if changed.is_err() { break },
+            }
+            let line = output::cycle_line(
+                &snapshots.borrow_and_update(),
+                push_status.borrow_and_update().as_ref(),
+            );
             println!("{line}");
         }
     });

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use monzo_sandbox::Sandbox;
 use monzo_tray_core::engine::{Engine, EngineConfig, DEFAULT_REQUEST_TIMEOUT};
+use monzo_tray_core::home_assistant::PushState;
 use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::secrets::SecretStore;
@@ -15,6 +16,9 @@ pub struct AppContext {
     pub api: MonzoApi,
     pub household: Arc<Household>,
     pub engine: Arc<Engine>,
+    /// How the Home Assistant push stands, published by its pusher (`None` when Home
+    /// Assistant is not set up).
+    pub push_status: tokio::sync::watch::Sender<Option<PushState>>,
     /// The embedded sandbox of the demo; kept alive as long as the context.
     _sandbox: Option<Sandbox>,
 }
@@ -50,6 +54,7 @@ impl AppContext {
             api,
             household,
             engine,
+            push_status: tokio::sync::watch::Sender::new(None),
             _sandbox: sandbox,
         })
     }

@@ -6,7 +6,6 @@ mod commands;
 mod context;
 mod demo;
 mod gui;
-mod output;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;

@@ -241,6 +241,59 @@ fn pasted_url_then_approval_in_the_app_without_signing_in_again() {
     );
 }
 
+/// Signs `person` in, the browser signing in to Monzo as `user`; returns the exit
+/// code, stdout and stderr.
+fn login_as(desktop: &Desktop, monzo: &Monzo, person: &str, user: &str) -> (i32, String, String) {
+    let (login, url) = start_login(desktop, monzo, person, CLIENT_SECRET);
+    monzo.browse(&format!("{url}&user={user}"));
+    let (status, stdout, stderr) = login.finish(Duration::from_secs(20));
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// A person is bound to the Monzo user of their first sign-in (the sandbox's two
+/// users): another Monzo user is refused for them, and a new person who is a Monzo
+/// user already in the household is refused and pointed at that person.
+#[test]
+fn a_person_stays_bound_to_their_monzo_user() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Dana", "Dana");
+    assert_eq!(code, 0, "{stderr}");
+
+    // Reconnecting Dana, the browser signs in as Alex: refused, Dana keeps hers.
+    let (code, stdout, stderr) = login_as(&desktop, &monzo, "Dana", "Alex");
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("another Monzo account"), "{stderr}");
+    assert!(stderr.contains("Dana keeps their sign-in"), "{stderr}");
+    let (json, _, _) = status_json(&desktop, &monzo);
+    assert_eq!(json["people"].as_array().unwrap().len(), 1);
+    assert_eq!(json["people"][0]["state"], "live");
+    assert_eq!(json["people"][0]["accounts"][0]["id"], "acc_00009demodanacurrent");
+
+    // Alex joins; then "Alex 2" signs in as Alex's Monzo: refused, nobody added, and
+    // since it used Alex's client (Monzo keeps one sign-in per user and client) the
+    // new sign-in is kept for Alex: nobody ends up signed out.
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Alex", "Alex");
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Alex 2", "Alex");
+    assert_eq!(code, 1);
+    assert!(stderr.contains("already in the household as Alex"), "{stderr}");
+    assert!(stderr.contains("Reconnect for Alex"), "{stderr}");
+    let (json, _, _) = status_json(&desktop, &monzo);
+    let names: Vec<&str> = json["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Dana", "Alex"]);
+    for person in json["people"].as_array().unwrap() {
+        assert_eq!(person["state"], "live", "{person}");
+    }
+    // Each Monzo account counted once.
+    assert_eq!(json["people"][1]["accounts"].as_array().unwrap().len(), 3);
+}
+
 #[test]
 fn expiry_is_refreshed_and_the_rotated_token_lands_in_the_keyring() {
     let desktop = Desktop::start();
@@ -452,6 +505,50 @@ fn a_broken_settings_file_is_kept_aside_and_reported() {
         std::fs::read_to_string(kept[0].path()).unwrap(),
         "{ this is not json"
     );
+}
+
+/// A hand edit with a wrong value (or a value of another version) costs that value
+/// only: named in one sentence, replaced by its default, everyone still signed in,
+/// and keys this version does not know kept on the next save.
+#[test]
+fn one_wrong_value_in_settings_costs_that_value_only() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Dana", "Dana");
+    assert_eq!(code, 0, "{stderr}");
+    let mut settings: Value =
+        serde_json::from_str(&std::fs::read_to_string(desktop.settings_path()).unwrap()).unwrap();
+    settings["poll_interval_secs"] = "sixty".into();
+    settings["from_a_newer_version"] = serde_json::json!({"kept": true});
+    settings["people"][0]["favourite_colour"] = "teal".into();
+    std::fs::write(desktop.settings_path(), settings.to_string()).unwrap();
+
+    let (json, _, stderr) = status_json(&desktop, &monzo);
+    assert!(stderr.contains("\"poll_interval_secs\" is \"sixty\""), "{stderr}");
+    assert!(stderr.contains("uses 60 instead"), "{stderr}");
+    assert_eq!(json["people"][0]["name"], "Dana");
+    assert_eq!(json["people"][0]["state"], "live");
+    let backups = std::fs::read_dir(desktop.settings_path().parent().unwrap())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("broken")
+        })
+        .count();
+    assert_eq!(backups, 0, "nothing set aside");
+
+    // The next save (Alex joins) keeps what this version does not know.
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Alex", "Alex");
+    assert_eq!(code, 0, "{stderr}");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(desktop.settings_path()).unwrap()).unwrap();
+    assert_eq!(saved["from_a_newer_version"]["kept"], true);
+    assert_eq!(saved["people"][0]["favourite_colour"], "teal");
+    assert_eq!(saved["poll_interval_secs"], 60);
+    assert_eq!(saved["people"].as_array().unwrap().len(), 2);
 }
 
 #[test]

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use monzo_sandbox::fixture::ClientFixture;
 use monzo_sandbox::{Fixture, Sandbox};
@@ -56,6 +57,33 @@ async fn person_state(client: &Client, name: &str) -> Option<String> {
     None
 }
 
+/// A button (`css`) in the entry of the person called `name`.
+async fn person_button(client: &Client, name: &str, css: &str) -> Option<Element> {
+    for person in client.find_all(Locator::Css("#people .person")).await.ok()? {
+        let label = person
+            .find(Locator::Css(".person-name"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        if label == name {
+            return person.find(Locator::Css(css)).await.ok();
+        }
+    }
+    None
+}
+
+/// Scrolls `element` into view and clicks it.
+async fn click_element(client: &Client, element: &Element) {
+    let arg = serde_json::to_value(element).unwrap();
+    client
+        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+        .await
+        .unwrap();
+    element.click().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     let xvfb = Xvfb::start();
@@ -86,7 +114,11 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
             ("MONZO_TRAY_LOG", "info".into()),
         ],
     );
+    // A hand-edited settings file with one wrong value: the window names it.
+    std::fs::write(desktop.settings_path(), r#"{"poll_interval_secs": "sixty"}"#).unwrap();
     let client = driver.session(&["--settings"]).await;
+    let notice = eventually("the settings notice", WAIT, || visible_text(&client, "notice")).await;
+    assert!(notice.contains("\"poll_interval_secs\" is \"sixty\""), "{notice}");
 
     // An empty household: the tray says where to start.
     let labels = watcher.labels(WAIT).await;
@@ -261,31 +293,74 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     .await;
     assert_eq!(done, "Alex is connected.");
 
+    // A person is bound to their Monzo user. Reconnecting Dana while the browser
+    // signs in to Alex's Monzo is refused, said in the window, and nobody is signed
+    // out (the new sign-in ended Alex's old one, so it was kept for Alex).
+    let reconnect_dana = eventually("Dana's reconnect button", WAIT, || async {
+        person_button(&client, "Dana", ".reconnect").await
+    })
+    .await;
+    let before = client
+        .find(Locator::Id("signin-url"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap();
+    click_element(&client, &reconnect_dana).await;
+    let authorize = eventually("the reconnect's authorize address", WAIT, || async {
+        let href = client
+            .find(Locator::Id("signin-url"))
+            .await
+            .ok()?
+            .attr("href")
+            .await
+            .ok()??;
+        (href.contains("client_id=") && Some(&href) != before.as_ref()).then_some(href)
+    })
+    .await;
+    reqwest::get(format!("{authorize}&user=Alex")).await.unwrap();
+    let refused = eventually("the wrong-account sentence", WAIT, || {
+        visible_text(&client, "signin-failed")
+    })
+    .await;
+    assert!(refused.contains("Alex's Monzo account"), "{refused}");
+    assert!(refused.contains("Dana keeps their sign-in"), "{refused}");
+    // A new person who is a Monzo user already here is refused and pointed at them.
+    let authorize = start_sign_in(&client, "Alex again").await;
+    reqwest::get(format!("{authorize}&user=Alex")).await.unwrap();
+    let refused = eventually("the already-here sentence", WAIT, || async {
+        visible_text(&client, "signin-failed")
+            .await
+            .filter(|t| t.contains("already in the household"))
+    })
+    .await;
+    assert!(
+        refused.contains("as Alex") && refused.contains("Reconnect for Alex"),
+        "{refused}"
+    );
+    // Alex's new sign-in waits for Alex's approval in the app, as any sign-in does.
+    sandbox.approve("Alex").unwrap();
+    click(&client, "refresh").await;
+    for name in ["Dana", "Alex"] {
+        eventually(&format!("{name} live again"), WAIT, || async {
+            (person_state(&client, name).await.as_deref() == Some("live")).then_some(())
+        })
+        .await;
+    }
+    assert!(
+        person_state(&client, "Alex again").await.is_none(),
+        "nobody was added"
+    );
+
     // Remove Dana: two clicks; her keyring entries go too.
     let before = desktop.keyring_entries().len();
     assert_eq!(before, 6, "three entries each for Dana and Alex");
     let remove = eventually("Dana's remove button", WAIT, || async {
-        for person in client.find_all(Locator::Css("#people .person")).await.ok()? {
-            let name = person
-                .find(Locator::Css(".person-name"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
-            if name == "Dana" {
-                return person.find(Locator::Css(".remove")).await.ok();
-            }
-        }
-        None
+        person_button(&client, "Dana", ".remove").await
     })
     .await;
-    let arg = serde_json::to_value(&remove).unwrap();
-    client
-        .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
-        .await
-        .unwrap();
-    remove.click().await.unwrap();
+    click_element(&client, &remove).await;
     remove.click().await.unwrap();
     eventually("Dana gone from the list", WAIT, || async {
         person_state(&client, "Dana").await.is_none().then_some(())

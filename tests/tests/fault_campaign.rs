@@ -1,9 +1,10 @@
 //! The fault campaign: the sandbox injects a random mix of 429, 500, 502, 504, slow
-//! replies past the client timeout, dropped connections, malformed JSON and token
-//! expiry into 20 % of requests while two people are polled and balances change.
-//! Must hold: no panic; every snapshot valid; nobody signed out by a transient
-//! fault; once faults stop everyone is live within two cycles; and a real Home
-//! Assistant ends with exactly the sandbox's balances.
+//! replies past the client timeout, dropped connections, malformed JSON, well-formed
+//! replies missing their list, and token expiry into 20 % of requests while two
+//! people are polled and balances change. Must hold: no panic; every snapshot valid;
+//! nobody signed out by a transient fault; nothing ever deleted from Home Assistant;
+//! once faults stop everyone is live within two cycles; and a real Home Assistant
+//! ends with exactly the sandbox's balances.
 //!
 //! `MONZO_TRAY_FAULT_CYCLES` sets the number of cycles (default 150 here; the
 //! benchmark command runs 1,000).
@@ -13,21 +14,28 @@ use std::time::{Duration, Instant};
 use monzo_sandbox::{FaultKind, FaultPlan, Fixture, RandomFaults, Sandbox};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::home_assistant::entities::EntityIds;
-use monzo_tray_core::home_assistant::{HaClient, PushStatus, Pusher};
+use monzo_tray_core::home_assistant::{people_ids, HaClient, PushStatus, Pusher, RestTransport};
 use monzo_tray_core::money::{Currency, Money};
 use monzo_tray_core::retry::RetryPolicy;
 use monzo_tray_core::snapshot::{ConnectionState, Snapshot};
 use monzo_tray_e2e::home_assistant::HomeAssistant;
 use monzo_tray_e2e::signed_in::signed_in;
 use rand::Rng;
+use std::collections::HashSet;
 
-const ALL_FAULTS: [FaultKind; 8] = [
+/// Everyone in settings: whom the pusher may keep entities for.
+fn people(engine: &Engine) -> HashSet<String> {
+    people_ids(&engine.household().settings())
+}
+
+const ALL_FAULTS: [FaultKind; 9] = [
     FaultKind::RateLimited,
     FaultKind::ServerError,
     FaultKind::BadGateway,
     FaultKind::GatewayTimeout,
     FaultKind::Slow,
     FaultKind::MalformedJson,
+    FaultKind::MissingList,
     FaultKind::DropConnection,
     FaultKind::ExpireToken,
 ];
@@ -86,7 +94,9 @@ async fn a_fifth_of_requests_failing_signs_nobody_out_and_home_assistant_ends_ex
     let ha = HomeAssistant::start();
     let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
     let engine = engine_for(&sandbox).await;
-    let mut pusher = Pusher::new(HaClient::new(&ha.url, &ha.token, None).unwrap());
+    let mut pusher = Pusher::new(RestTransport::new(
+        HaClient::new(&ha.url, &ha.token, None).unwrap(),
+    ));
     let mut ids = EntityIds::new();
 
     sandbox.set_faults(FaultPlan {
@@ -105,6 +115,7 @@ async fn a_fifth_of_requests_failing_signs_nobody_out_and_home_assistant_ends_ex
         "acc_00009demojoint",
         "acc_00009demoalexcurrent",
     ];
+    let mut known_entities = 0;
     for cycle in 0..cycles {
         if cycle % 5 == 0 {
             let mut rng = rand::rng();
@@ -118,7 +129,12 @@ async fn a_fifth_of_requests_failing_signs_nobody_out_and_home_assistant_ends_ex
         if snapshot.people.iter().any(|p| p.state != ConnectionState::Live) {
             stale_cycles += 1;
         }
-        pusher.push(&snapshot, &mut ids).await;
+        pusher.push(&snapshot, &mut ids, &people(&engine)).await;
+        assert!(
+            ids.len() >= known_entities,
+            "cycle {cycle}: an entity was deleted"
+        );
+        known_entities = ids.len();
     }
     let campaign = started.elapsed();
     let requests = sandbox.total_requests();
@@ -137,7 +153,7 @@ async fn a_fifth_of_requests_failing_signs_nobody_out_and_home_assistant_ends_ex
         );
     }
     pusher.verify_next_push();
-    let report = pusher.push(&snapshot, &mut ids).await;
+    let report = pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     assert_eq!(report.state.status, PushStatus::Ok);
 
     // Home Assistant has exactly the sandbox's balances.
@@ -159,6 +175,11 @@ async fn a_fifth_of_requests_failing_signs_nobody_out_and_home_assistant_ends_ex
         }
     }
     assert_eq!(checked, 5);
+    // Nothing was ever deleted: every entity is there.
+    assert_eq!(ids.len(), 22);
+    for entity in ids.values() {
+        assert!(ha.state(entity).await.is_some(), "{entity} missing");
+    }
     println!(
         "fault campaign: {cycles} cycles in {:.1} s, {requests} requests, {stale_cycles} cycles with someone stale, nobody signed out",
         campaign.as_secs_f64()

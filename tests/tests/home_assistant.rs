@@ -6,15 +6,21 @@
 
 use std::time::Duration;
 
-use monzo_sandbox::{Fixture, Sandbox};
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::home_assistant::entities::EntityIds;
-use monzo_tray_core::home_assistant::{HaClient, PushStatus, Pusher};
+use monzo_tray_core::home_assistant::{people_ids, HaClient, PushStatus, Pusher, RestTransport};
 use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_e2e::home_assistant::HomeAssistant;
 use monzo_tray_e2e::signed_in::signed_in;
 use monzo_tray_e2e::{cli_login, text, Desktop, Running};
 use serde_json::json;
+use std::collections::HashSet;
+
+/// Everyone in settings: whom the pusher may keep entities for.
+fn people(engine: &Engine) -> HashSet<String> {
+    people_ids(&engine.household().settings())
+}
 
 /// The demo household signed in to a sandbox, with an engine (in memory).
 async fn demo_engine(sandbox: &Sandbox) -> Engine {
@@ -33,11 +39,13 @@ async fn pushes_every_balance_and_heals_itself() {
     let mut ha = HomeAssistant::start();
     let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
     let engine = demo_engine(&sandbox).await;
-    let mut pusher = Pusher::new(HaClient::new(&ha.url, &ha.token, None).unwrap());
+    let mut pusher = Pusher::new(RestTransport::new(
+        HaClient::new(&ha.url, &ha.token, None).unwrap(),
+    ));
     let mut ids = EntityIds::new();
 
     let snapshot = engine.poll_once().await;
-    let report = pusher.push(&snapshot, &mut ids).await;
+    let report = pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     assert_eq!(report.state.status, PushStatus::Ok, "{:?}", report.state);
     // Dana: current (3 sensors, 2 pots) + joint (3, 2 pots); Alex: joint (3, 2 pots),
     // current (3), business in EUR (3, 1 pot).
@@ -64,7 +72,7 @@ async fn pushes_every_balance_and_heals_itself() {
             "3055.31",
             "GBP",
         ),
-        ("sensor.monzo_dana_current_account_spend_today", "-12.30", "GBP"),
+        ("sensor.monzo_dana_current_account_spend_today", "12.30", "GBP"),
         ("sensor.monzo_dana_holiday_balance", "1500.00", "GBP"),
         ("sensor.monzo_dana_rainy_day_balance", "320.75", "GBP"),
         ("sensor.monzo_dana_joint_account_balance", "842.10", "GBP"),
@@ -84,16 +92,34 @@ async fn pushes_every_balance_and_heals_itself() {
     }
     let pot = ha.state("sensor.monzo_dana_holiday_balance").await.unwrap();
     assert_eq!(pot["attributes"]["friendly_name"], "Dana Holiday ☀️ Balance");
+    // Spent today as Home Assistant's own integration has it: positive, no state
+    // class (it starts again every day).
+    let spent = ha
+        .state("sensor.monzo_dana_current_account_spend_today")
+        .await
+        .unwrap();
+    assert_eq!(
+        spent["attributes"],
+        json!({
+            "unit_of_measurement": "GBP",
+            "device_class": "monetary",
+            "friendly_name": "Dana Current Account Spent Today",
+            "icon": "mdi:cash-minus",
+        })
+    );
 
     // Nothing changed: nothing sent.
     let snapshot = engine.poll_once().await;
-    assert_eq!(pusher.push(&snapshot, &mut ids).await.requests, 0);
+    assert_eq!(
+        pusher.push(&snapshot, &mut ids, &people(&engine)).await.requests,
+        0
+    );
 
     // A balance changes: only the entities whose values changed (the balance, and
     // the total that includes it) are sent.
     sandbox.set_balance("acc_00009demoalexcurrent", 9999).unwrap();
     let snapshot = engine.poll_once().await;
-    let report = pusher.push(&snapshot, &mut ids).await;
+    let report = pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     assert_eq!(report.requests, 2);
     assert_eq!(
         ha.state("sensor.monzo_alex_current_account_balance")
@@ -113,7 +139,7 @@ async fn pushes_every_balance_and_heals_itself() {
         .set_pot("pot_00009demorainyday", None, Some("Emergency fund".into()), None)
         .unwrap();
     let snapshot = engine.poll_once().await;
-    pusher.push(&snapshot, &mut ids).await;
+    pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     let renamed = ha.state("sensor.monzo_dana_rainy_day_balance").await.unwrap();
     assert_eq!(
         renamed["attributes"]["friendly_name"],
@@ -128,7 +154,7 @@ async fn pushes_every_balance_and_heals_itself() {
         .is_none());
     pusher.verify_next_push();
     let snapshot = engine.poll_once().await;
-    let report = pusher.push(&snapshot, &mut ids).await;
+    let report = pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     assert_eq!(report.state.status, PushStatus::Ok);
     assert_eq!(report.requests, 1 + 22, "one read-back, then everything");
     assert_eq!(
@@ -143,14 +169,14 @@ async fn pushes_every_balance_and_heals_itself() {
         .set_pot("pot_00009demoholiday", None, None, Some(true))
         .unwrap();
     let snapshot = engine.poll_once().await;
-    pusher.push(&snapshot, &mut ids).await;
+    pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     assert!(ha.state("sensor.monzo_dana_holiday_balance").await.is_none());
     assert!(!ids.values().any(|id| id == "sensor.monzo_dana_holiday_balance"));
 
     // A person removed: all their entities are deleted.
     engine.household().remove_person("Alex").await.unwrap();
     let snapshot = engine.poll_once().await;
-    pusher.push(&snapshot, &mut ids).await;
+    pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     for entity in [
         "sensor.monzo_alex_current_account_balance",
         "sensor.monzo_alex_tax_balance",
@@ -164,9 +190,11 @@ async fn pushes_every_balance_and_heals_itself() {
         .is_some());
 
     // A wrong token: `unauthorized`, and Monzo polling is untouched.
-    let mut wrong = Pusher::new(HaClient::new(&ha.url, "not-the-token", None).unwrap());
+    let mut wrong = Pusher::new(RestTransport::new(
+        HaClient::new(&ha.url, "not-the-token", None).unwrap(),
+    ));
     let snapshot = engine.poll_once().await;
-    let report = wrong.push(&snapshot, &mut ids.clone()).await;
+    let report = wrong.push(&snapshot, &mut ids.clone(), &people(&engine)).await;
     assert_eq!(report.state.status, PushStatus::Unauthorized);
     assert!(snapshot.people.iter().all(|p| p.state == ConnectionState::Live));
 
@@ -174,7 +202,7 @@ async fn pushes_every_balance_and_heals_itself() {
     ha.stop();
     sandbox.set_balance("acc_00009demodanacurrent", 100).unwrap();
     let snapshot = engine.poll_once().await;
-    let report = pusher.push(&snapshot, &mut ids).await;
+    let report = pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     assert_eq!(report.state.status, PushStatus::Unreachable);
     assert!(
         report.state.last_ok_at.is_some(),
@@ -183,7 +211,9 @@ async fn pushes_every_balance_and_heals_itself() {
     assert!(snapshot.people.iter().all(|p| p.state == ConnectionState::Live));
     ha.start_again();
     pusher.verify_next_push();
-    let report = pusher.push(&engine.poll_once().await, &mut ids).await;
+    let report = pusher
+        .push(&engine.poll_once().await, &mut ids, &people(&engine))
+        .await;
     assert_eq!(report.state.status, PushStatus::Ok);
     assert_eq!(
         ha.state("sensor.monzo_dana_current_account_balance")
@@ -191,6 +221,112 @@ async fn pushes_every_balance_and_heals_itself() {
             .unwrap()["state"],
         "1.00"
     );
+}
+
+/// Removing from Home Assistant needs positive evidence: a reply missing its list
+/// (`{}` from `/accounts`, which once deleted every entity of a person) and a single
+/// partial list remove nothing; only a second list in a row without the pot does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_replies_and_one_partial_list_delete_nothing() {
+    let ha = HomeAssistant::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let engine = demo_engine(&sandbox).await;
+    let mut pusher = Pusher::new(RestTransport::new(
+        HaClient::new(&ha.url, &ha.token, None).unwrap(),
+    ));
+    let mut ids = EntityIds::new();
+    let report = pusher
+        .push(&engine.poll_once().await, &mut ids, &people(&engine))
+        .await;
+    assert_eq!(report.state.status, PushStatus::Ok);
+    assert_eq!(ids.len(), 22);
+    let all_there = |ids: &EntityIds| {
+        let ids = ids.clone();
+        let ha = &ha;
+        async move {
+            for entity in ids.values() {
+                assert!(ha.state(entity).await.is_some(), "{entity} was deleted");
+            }
+        }
+    };
+
+    // 200 with a body missing its list, on each list in turn, through all retries.
+    for path in ["/accounts", "/pots", "/balance"] {
+        sandbox.set_faults(FaultPlan {
+            rules: vec![FaultRule {
+                kind: FaultKind::MissingList,
+                times: None,
+                path: Some(path.into()),
+                retry_after: None,
+                delay_ms: None,
+            }],
+            random: None,
+        });
+        let snapshot = engine.poll_once().await;
+        assert!(
+            snapshot.people.iter().all(|p| p.state == ConnectionState::Stale),
+            "{path}"
+        );
+        let report = pusher.push(&snapshot, &mut ids, &people(&engine)).await;
+        assert_eq!(report.state.status, PushStatus::Ok);
+        assert_eq!(report.requests, 0, "{path}: nothing pushed, nothing deleted");
+        assert_eq!(ids.len(), 22, "{path}");
+    }
+    all_there(&ids).await;
+
+    // One partial list (every /pots reply without its last pot, for one poll):
+    // nothing deleted. Those last pots: Dana's deleted "New bike" (not shown anyway),
+    // the joint account's "House deposit" (under Dana and Alex) and Alex's "Tax".
+    let partial_pots = || FaultPlan {
+        rules: vec![FaultRule {
+            kind: FaultKind::PartialList,
+            times: None,
+            path: Some("/pots".into()),
+            retry_after: None,
+            delay_ms: None,
+        }],
+        random: None,
+    };
+    sandbox.set_faults(partial_pots());
+    let snapshot = engine.poll_once().await;
+    sandbox.clear_faults();
+    assert!(snapshot.people.iter().all(|p| p.state == ConnectionState::Live));
+    let shown: usize = snapshot
+        .people
+        .iter()
+        .flat_map(|p| &p.accounts)
+        .map(|a| a.pots.len())
+        .sum();
+    assert_eq!(shown, 4, "three pot entries missing from the lists");
+    pusher.push(&snapshot, &mut ids, &people(&engine)).await;
+    assert_eq!(ids.len(), 22);
+    all_there(&ids).await;
+    // The next list has them again; then one partial list again: nothing deleted.
+    pusher
+        .push(&engine.poll_once().await, &mut ids, &people(&engine))
+        .await;
+    sandbox.set_faults(partial_pots());
+    pusher
+        .push(&engine.poll_once().await, &mut ids, &people(&engine))
+        .await;
+    assert_eq!(ids.len(), 22);
+    all_there(&ids).await;
+    // Missing from the next list as well (two well-formed lists in a row): now they go.
+    pusher
+        .push(&engine.poll_once().await, &mut ids, &people(&engine))
+        .await;
+    assert_eq!(
+        ids.len(),
+        19,
+        "the pots missing from two lists in a row are removed"
+    );
+    for entity in [
+        "sensor.monzo_dana_house_deposit_balance",
+        "sensor.monzo_alex_house_deposit_balance",
+        "sensor.monzo_alex_tax_balance",
+    ] {
+        assert!(ha.state(entity).await.is_none(), "{entity} still there");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -387,12 +523,20 @@ async fn https_with_a_custom_ca_file() {
     let snapshot = engine.poll_once().await;
 
     // Without the CA the certificate is not trusted: unreachable, said plainly.
-    let mut untrusting = Pusher::new(HaClient::new(&ha.url, &ha.token, None).unwrap());
-    let report = untrusting.push(&snapshot, &mut EntityIds::new()).await;
+    let mut untrusting = Pusher::new(RestTransport::new(
+        HaClient::new(&ha.url, &ha.token, None).unwrap(),
+    ));
+    let report = untrusting
+        .push(&snapshot, &mut EntityIds::new(), &people(&engine))
+        .await;
     assert_eq!(report.state.status, PushStatus::Unreachable);
 
-    let mut pusher = Pusher::new(HaClient::new(&ha.url, &ha.token, Some(&ca)).unwrap());
-    let report = pusher.push(&snapshot, &mut EntityIds::new()).await;
+    let mut pusher = Pusher::new(RestTransport::new(
+        HaClient::new(&ha.url, &ha.token, Some(&ca)).unwrap(),
+    ));
+    let report = pusher
+        .push(&snapshot, &mut EntityIds::new(), &people(&engine))
+        .await;
     assert_eq!(report.state.status, PushStatus::Ok, "{:?}", report.state);
     assert_eq!(
         ha.state("sensor.monzo_dana_current_account_balance")

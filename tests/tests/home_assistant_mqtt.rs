@@ -9,7 +9,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use monzo_sandbox::{Fixture, Sandbox};
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
 use monzo_tray_e2e::gui::eventually;
 use monzo_tray_e2e::home_assistant::HomeAssistant;
 use monzo_tray_e2e::mosquitto::{Mosquitto, Security};
@@ -216,6 +216,25 @@ async fn devices_in_home_assistant_through_discovery() {
     sandbox.set_balance("acc_00009demodanacurrent", 100).unwrap();
     let mut app = headless(&desktop, &sandbox);
     wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1.00").await;
+    // Monzo answers 200 with `{}` for the account list (Home Assistant's own
+    // integration met it as `KeyError: 'accounts'`): everyone goes stale, and no
+    // entity or device is removed (nor the areas and names people gave them).
+    sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            kind: FaultKind::MissingList,
+            times: None,
+            path: Some("/accounts".into()),
+            retry_after: None,
+            delay_ms: None,
+        }],
+        random: None,
+    });
+    wait_for_line(&mut app, "Dana=stale, Alex=stale");
+    wait_for_line(&mut app, "Dana=stale, Alex=stale");
+    assert_eq!(monzo_devices(&ha).len(), 5 + 7);
+    assert_eq!(mqtt_entities(&ha).len(), 22);
+    sandbox.clear_faults();
+    wait_for_line(&mut app, "Dana=live, Alex=live");
     sandbox
         .set_pot("pot_00009demoholiday", None, None, Some(true))
         .unwrap();

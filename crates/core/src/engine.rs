@@ -20,6 +20,7 @@ use oauth2::{AccessToken, ClientSecret, RefreshToken};
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::time::Instant;
 
+use crate::account_types::{account_type_name, is_hidden_account_type};
 use crate::error::{Error, Result};
 use crate::household::Household;
 use crate::money::{Currency, Money};
@@ -28,10 +29,7 @@ use crate::oauth::{self, ClientCredentials};
 use crate::retry::RetryPolicy;
 use crate::secrets::SecretKind;
 use crate::settings::PersonSettings;
-use crate::snapshot::{
-    account_type_name, is_hidden_account_type, AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot,
-    Snapshot,
-};
+use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot, Snapshot};
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -71,6 +69,9 @@ struct TokenCache {
     dead_refresh: Option<String>,
     /// Rotated tokens that could not be written to the keyring yet.
     unsaved: bool,
+    /// The sign-in these tokens came from (`PersonSettings::signed_in_at`): a newer
+    /// sign-in put new tokens in the keyring, and these are dead.
+    signed_in_at: Option<chrono::DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -90,7 +91,6 @@ pub struct Engine {
     snapshot: watch::Sender<Snapshot>,
     wake: Notify,
     paused: watch::Sender<bool>,
-    push_state: Mutex<Option<crate::home_assistant::PushState>>,
 }
 
 impl Engine {
@@ -110,7 +110,6 @@ impl Engine {
             snapshot,
             wake: Notify::new(),
             paused: watch::Sender::new(false),
-            push_state: Mutex::new(None),
         }
     }
 
@@ -154,11 +153,7 @@ impl Engine {
         let people = self.household.settings().people;
         let polls = people.iter().map(|person| self.poll_person(person));
         let people = futures::future::join_all(polls).await;
-        let home_assistant = self.push_state.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let snapshot = Snapshot {
-            people,
-            home_assistant,
-        };
+        let snapshot = Snapshot { people };
         self.snapshot.send_replace(snapshot.clone());
         snapshot
     }
@@ -189,17 +184,6 @@ impl Engine {
                 break;
             }
         }
-    }
-
-    /// The Home Assistant pusher reports here; the snapshot carries it (published at
-    /// once, without a poll). Only a change is published.
-    pub fn set_push_state(&self, state: Option<crate::home_assistant::PushState>) {
-        *self.push_state.lock().unwrap_or_else(|p| p.into_inner()) = state.clone();
-        self.snapshot.send_if_modified(|s| {
-            let changed = s.home_assistant != state;
-            s.home_assistant = state;
-            changed
-        });
     }
 
     /// Pauses polling (the screen is locked) or resumes it with a poll at once.
@@ -254,13 +238,16 @@ impl Engine {
         &self,
         person: &PersonSettings,
         previous: Option<PersonSnapshot>,
-        result: Result<Vec<AccountSnapshot>>,
+        result: Result<Fetched>,
         runtime: &PersonRuntime,
     ) -> PersonSnapshot {
         let (last_accounts, last_updated) = previous.map(|p| (p.accounts, p.updated_at)).unwrap_or_default();
         let mut approved_at = person.approved_at;
         let snapshot = match result {
-            Ok(accounts) => {
+            Ok(Fetched {
+                accounts,
+                closed_or_deleted,
+            }) => {
                 if approved_at.is_none() {
                     // First data since the in-app approval: Monzo's 90 days start now.
                     approved_at = Some(Utc::now());
@@ -274,6 +261,7 @@ impl Engine {
                     updated_at: Some(Utc::now()),
                     approval_due_at: None,
                     accounts,
+                    closed_or_deleted,
                 }
             }
             Err(err) => {
@@ -309,6 +297,7 @@ impl Engine {
                     updated_at: last_updated,
                     approval_due_at: None,
                     accounts: last_accounts,
+                    closed_or_deleted: Vec::new(),
                 }
             }
         };
@@ -330,11 +319,7 @@ impl Engine {
         }
     }
 
-    async fn fetch_person(
-        &self,
-        person: &PersonSettings,
-        runtime: &PersonRuntime,
-    ) -> Result<Vec<AccountSnapshot>> {
+    async fn fetch_person(&self, person: &PersonSettings, runtime: &PersonRuntime) -> Result<Fetched> {
         let limit = Semaphore::new(self.config.per_person_concurrency.max(1));
         let api = &self.api;
         let accounts = self
@@ -342,6 +327,11 @@ impl Engine {
                 api.accounts(&t).await
             })
             .await?;
+        let mut closed_or_deleted: Vec<String> = accounts
+            .iter()
+            .filter(|a| a.closed)
+            .map(|a| a.id.clone())
+            .collect();
         let shown: Vec<WireAccount> = accounts
             .into_iter()
             .filter(|a| !a.closed && !is_hidden_account_type(&a.account_type))
@@ -349,7 +339,15 @@ impl Engine {
         let fetches = shown
             .iter()
             .map(|account| self.fetch_account(person, runtime, &limit, account));
-        try_join_all(fetches).await
+        let mut accounts = Vec::with_capacity(shown.len());
+        for (account, deleted_pots) in try_join_all(fetches).await? {
+            accounts.push(account);
+            closed_or_deleted.extend(deleted_pots);
+        }
+        Ok(Fetched {
+            accounts,
+            closed_or_deleted,
+        })
     }
 
     async fn fetch_account(
@@ -358,7 +356,7 @@ impl Engine {
         runtime: &PersonRuntime,
         limit: &Semaphore,
         account: &WireAccount,
-    ) -> Result<AccountSnapshot> {
+    ) -> Result<(AccountSnapshot, Vec<String>)> {
         let api = &self.api;
         let id = account.id.as_str();
         let (balance, pots) = tokio::try_join!(
@@ -423,6 +421,12 @@ impl Engine {
     /// The person's access token, from memory or the keyring.
     async fn access_token(&self, person: &PersonSettings, runtime: &PersonRuntime) -> Result<AccessToken> {
         let mut cache = runtime.tokens.lock().await;
+        if cache.signed_in_at != person.signed_in_at {
+            *cache = TokenCache {
+                signed_in_at: person.signed_in_at,
+                ..TokenCache::default()
+            };
+        }
         self.save_unsaved(person, &mut cache).await;
         if let Some(access) = &cache.access {
             return Ok(access.clone());
@@ -504,6 +508,17 @@ impl Engine {
                 cache.refresh = tokens.refresh_token.clone();
                 cache.unsaved = true;
                 self.save_unsaved(person, &mut cache).await;
+                if let (None, Some(user)) = (&person.monzo_user_id, &tokens.user_id) {
+                    // Signed in before people were bound to their Monzo user.
+                    let bound = self.household.update(|s| {
+                        if let Some(p) = s.person_by_id_mut(&person.id) {
+                            p.monzo_user_id.get_or_insert_with(|| user.clone());
+                        }
+                    });
+                    if let Err(err) = bound {
+                        tracing::warn!(%err, "could not record the person's Monzo user");
+                    }
+                }
                 Ok(tokens.access_token)
             }
             Err(err @ (Error::SignInRequired { .. } | Error::BadClientCredentials)) => {
@@ -546,9 +561,20 @@ impl Engine {
     }
 }
 
-fn account_snapshot(account: &WireAccount, balance: WireBalance, pots: Vec<WirePot>) -> AccountSnapshot {
+/// One poll's findings for a person.
+struct Fetched {
+    accounts: Vec<AccountSnapshot>,
+    closed_or_deleted: Vec<String>,
+}
+
+/// The account as shown, and the ids of its pots Monzo lists as deleted.
+fn account_snapshot(
+    account: &WireAccount,
+    balance: WireBalance,
+    pots: Vec<WirePot>,
+) -> (AccountSnapshot, Vec<String>) {
     let currency = Currency::from_code(&balance.currency);
-    let live: Vec<WirePot> = pots.into_iter().filter(|p| !p.deleted).collect();
+    let (deleted, live): (Vec<WirePot>, Vec<WirePot>) = pots.into_iter().partition(|p| p.deleted);
     let total_minor = balance.total_balance.unwrap_or_else(|| {
         // Replies without total_balance: add the pots held in the same currency.
         let same_currency = |p: &&WirePot| {
@@ -556,7 +582,9 @@ fn account_snapshot(account: &WireAccount, balance: WireBalance, pots: Vec<WireP
                 .as_deref()
                 .is_none_or(|c| c.eq_ignore_ascii_case(currency.code()))
         };
-        balance.balance + live.iter().filter(same_currency).map(|p| p.balance).sum::<i64>()
+        live.iter()
+            .filter(same_currency)
+            .fold(balance.balance, |sum, p| sum.saturating_add(p.balance))
     });
     let pots = live
         .into_iter()
@@ -574,7 +602,7 @@ fn account_snapshot(account: &WireAccount, balance: WireBalance, pots: Vec<WireP
             }
         })
         .collect();
-    AccountSnapshot {
+    let account = AccountSnapshot {
         id: account.id.clone(),
         name: account_type_name(&account.account_type),
         account_type: account.account_type.clone(),
@@ -583,5 +611,6 @@ fn account_snapshot(account: &WireAccount, balance: WireBalance, pots: Vec<WireP
         total_balance: Money::from_minor(total_minor, currency.clone()),
         spend_today: Money::from_minor(balance.spend_today, currency),
         pots,
-    }
+    };
+    (account, deleted.into_iter().map(|p| p.id).collect())
 }

@@ -49,6 +49,24 @@ pub enum Error {
     RedirectPortInUse { port: u16 },
     #[error("No sign-in arrived within {}; start the sign-in again.", human_duration(*.0))]
     LoginTimedOut(Duration),
+    /// A sign-in for `person` landed on another Monzo user than the one they are
+    /// bound to (Home Assistant's integration calls this `wrong_account`).
+    #[error("That sign-in was to {}, not to the one {person} signed in with before, so it was not used: {person} keeps their sign-in and balances.{} To reconnect {person}, open the email link for {person}'s own Monzo account.",
+        .other.as_deref().map(|o| format!("{o}'s Monzo account")).unwrap_or_else(|| "another Monzo account".to_owned()),
+        kept_sentence(.other.as_deref(), *.kept))]
+    WrongMonzoUser {
+        person: String,
+        /// The household member that Monzo user belongs to, if any.
+        other: Option<String>,
+        /// Whether the new tokens were kept for `other` (their old ones had just
+        /// been ended by Monzo: one token per user and client).
+        kept: bool,
+    },
+    /// A new person's sign-in landed on a Monzo user already in the household (Home
+    /// Assistant's integration calls this `already_configured`).
+    #[error("That Monzo account is already in the household as {other}, so nobody was added (its balances would count twice).{} Use Reconnect for {other} instead.",
+        kept_sentence(Some(.other.as_str()), *.kept))]
+    AlreadyInHousehold { other: String, kept: bool },
 
     // ---- secrets -------------------------------------------------------------------
     #[error("The system keyring is not available ({0}). On Linux, monzo-tray needs a Secret Service such as GNOME Keyring or KWallet running and unlocked.")]
@@ -81,6 +99,16 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a refused sign-in did for the household member whose Monzo it was.
+fn kept_sentence(other: Option<&str>, kept: bool) -> String {
+    match (other, kept) {
+        (Some(other), true) => format!(
+            " Monzo ended {other}'s previous sign-in when this one was made (it used the same OAuth client), so the new sign-in was kept for {other}: approve it for {other} in the Monzo app."
+        ),
+        _ => String::new(),
+    }
+}
 
 /// "15 minutes", "90 seconds".
 fn human_duration(d: Duration) -> String {
@@ -124,6 +152,8 @@ impl Error {
             Error::BadRedirectInput(_) => "bad_redirect_input",
             Error::RedirectPortInUse { .. } => "redirect_port_in_use",
             Error::LoginTimedOut(_) => "login_timed_out",
+            Error::WrongMonzoUser { .. } => "wrong_account",
+            Error::AlreadyInHousehold { .. } => "already_configured",
             Error::KeyringUnavailable(_)
             | Error::KeyringTimeout(_)
             | Error::KeyringLocked

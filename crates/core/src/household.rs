@@ -94,6 +94,14 @@ impl Household {
 
     /// Stores a completed sign-in: secrets first, then the person in settings. A new
     /// person whose settings cannot be saved leaves no keyring entries behind.
+    ///
+    /// A person is bound to the Monzo user of their first sign-in (`tokens.user_id`).
+    /// Refused, with nothing of `name` changed: a sign-in of an existing person as
+    /// another Monzo user ([`Error::WrongMonzoUser`]), and a sign-in as a Monzo user
+    /// someone else in the household is bound to ([`Error::AlreadyInHousehold`] for
+    /// a new person). If that other person used the same OAuth client, Monzo has just
+    /// ended their tokens (one per user and client), so the new ones are kept for
+    /// them: nobody ends up signed out.
     pub async fn save_sign_in(
         &self,
         name: &str,
@@ -104,21 +112,47 @@ impl Household {
     ) -> Result<PersonSettings> {
         let name = validate_person_name(name)?;
         let existing = self.lock().person_by_name(&name).cloned();
+        if let Some(user) = tokens.user_id.as_deref() {
+            let owner = self
+                .lock()
+                .people
+                .iter()
+                .find(|p| {
+                    p.monzo_user_id.as_deref() == Some(user) && existing.as_ref().is_none_or(|e| e.id != p.id)
+                })
+                .cloned();
+            if let Some(owner) = owner {
+                let kept = owner.client_id == client_id && self.keep_for(&owner, tokens).await.is_ok();
+                return Err(match existing {
+                    Some(person) => Error::WrongMonzoUser {
+                        person: person.name,
+                        other: Some(owner.name),
+                        kept,
+                    },
+                    None => Error::AlreadyInHousehold {
+                        other: owner.name,
+                        kept,
+                    },
+                });
+            }
+            if let Some(person) = &existing {
+                if person.monzo_user_id.as_deref().is_some_and(|bound| bound != user) {
+                    return Err(Error::WrongMonzoUser {
+                        person: person.name.clone(),
+                        other: None,
+                        kept: false,
+                    });
+                }
+            }
+        }
         let id = existing.as_ref().map(|p| p.id.clone()).unwrap_or_else(|| {
             format!(
                 "p_{}",
                 Alphanumeric.sample_string(&mut rand::rng(), 12).to_lowercase()
             )
         });
-        let refresh = tokens.refresh_token.as_ref().ok_or(Error::NotConfidential)?;
-        // The refresh token first: it is the one that keeps the sign-in alive.
         let stored = async {
-            self.secrets
-                .set(&id, SecretKind::RefreshToken, refresh.secret())
-                .await?;
-            self.secrets
-                .set(&id, SecretKind::AccessToken, tokens.access_token.secret())
-                .await?;
+            self.store_tokens(&id, tokens).await?;
             self.secrets
                 .set(&id, SecretKind::ClientSecret, client_secret.secret())
                 .await
@@ -137,18 +171,54 @@ impl Household {
             redirect_uri: redirect_uri.to_owned(),
             signed_in_at: Some(Utc::now()),
             approved_at: None,
+            monzo_user_id: tokens
+                .user_id
+                .clone()
+                .or_else(|| existing.as_ref().and_then(|p| p.monzo_user_id.clone())),
+            other: existing.map(|p| p.other).unwrap_or_default(),
         };
         let saved = self.update(|s| match s.person_by_id_mut(&id) {
             Some(slot) => *slot = person.clone(),
             None => s.people.push(person.clone()),
         });
         if let Err(err) = saved {
-            if existing.is_none() {
+            if self.person_by_id(&id).is_none() {
                 let _ = self.secrets.delete_all(&id).await;
             }
             return Err(err);
         }
         Ok(person)
+    }
+
+    /// Access and refresh token to the keyring, the refresh token first: it is the one
+    /// that keeps the sign-in alive.
+    async fn store_tokens(&self, person_id: &str, tokens: &TokenSet) -> Result<()> {
+        let refresh = tokens.refresh_token.as_ref().ok_or(Error::NotConfidential)?;
+        self.secrets
+            .set(person_id, SecretKind::RefreshToken, refresh.secret())
+            .await?;
+        self.secrets
+            .set(person_id, SecretKind::AccessToken, tokens.access_token.secret())
+            .await
+    }
+
+    /// A sign-in meant for someone else that landed on `owner`'s Monzo with
+    /// `owner`'s client: Monzo ended `owner`'s tokens for it, so it becomes `owner`'s
+    /// new sign-in (in-app approval to come, as after any sign-in).
+    async fn keep_for(&self, owner: &PersonSettings, tokens: &TokenSet) -> Result<()> {
+        self.store_tokens(&owner.id, tokens).await?;
+        self.update(|s| {
+            if let Some(p) = s.person_by_id_mut(&owner.id) {
+                p.signed_in_at = Some(Utc::now());
+                p.approved_at = None;
+            }
+        })?;
+        tracing::info!(person = %owner.name, "a sign-in that landed on this person's Monzo was kept for them");
+        Ok(())
+    }
+
+    pub fn person_by_id(&self, id: &str) -> Option<PersonSettings> {
+        self.lock().person_by_id(id).cloned()
     }
 
     /// Removes a person from settings and every keyring entry of theirs.
@@ -171,6 +241,7 @@ mod tests {
             access_token: AccessToken::new(format!("at{n}")),
             refresh_token: Some(RefreshToken::new(format!("rt{n}"))),
             expires_in: None,
+            user_id: None,
         }
     }
 
@@ -200,6 +271,113 @@ mod tests {
         );
         let text = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
         assert!(!text.contains("rt2") && !text.contains("at2") && !text.contains("\"s\""));
+    }
+
+    fn tokens_of(n: u32, user: &str) -> TokenSet {
+        TokenSet {
+            user_id: Some(user.into()),
+            ..tokens(n)
+        }
+    }
+
+    async fn refresh_token(house: &Household, id: &str) -> Option<String> {
+        house.secrets().get(id, SecretKind::RefreshToken).await.unwrap()
+    }
+
+    /// A person is bound to their Monzo user; other Monzo users are refused, and a
+    /// sign-in that ended someone's tokens is kept for them.
+    #[tokio::test]
+    async fn a_person_is_bound_to_the_monzo_user_of_their_first_sign_in() {
+        let house = Household::in_memory(Settings::default(), SecretStore::memory());
+        let secret = ClientSecret::new("s".into());
+        let dana = house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens_of(1, "user_dana"))
+            .await
+            .unwrap();
+        assert_eq!(dana.monzo_user_id.as_deref(), Some("user_dana"));
+        let olga = house
+            .save_sign_in("Olga", "c2", &secret, "http://r", &tokens_of(2, "user_olga"))
+            .await
+            .unwrap();
+
+        // Reconnecting Dana as a Monzo user nobody here has: refused, Dana unchanged.
+        let err = house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens_of(3, "user_stranger"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                Error::WrongMonzoUser {
+                    other: None,
+                    kept: false,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "wrong_account");
+        assert_eq!(refresh_token(&house, &dana.id).await.as_deref(), Some("rt1"));
+
+        // Reconnecting Dana lands on Olga's Monzo with another client: refused, named.
+        let err = house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens_of(4, "user_olga"))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Olga's Monzo account"), "{err}");
+        assert_eq!(refresh_token(&house, &olga.id).await.as_deref(), Some("rt2"));
+
+        // A new person "Olga2" as Olga's Monzo user with another client: refused,
+        // nothing added, Olga untouched.
+        let err = house
+            .save_sign_in("Olga2", "c", &secret, "http://r", &tokens_of(5, "user_olga"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::AlreadyInHousehold { kept: false, .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "already_configured");
+        assert!(err.to_string().contains("as Olga"), "{err}");
+        assert_eq!(house.settings().people.len(), 2);
+        assert_eq!(refresh_token(&house, &olga.id).await.as_deref(), Some("rt2"));
+
+        // The same with Olga's own client: Monzo ended Olga's tokens, so the new ones
+        // are kept for Olga (awaiting approval again).
+        let err = house
+            .save_sign_in("Olga2", "c2", &secret, "http://r", &tokens_of(6, "user_olga"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::AlreadyInHousehold { kept: true, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("kept for Olga"), "{err}");
+        assert_eq!(house.settings().people.len(), 2);
+        assert_eq!(refresh_token(&house, &olga.id).await.as_deref(), Some("rt6"));
+
+        // Dana again as herself: fine.
+        house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens_of(7, "user_dana"))
+            .await
+            .unwrap();
+        assert_eq!(refresh_token(&house, &dana.id).await.as_deref(), Some("rt7"));
+    }
+
+    #[tokio::test]
+    async fn a_person_from_before_binding_is_bound_at_their_next_sign_in() {
+        let house = Household::in_memory(Settings::default(), SecretStore::memory());
+        let secret = ClientSecret::new("s".into());
+        let dana = house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens(1))
+            .await
+            .unwrap();
+        assert_eq!(dana.monzo_user_id, None);
+        let again = house
+            .save_sign_in("Dana", "c", &secret, "http://r", &tokens_of(2, "user_dana"))
+            .await
+            .unwrap();
+        assert_eq!(again.monzo_user_id.as_deref(), Some("user_dana"));
     }
 
     #[tokio::test]

@@ -38,6 +38,7 @@ impl std::fmt::Debug for SignIn {
     }
 }
 
+#[derive(Debug)]
 pub struct SignedIn {
     pub person: PersonSettings,
     pub approval: Approval,

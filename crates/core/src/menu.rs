@@ -225,6 +225,7 @@ mod tests {
             error: None,
             updated_at: Some(at(14, 2)),
             approval_due_at: None,
+            closed_or_deleted: vec![],
             accounts: vec![AccountSnapshot {
                 id: "acc_1".into(),
                 name: "Current Account".into(),
@@ -265,7 +266,6 @@ mod tests {
     fn a_live_person_lists_accounts_totals_and_pots() {
         let snap = Snapshot {
             people: vec![dana(ConnectionState::Live)],
-            home_assistant: None,
         };
         let model = tray_model(&snap, false, at(14, 4), utc(), None);
         assert_eq!(
@@ -293,7 +293,6 @@ mod tests {
     fn privacy_hides_every_amount() {
         let snap = Snapshot {
             people: vec![dana(ConnectionState::Live)],
-            home_assistant: None,
         };
         let model = tray_model(&snap, true, at(14, 4), utc(), None);
         let all = labels(&model).join("\n") + &model.title + &model.tooltip;
@@ -319,7 +318,6 @@ mod tests {
         ] {
             let snap = Snapshot {
                 people: vec![dana(state)],
-                home_assistant: None,
             };
             let model = tray_model(&snap, false, at(14, 4), offset, None);
             assert_eq!(labels(&model)[1], line, "{state:?}");

@@ -101,6 +101,14 @@ impl Money {
         &self.currency
     }
 
+    /// The amount without its sign ("12.30" for -12.30), in the same currency.
+    pub fn abs(&self) -> Money {
+        Money {
+            amount: self.amount.abs(),
+            currency: self.currency.clone(),
+        }
+    }
+
     pub fn is_negative(&self) -> bool {
         self.amount.is_sign_negative() && !self.amount.is_zero()
     }
@@ -255,6 +263,13 @@ mod tests {
         let b = gbp(100);
         assert_eq!(a.checked_add(&b).unwrap().to_decimal_string(), "0.00");
         assert!(!a.checked_add(&b).unwrap().is_negative());
+    }
+
+    #[test]
+    fn abs_drops_the_sign_and_keeps_the_exponent() {
+        assert_eq!(gbp(-1230).abs().to_decimal_string(), "12.30");
+        assert_eq!(gbp(1230).abs().to_decimal_string(), "12.30");
+        assert_eq!(gbp(0).abs().to_decimal_string(), "0.00");
     }
 
     #[test]

@@ -117,6 +117,7 @@ mod tests {
                 error: None,
                 updated_at: None,
                 approval_due_at: due,
+                closed_or_deleted: vec![],
                 accounts: vec![AccountSnapshot {
                     id: "acc_1".into(),
                     name: "Current Account".into(),
@@ -128,7 +129,6 @@ mod tests {
                     pots: vec![],
                 }],
             }],
-            home_assistant: None,
         }
     }
 

@@ -12,18 +12,45 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
     AccessToken, AsyncHttpClient, AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointNotSet, EndpointSet, HttpClientError, HttpRequest, HttpResponse, RedirectUrl, RefreshToken,
-    RequestTokenError, TokenResponse, TokenUrl,
+    EndpointNotSet, EndpointSet, ExtraTokenFields, HttpClientError, HttpRequest, HttpResponse, RedirectUrl,
+    RefreshToken, RequestTokenError, StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::{Error, Result};
 use crate::monzo::Endpoints;
 
-type MonzoOAuthClient = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// What Monzo's token reply carries beyond OAuth's standard fields: the Monzo user
+/// the tokens belong to (`user_id`, Monzo's docs, "Acquire an access token").
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MonzoTokenFields {
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+impl ExtraTokenFields for MonzoTokenFields {}
+
+type MonzoTokenResponse = StandardTokenResponse<MonzoTokenFields, BasicTokenType>;
+
+type MonzoOAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    MonzoTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// A person's OAuth client as made at developers.monzo.com.
 #[derive(Clone)]
@@ -49,6 +76,8 @@ pub struct TokenSet {
     pub access_token: AccessToken,
     pub refresh_token: Option<RefreshToken>,
     pub expires_in: Option<Duration>,
+    /// The Monzo user (`user_…`) the tokens belong to, when Monzo says.
+    pub user_id: Option<String>,
 }
 
 fn invalid(field: &'static str, message: &str) -> Error {
@@ -104,7 +133,7 @@ fn oauth_client(endpoints: &Endpoints, creds: &ClientCredentials) -> Result<Monz
     let token = TokenUrl::from_url(endpoints.api_path("/oauth2/token"));
     let redirect = RedirectUrl::new(creds.redirect_uri.clone())
         .map_err(|e| Error::InvalidInput(format!("The redirect URL is not valid: {e}")))?;
-    Ok(BasicClient::new(ClientId::new(creds.client_id.clone()))
+    Ok(oauth2::Client::new(ClientId::new(creds.client_id.clone()))
         .set_client_secret(creds.client_secret.clone())
         .set_auth_uri(auth)
         .set_token_uri(token)
@@ -160,11 +189,12 @@ fn token_error(err: TokenError, status: u16, refreshing: bool, person: &str) -> 
     }
 }
 
-fn token_set(resp: &oauth2::basic::BasicTokenResponse) -> TokenSet {
+fn token_set(resp: &MonzoTokenResponse) -> TokenSet {
     TokenSet {
         access_token: resp.access_token().clone(),
         refresh_token: resp.refresh_token().cloned(),
         expires_in: resp.expires_in(),
+        user_id: resp.extra_fields().user_id.clone().filter(|u| !u.is_empty()),
     }
 }
 

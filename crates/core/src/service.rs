@@ -13,11 +13,11 @@ use chrono::{DateTime, Utc};
 use oauth2::AuthorizationCode;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::home_assistant::{link, mqtt};
+use crate::home_assistant::{link, mqtt, PushState};
 use crate::household::Household;
 use crate::login::{Approval, SignIn};
 use crate::loopback::{redirect_uri_for_port, LoopbackListener};
@@ -25,7 +25,7 @@ use crate::menu::shown;
 use crate::monzo::MonzoApi;
 use crate::oauth::parse_redirect_input;
 use crate::secrets::SecretKind;
-use crate::settings::{HaTransport, MqttSettings};
+use crate::settings::{HaTransport, MqttSettings, DEFAULT_BASE_TOPIC, DEFAULT_DISCOVERY_PREFIX};
 use crate::snapshot::{AccountSnapshot, ConnectionState};
 
 /// How long a sign-in waits for the browser to come back.
@@ -98,6 +98,8 @@ pub struct SettingsView {
     pub low_balance_alerts: BTreeMap<String, String>,
     /// The redirect URL to register at developers.monzo.com.
     pub redirect_uri: String,
+    /// What reading the settings file found wrong, if anything (each value named).
+    pub notice: Option<String>,
 }
 
 /// Where the sign-in started from the settings window stands.
@@ -135,7 +137,7 @@ pub struct HomeAssistantView {
     pub enabled: bool,
     pub token_stored: bool,
     pub password_stored: bool,
-    pub status: Option<crate::home_assistant::PushState>,
+    pub status: Option<PushState>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,10 +159,17 @@ pub struct AppService {
     redirect_port: u16,
     status: Arc<Mutex<SignInStatus>>,
     active: Mutex<Option<ActiveSignIn>>,
+    push_status: watch::Receiver<Option<PushState>>,
 }
 
 impl AppService {
-    pub fn new(engine: Arc<Engine>, http: reqwest::Client, api: MonzoApi, redirect_port: u16) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        http: reqwest::Client,
+        api: MonzoApi,
+        redirect_port: u16,
+        push_status: watch::Receiver<Option<PushState>>,
+    ) -> Self {
         Self {
             engine,
             http,
@@ -168,7 +177,18 @@ impl AppService {
             redirect_port,
             status: Arc::new(Mutex::new(SignInStatus::Idle)),
             active: Mutex::new(None),
+            push_status,
         }
+    }
+
+    /// How the Home Assistant push stands (`None` when it is not set up).
+    pub fn push_status(&self) -> Option<PushState> {
+        self.push_status.borrow().clone()
+    }
+
+    /// Changes of [`Self::push_status`], for those who follow them.
+    pub fn push_status_changes(&self) -> watch::Receiver<Option<PushState>> {
+        self.push_status.clone()
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -224,6 +244,7 @@ impl AppService {
                 .map(|(k, v)| (k.clone(), v.to_string()))
                 .collect(),
             redirect_uri: redirect_uri_for_port(self.redirect_port),
+            notice: self.household().load_warning.clone(),
         }
     }
 
@@ -445,7 +466,7 @@ impl AppService {
             enabled: settings.enabled,
             token_stored: stored(SecretKind::HomeAssistantToken).await,
             password_stored: stored(SecretKind::MqttPassword).await,
-            status: self.engine.snapshot().home_assistant,
+            status: self.push_status(),
         }
     }
 
@@ -472,8 +493,10 @@ impl AppService {
         let settings = mqtt::settings_from_input(
             url,
             before.as_ref().and_then(|m| m.ca_file.clone()),
-            before.as_ref().map_or("homeassistant", |m| &m.discovery_prefix),
-            before.as_ref().map_or("monzo_tray", |m| &m.base_topic),
+            before
+                .as_ref()
+                .map_or(DEFAULT_DISCOVERY_PREFIX, |m| &m.discovery_prefix),
+            before.as_ref().map_or(DEFAULT_BASE_TOPIC, |m| &m.base_topic),
         )?;
         if !settings.url.contains('@') {
             return Ok((settings, None));

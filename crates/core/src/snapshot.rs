@@ -13,10 +13,11 @@ use serde::Serialize;
 use crate::money::Money;
 
 /// Where a person's connection to Monzo stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
     /// No usable sign-in: never signed in, or Monzo ended it. Needs "Sign in again".
+    #[default]
     SignedOut,
     /// Signed in, but Monzo waits for the person to approve access in the Monzo app.
     AwaitingApproval,
@@ -43,12 +44,9 @@ impl ConnectionState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Snapshot {
     pub people: Vec<PersonSnapshot>,
-    /// The Home Assistant push, when it is set up.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub home_assistant: Option<crate::home_assistant::PushState>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PersonSnapshot {
     /// Stable id of the person in settings (not Monzo's user id).
     pub id: String,
@@ -62,6 +60,12 @@ pub struct PersonSnapshot {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_due_at: Option<DateTime<Utc>>,
     pub accounts: Vec<AccountSnapshot>,
+    /// Monzo ids (`acc_…`, `pot_…`) the last poll found listed as closed (accounts)
+    /// or deleted (pots): the positive evidence on which what was made for them
+    /// downstream (Home Assistant entities and devices) may be removed. Not in
+    /// `status --json`.
+    #[serde(skip)]
+    pub closed_or_deleted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -122,25 +126,6 @@ impl Snapshot {
     }
 }
 
-/// The name Home Assistant's Monzo integration gives an account type.
-pub fn account_type_name(account_type: &str) -> String {
-    match account_type {
-        "uk_retail" => "Current Account",
-        "uk_retail_joint" => "Joint Account",
-        "uk_monzo_flex" => "Flex",
-        "uk_business" => "Business Account",
-        "uk_rewards" => "Cashback",
-        "uk_loan" => "Loan",
-        other => other,
-    }
-    .to_owned()
-}
-
-/// Account types that are not shown (Home Assistant skips them too).
-pub fn is_hidden_account_type(account_type: &str) -> bool {
-    matches!(account_type, "uk_prepaid" | "uk_monzo_flex_backing_loan")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +153,7 @@ mod tests {
             error: None,
             updated_at: None,
             approval_due_at: None,
+            closed_or_deleted: vec![],
             accounts,
         }
     }
@@ -185,25 +171,15 @@ mod tests {
                     vec![account("acc_joint", 500, "GBP"), account("acc_2", 700, "EUR")],
                 ),
             ],
-            home_assistant: None,
         };
         let totals: Vec<String> = snap.totals().iter().map(|m| m.to_decimal_string()).collect();
         assert_eq!(totals, ["15.00", "7.00"]);
     }
 
     #[test]
-    fn names_follow_home_assistant() {
-        assert_eq!(account_type_name("uk_retail_joint"), "Joint Account");
-        assert_eq!(account_type_name("uk_something_new"), "uk_something_new");
-        assert!(is_hidden_account_type("uk_prepaid"));
-        assert!(!is_hidden_account_type("uk_loan"));
-    }
-
-    #[test]
     fn json_shape_matches_the_status_contract() {
         let snap = Snapshot {
             people: vec![person("Dana", vec![account("acc_1", -1230, "GBP")])],
-            home_assistant: None,
         };
         let json = serde_json::to_value(&snap).unwrap();
         let acc = &json["people"][0]["accounts"][0];

@@ -390,6 +390,118 @@ async fn lasting_trouble_marks_balances_stale_and_keeps_them() {
     assert_eq!(state_of(&engine.poll_once().await, "Dana"), ConnectionState::Live);
 }
 
+/// A 200 whose body lacks what it exists for (`{}` from `/accounts` or `/pots`,
+/// `/balance` without `balance`) is malformed, never "nothing there": the person goes
+/// stale with a sentence, and the last balances are kept.
+#[tokio::test]
+async fn a_reply_missing_its_list_is_malformed_not_empty() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    let before = world.engine.poll_once().await.person("Dana").unwrap().clone();
+    assert_eq!(before.accounts.len(), 2);
+    for path in ["/accounts", "/pots", "/balance"] {
+        world.sandbox.set_faults(FaultPlan {
+            rules: vec![FaultRule {
+                path: Some(path.into()),
+                ..rule(FaultKind::MissingList, None)
+            }],
+            random: None,
+        });
+        let snapshot = world.engine.poll_once().await;
+        let dana = snapshot.person("Dana").unwrap();
+        assert_eq!(dana.state, ConnectionState::Stale, "{path}");
+        assert_eq!(dana.accounts, before.accounts, "{path}: last balances kept");
+        assert!(dana.closed_or_deleted.is_empty(), "{path}");
+        let error = dana.error.as_deref().unwrap();
+        assert!(error.contains("could not read"), "{path}: {error}");
+    }
+    // Once: retried, and nobody notices.
+    world.sandbox.set_faults(FaultPlan {
+        rules: vec![rule(FaultKind::MissingList, Some(1))],
+        random: None,
+    });
+    assert_eq!(
+        state_of(&world.engine.poll_once().await, "Dana"),
+        ConnectionState::Live
+    );
+    world.sandbox.clear_faults();
+
+    // A partial list is well-formed: the person is live, and what is missing is only
+    // missing (not "deleted": there is no evidence for that).
+    world.sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            path: Some("/pots".into()),
+            ..rule(FaultKind::PartialList, Some(1))
+        }],
+        random: None,
+    });
+    let snapshot = world.engine.poll_once().await;
+    let dana = snapshot.person("Dana").unwrap();
+    assert_eq!(dana.state, ConnectionState::Live);
+    assert!(dana.closed_or_deleted.is_empty(), "{:?}", dana.closed_or_deleted);
+    // Monzo's own word is evidence: a deleted pot and a closed account are named.
+    world.sandbox.clear_faults();
+    world
+        .sandbox
+        .set_pot("pot_00009demorainyday", None, None, Some(true))
+        .unwrap();
+    let dana = world.engine.poll_once().await.person("Dana").unwrap().clone();
+    for gone in ["pot_00009demooldbike", "pot_00009demorainyday"] {
+        assert!(dana.closed_or_deleted.iter().any(|id| id == gone), "{gone}");
+    }
+}
+
+/// A person is bound to the Monzo user of their first sign-in: reconnecting Dana as
+/// Alex's Monzo is refused and Dana keeps her sign-in; a new person as a Monzo user
+/// already in the household is refused (sandbox users Dana and Alex, one client).
+#[tokio::test]
+async fn a_person_is_bound_to_their_monzo_user() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    sign_in(&world, "Alex", "Alex").await;
+    assert_eq!(
+        world.house.person("Dana").unwrap().monzo_user_id.as_deref(),
+        Some("user_00009demodana")
+    );
+    let attempt = |name: &'static str, user: &'static str| {
+        let world = &world;
+        async move {
+            let sign_in =
+                SignIn::start(&world.api, name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
+            let landed = browser_lands_on(world, &sign_in, user).await;
+            let code = sign_in.code_from_pasted(&landed).unwrap();
+            sign_in.finish(&world.http, &world.api, &world.house, code).await
+        }
+    };
+    let err = attempt("Dana", "Alex").await.unwrap_err();
+    assert_eq!(err.code(), "wrong_account");
+    assert!(err.to_string().contains("Alex's Monzo account"), "{err}");
+    // Monzo ended Alex's previous tokens (same client), so the new ones are Alex's now.
+    assert!(err.to_string().contains("kept for Alex"), "{err}");
+    let snapshot = world.engine.poll_once().await;
+    let dana = snapshot.person("Dana").unwrap();
+    assert_eq!(dana.state, ConnectionState::Live, "{:?}", dana.error);
+    assert!(dana.accounts.iter().any(|a| a.id == "acc_00009demodanacurrent"));
+    assert!(!dana.accounts.iter().any(|a| a.id == "acc_00009demoalexcurrent"));
+    assert_eq!(
+        state_of(&snapshot, "Alex"),
+        ConnectionState::Live,
+        "nobody signed out"
+    );
+
+    let err = attempt("Alex again", "Alex").await.unwrap_err();
+    assert_eq!(err.code(), "already_configured");
+    assert!(err.to_string().contains("as Alex"), "{err}");
+    assert_eq!(world.house.settings().people.len(), 2);
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(
+        state_of(&snapshot, "Alex"),
+        ConnectionState::Live,
+        "nobody signed out"
+    );
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::Live);
+}
+
 #[tokio::test]
 async fn two_people_are_polled_concurrently_and_share_the_joint_account() {
     let world = demo_world().await;

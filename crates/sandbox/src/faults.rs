@@ -20,6 +20,13 @@ pub enum FaultKind {
     Slow,
     /// 200 with a truncated JSON body.
     MalformedJson,
+    /// 200 with well-formed JSON missing what the reply exists for: `{}` from
+    /// `/accounts` and `/pots` (as Home Assistant's integration met in the wild,
+    /// `KeyError: 'accounts'`), `/balance` without `balance`.
+    MissingList,
+    /// 200 with the real reply minus the last entry of its list (`accounts`, `pots`):
+    /// well-formed, but partial.
+    PartialList,
     /// The connection is dropped without a complete reply.
     DropConnection,
     /// The presented access token expires just before the request is handled.

@@ -182,6 +182,14 @@ async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Re
             "{\"accounts\": [{\"id\": \"acc_",
         )
             .into_response(),
+        FaultKind::MissingList => {
+            let body = match path.as_str() {
+                "/balance" => json!({"currency": "GBP", "spend_today": 0, "total_balance": 0}),
+                _ => json!({}),
+            };
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        FaultKind::PartialList => partial(next.run(request).await).await,
         FaultKind::DropConnection => {
             // A body that fails before its first byte makes the server abort the
             // connection, so the client sees an incomplete reply.
@@ -197,6 +205,25 @@ async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Re
             next.run(request).await
         }
     }
+}
+
+/// The reply with the last entry of its list taken out (other replies unchanged).
+async fn partial(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    for list in ["accounts", "pots"] {
+        if let Some(Value::Array(entries)) = value.get_mut(list) {
+            entries.pop();
+        }
+    }
+    let mut response = Json(value).into_response();
+    *response.status_mut() = parts.status;
+    response
 }
 
 async fn authorize(State(shared): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {

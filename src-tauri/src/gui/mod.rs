@@ -53,6 +53,7 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         context.http.clone(),
         context.api.clone(),
         redirect_port(),
+        context.push_status.subscribe(),
     ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let shell = Shell {
@@ -71,7 +72,12 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let engine = shell.context.engine.clone();
-            tauri::async_runtime::spawn(link::follow(engine.clone(), stopped.clone()));
+            tauri::async_runtime::spawn(link::follow(
+                shell.context.household.clone(),
+                engine.subscribe(),
+                shell.context.push_status.clone(),
+                stopped.clone(),
+            ));
             tauri::async_runtime::spawn(async move { engine.run(stopped).await });
             tray::create(app.handle(), &shell)?;
             tray::follow_snapshots(app.handle().clone(), shell.service.clone());

@@ -22,7 +22,7 @@ fn model(service: &AppService) -> TrayModel {
     let settings = service.engine().household().settings();
     let snapshot = service.engine().snapshot();
     let offset = *chrono::Local::now().offset();
-    let home_assistant = snapshot.home_assistant.as_ref().and_then(|s| s.problem_line());
+    let home_assistant = service.push_status().and_then(|s| s.problem_line());
     tray_model(
         &snapshot,
         settings.privacy_mode,
@@ -97,8 +97,10 @@ pub fn follow_snapshots(app: AppHandle, service: Arc<AppService>) {
         // snapshot as news, so the tray never waits for the next poll.
         snapshots.mark_changed();
         let mut notifier = Notifier::default();
+        let mut push_status = service.push_status_changes();
         loop {
             tokio::select! {
+                changed = push_status.changed() => if changed.is_err() { break },
                 changed = snapshots.changed() => {
                     if changed.is_err() {
                         break;

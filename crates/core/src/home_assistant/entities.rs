@@ -1,85 +1,215 @@
-//! Which Home Assistant entity ids the household's balances get. An id is chosen
-//! once per Monzo `acc_`/`pot_` id and kind, and remembered in settings, so a rename
-//! in Monzo changes the friendly name but never the entity id (nor its history).
+//! The entities monzo-tray makes in Home Assistant, as data: one row per kind of
+//! entity ([`DESCRIPTIONS`], like the `SensorEntityDescription` tuples of Home
+//! Assistant's own `homeassistant/components/monzo/sensor.py`), a typed key per
+//! entity ([`EntityKey`]), and the entity ids, chosen once per Monzo id and kind and
+//! remembered in settings, so a rename in Monzo changes the friendly name but never
+//! the entity id (nor its history).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::slug::slugify;
+use crate::money::Money;
+use crate::snapshot::{AccountSnapshot, PotSnapshot};
 
-/// What a sensor measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SensorKind {
+/// What an entity shows. The order is the order new entity ids are chosen in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum EntityKind {
     Balance,
     TotalBalance,
     SpendToday,
     PotBalance,
 }
 
-impl SensorKind {
-    fn suffix(self) -> &'static str {
-        match self {
-            SensorKind::Balance | SensorKind::PotBalance => "balance",
-            SensorKind::TotalBalance => "total_balance",
-            SensorKind::SpendToday => "spend_today",
-        }
-    }
+/// Home Assistant's platform (entity domain) of an entity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Sensor,
+}
 
-    pub fn key(self) -> &'static str {
+impl Platform {
+    /// The entity id's domain: `sensor`, `event`.
+    pub fn domain(self) -> &'static str {
         match self {
-            SensorKind::Balance => "balance",
-            SensorKind::TotalBalance => "total_balance",
-            SensorKind::SpendToday => "spend_today",
-            SensorKind::PotBalance => "pot_balance",
+            Platform::Sensor => "sensor",
         }
     }
 }
 
-/// The remembered choice: `"<person id>/<acc_ or pot_ id>/<kind>"` → entity id. The
-/// person is part of the key because a joint account is the same `acc_` id under
-/// each owner, and each owner gets their own sensors (as Home Assistant's own
+/// Where an entity's value comes from: an account's figures or a pot's.
+#[derive(Clone, Copy)]
+pub enum Source {
+    Account(fn(&AccountSnapshot) -> Money),
+    Pot(fn(&PotSnapshot) -> Money),
+}
+
+/// One kind of entity.
+pub struct EntityDescription {
+    pub kind: EntityKind,
+    pub platform: Platform,
+    /// In settings keys and MQTT unique ids, as Home Assistant's integration keys its
+    /// sensors: `balance`, `total_balance`, `spend_today`, `pot_balance`.
+    pub key: &'static str,
+    /// The end of the entity id: `sensor.monzo_<person>_<account or pot>_<suffix>`.
+    pub suffix: &'static str,
+    /// The entity's name on its device; the friendly name is
+    /// "<person> <account or pot> <name>".
+    pub name: &'static str,
+    pub icon: &'static str,
+    pub device_class: Option<&'static str>,
+    /// `total` lets Home Assistant keep long-term statistics; none for a figure that
+    /// starts again every day (Home Assistant's own "Spent today" has none either).
+    pub state_class: Option<&'static str>,
+    pub source: Source,
+}
+
+/// Every kind of entity, in [`EntityKind`] order.
+pub const DESCRIPTIONS: [EntityDescription; 4] = [
+    EntityDescription {
+        kind: EntityKind::Balance,
+        platform: Platform::Sensor,
+        key: "balance",
+        suffix: "balance",
+        name: "Balance",
+        icon: "mdi:bank",
+        device_class: Some("monetary"),
+        state_class: Some("total"),
+        source: Source::Account(|a| a.balance.clone()),
+    },
+    EntityDescription {
+        kind: EntityKind::TotalBalance,
+        platform: Platform::Sensor,
+        key: "total_balance",
+        suffix: "total_balance",
+        name: "Total Balance",
+        icon: "mdi:bank",
+        device_class: Some("monetary"),
+        state_class: Some("total"),
+        source: Source::Account(|a| a.total_balance.clone()),
+    },
+    EntityDescription {
+        kind: EntityKind::SpendToday,
+        platform: Platform::Sensor,
+        key: "spend_today",
+        suffix: "spend_today",
+        // Home Assistant's own integration (2026.9 and later): the amount spent,
+        // positive (`abs(spend_today) / 100`), and no state class.
+        name: "Spent Today",
+        icon: "mdi:cash-minus",
+        device_class: Some("monetary"),
+        state_class: None,
+        source: Source::Account(|a| a.spend_today.abs()),
+    },
+    EntityDescription {
+        kind: EntityKind::PotBalance,
+        platform: Platform::Sensor,
+        key: "pot_balance",
+        suffix: "balance",
+        name: "Balance",
+        icon: "mdi:piggy-bank",
+        device_class: Some("monetary"),
+        state_class: Some("total"),
+        source: Source::Pot(|p| p.balance.clone()),
+    },
+];
+
+impl EntityKind {
+    pub fn description(self) -> &'static EntityDescription {
+        // DESCRIPTIONS lists every kind in declaration order (checked by a test).
+        &DESCRIPTIONS[self as usize]
+    }
+
+    fn from_key(key: &str) -> Option<Self> {
+        DESCRIPTIONS.iter().find(|d| d.key == key).map(|d| d.kind)
+    }
+}
+
+/// Which entity: a person's view of one Monzo account or pot, and what it shows.
+/// The person is part of it because a joint account is the same `acc_` id under
+/// each owner, and each owner gets their own entities (as Home Assistant's own
 /// integration gives each config entry its own).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EntityKey {
+    pub person_id: String,
+    /// `acc_…` or `pot_…`.
+    pub monzo_id: String,
+    pub kind: EntityKind,
+}
+
+impl EntityKey {
+    pub fn new(person_id: &str, monzo_id: &str, kind: EntityKind) -> Self {
+        Self {
+            person_id: person_id.to_owned(),
+            monzo_id: monzo_id.to_owned(),
+            kind,
+        }
+    }
+
+    /// Reads `"<person id>/<monzo id>/<kind key>"` (how settings remember it);
+    /// `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, '/');
+        let (person_id, monzo_id, kind) = (parts.next()?, parts.next()?, parts.next()?);
+        Some(Self::new(person_id, monzo_id, EntityKind::from_key(kind)?))
+    }
+}
+
+impl std::fmt::Display for EntityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{}/{}",
+            self.person_id,
+            self.monzo_id,
+            self.kind.description().key
+        )
+    }
+}
+
+/// The remembered choice, as kept in settings: [`EntityKey`] (as text) → entity id.
 pub type EntityIds = BTreeMap<String, String>;
 
-pub fn key(person_id: &str, monzo_id: &str, kind: SensorKind) -> String {
-    format!("{person_id}/{monzo_id}/{}", kind.key())
+/// The entity id an entity gets when it is new and nothing else has it:
+/// `<domain>.monzo_<person>_<account or pot>_<suffix>`, slugs as Home Assistant makes
+/// them (an empty name slugs to `unknown`, as Home Assistant's `slugify` does for
+/// names with nothing to keep).
+pub fn preferred_entity_id(kind: EntityKind, person_name: &str, thing_name: &str) -> String {
+    let part = |name: &str| {
+        let slug = slugify(name);
+        if slug.is_empty() {
+            "unknown".to_owned()
+        } else {
+            slug
+        }
+    };
+    let description = kind.description();
+    format!(
+        "{}.monzo_{}_{}_{}",
+        description.platform.domain(),
+        part(person_name),
+        part(thing_name),
+        description.suffix
+    )
 }
 
-/// A sensor that needs an entity id.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Wanted {
-    pub person_id: String,
-    pub monzo_id: String,
-    pub kind: SensorKind,
-    pub person_name: String,
-    /// The account's type name or the pot's name.
-    pub thing_name: String,
-}
-
-/// Gives every wanted sensor its entity id, keeping the ones already chosen. New
-/// ones are chosen in the order of their Monzo ids, so the same household always
-/// gets the same ids; a taken id gets `_2`, `_3`, …
-pub fn assign(ids: &mut EntityIds, wanted: &[Wanted]) {
+/// Gives every wanted entity (key, preferred entity id) its entity id, keeping the
+/// ones already chosen. New ones are chosen in key order, so the same household
+/// always gets the same ids; a taken id gets `_2`, `_3`, …
+pub fn assign(ids: &mut EntityIds, wanted: &[(EntityKey, String)]) {
     let mut taken: BTreeSet<String> = ids.values().cloned().collect();
-    let mut new: Vec<&Wanted> = wanted
+    let mut new: Vec<&(EntityKey, String)> = wanted
         .iter()
-        .filter(|w| !ids.contains_key(&key(&w.person_id, &w.monzo_id, w.kind)))
+        .filter(|(key, _)| !ids.contains_key(&key.to_string()))
         .collect();
-    new.sort_by(|a, b| (&a.person_id, &a.monzo_id, a.kind).cmp(&(&b.person_id, &b.monzo_id, b.kind)));
-    for w in new {
-        let base = format!(
-            "sensor.monzo_{}_{}_{}",
-            slugify(&w.person_name),
-            slugify(&w.thing_name),
-            w.kind.suffix()
-        );
-        let mut candidate = base.clone();
+    new.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, preferred) in new {
+        let mut candidate = preferred.clone();
         let mut n = 2;
         while taken.contains(&candidate) {
-            candidate = format!("{base}_{n}");
+            candidate = format!("{preferred}_{n}");
             n += 1;
         }
         taken.insert(candidate.clone());
-        ids.insert(key(&w.person_id, &w.monzo_id, w.kind), candidate);
+        ids.insert(key.to_string(), candidate);
     }
 }
 
@@ -87,14 +217,30 @@ pub fn assign(ids: &mut EntityIds, wanted: &[Wanted]) {
 mod tests {
     use super::*;
 
-    fn pot(person: &str, id: &str, name: &str) -> Wanted {
-        Wanted {
-            person_id: format!("p_{person}"),
-            monzo_id: id.into(),
-            kind: SensorKind::PotBalance,
-            person_name: person.into(),
-            thing_name: name.into(),
+    fn pot(person: &str, id: &str, name: &str) -> (EntityKey, String) {
+        (
+            EntityKey::new(&format!("p_{person}"), id, EntityKind::PotBalance),
+            preferred_entity_id(EntityKind::PotBalance, person, name),
+        )
+    }
+
+    #[test]
+    fn the_table_lists_every_kind_in_order_and_keys_read_back() {
+        for (i, d) in DESCRIPTIONS.iter().enumerate() {
+            assert_eq!(d.kind as usize, i);
+            let key = EntityKey::new("p_1", "acc_1", d.kind);
+            assert_eq!(EntityKey::parse(&key.to_string()), Some(key));
         }
+        assert_eq!(EntityKey::parse("p_1/acc_1/nonsense"), None);
+        assert_eq!(EntityKey::parse("p_1/acc_1"), None);
+        assert_eq!(
+            preferred_entity_id(EntityKind::SpendToday, "Dana", "Current Account"),
+            "sensor.monzo_dana_current_account_spend_today"
+        );
+        assert_eq!(
+            preferred_entity_id(EntityKind::PotBalance, "Dana", "💰"),
+            "sensor.monzo_dana_unknown_balance"
+        );
     }
 
     #[test]
@@ -106,17 +252,17 @@ mod tests {
         ];
         assign(&mut ids, &wanted);
         assert_eq!(
-            ids[&key("p_Dana", "pot_a", SensorKind::PotBalance)],
+            ids["p_Dana/pot_a/pot_balance"],
             "sensor.monzo_dana_savings_balance"
         );
         assert_eq!(
-            ids[&key("p_Dana", "pot_b", SensorKind::PotBalance)],
+            ids["p_Dana/pot_b/pot_balance"],
             "sensor.monzo_dana_savings_balance_2"
         );
 
         // The same household listed in another order gets the same ids.
         let mut again = EntityIds::new();
-        let reversed: Vec<Wanted> = wanted.iter().rev().cloned().collect();
+        let reversed: Vec<(EntityKey, String)> = wanted.iter().rev().cloned().collect();
         assign(&mut again, &reversed);
         assert_eq!(ids, again);
     }
@@ -127,7 +273,7 @@ mod tests {
         assign(&mut ids, &[pot("Dana", "pot_a", "Holiday ☀️")]);
         assign(&mut ids, &[pot("Dana", "pot_a", "Summer in Spain")]);
         assert_eq!(
-            ids[&key("p_Dana", "pot_a", SensorKind::PotBalance)],
+            ids["p_Dana/pot_a/pot_balance"],
             "sensor.monzo_dana_holiday_balance"
         );
         assert_eq!(ids.len(), 1);

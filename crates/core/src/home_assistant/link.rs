@@ -1,51 +1,52 @@
-//! Home Assistant wired to the engine: connect/disconnect for either transport
-//! (token or broker password in the keyring, tested before anything is saved), and
-//! the task that pushes each new snapshot. A push runs on its own task with a time
+//! Home Assistant wired to settings and the snapshot: connect/disconnect for either
+//! transport (token or broker password in the keyring, tested before anything is
+//! saved), and the task that pushes each new snapshot and publishes how the push
+//! stands on a `watch` channel of its own. A push runs on its own task with a time
 //! limit, so Home Assistant trouble never delays Monzo polling or the tray.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::client::{HaClient, HaFailure};
-use super::mqtt::{self, pusher::MqttPusher};
-use super::pusher::{PushReport, PushState, PushStatus, Pusher};
-use crate::engine::Engine;
+use super::mqtt;
+use super::rest::client::{clean_token, HaClient};
+use super::rest::RestTransport;
+use super::{people_ids, HaFailure, PushReport, PushState, PushStatus, Pusher, Transport};
 use crate::error::{Error, Result};
 use crate::household::Household;
 use crate::secrets::SecretKind;
 use crate::settings::{HaTransport, HomeAssistantSettings, MqttSettings};
 use crate::snapshot::Snapshot;
 
-/// The keyring owner of the Home Assistant token.
+/// The keyring owner of Home Assistant's secrets: its long-lived token (REST) and
+/// the MQTT broker's password.
 pub const SECRET_OWNER: &str = "home_assistant";
+/// What one push may take, at most.
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
+/// What a removal on switching transports may take, at most.
+const RETIRE_TIMEOUT: Duration = Duration::from_secs(15);
 
-fn failure_sentence(failure: HaFailure) -> Error {
-    match failure {
-        HaFailure::Unauthorized => Error::InvalidInput(
-            "Home Assistant refused the token; make a new long-lived access token on your profile page."
-                .into(),
+/// A failed connection test as one sentence, naming the side that failed.
+fn test_failed(transport: HaTransport, failure: HaFailure) -> Error {
+    let (who, refused) = match transport {
+        HaTransport::Rest => (
+            "Home Assistant",
+            "Home Assistant refused the token; make a new long-lived access token on your profile page.",
         ),
-        HaFailure::Unreachable(why) => {
-            Error::InvalidInput(format!("Home Assistant could not be reached: {why}."))
-        }
-        HaFailure::Rejected(why) => Error::InvalidInput(format!("Home Assistant answered strangely: {why}.")),
-    }
-}
-
-fn mqtt_failure_sentence(failure: HaFailure) -> Error {
-    match failure {
-        HaFailure::Unauthorized => Error::InvalidInput(
-            "The MQTT broker refused the user name or password (or this user may not connect).".into(),
+        HaTransport::Mqtt => (
+            "The MQTT broker",
+            "The MQTT broker refused the user name or password (or this user may not connect).",
         ),
-        HaFailure::Unreachable(why) => {
-            Error::InvalidInput(format!("The MQTT broker could not be reached: {why}."))
-        }
-        HaFailure::Rejected(why) => Error::InvalidInput(format!("The MQTT broker could not be used: {why}.")),
-    }
+    };
+    Error::InvalidInput(match failure {
+        HaFailure::Unauthorized => refused.to_owned(),
+        HaFailure::Unreachable(why) => format!("{who} could not be reached: {why}."),
+        HaFailure::Rejected(why) => match transport {
+            HaTransport::Rest => format!("{who} answered strangely: {why}."),
+            HaTransport::Mqtt => format!("{who} could not be used: {why}."),
+        },
+    })
 }
 
 /// Tests the connection, then saves: token to the keyring, URL to settings. Nothing
@@ -53,16 +54,15 @@ fn mqtt_failure_sentence(failure: HaFailure) -> Error {
 /// effort), so the REST states can take the same entity ids.
 pub async fn connect(household: &Household, url: &str, token: &str, ca_file: Option<PathBuf>) -> Result<()> {
     let client = HaClient::new(url, token, ca_file.as_deref())?;
-    client.check().await.map_err(failure_sentence)?;
+    client
+        .check()
+        .await
+        .map_err(|f| test_failed(HaTransport::Rest, f))?;
     household
         .secrets()
-        .set(
-            SECRET_OWNER,
-            SecretKind::HomeAssistantToken,
-            &super::client::clean_token(token)?,
-        )
+        .set(SECRET_OWNER, SecretKind::HomeAssistantToken, &clean_token(token)?)
         .await?;
-    retire_mqtt(household).await;
+    retire(household, HaTransport::Mqtt).await;
     let url = client.base().to_string();
     household.update(|s| {
         s.home_assistant.transport = HaTransport::Rest;
@@ -80,9 +80,7 @@ pub async fn connect_mqtt(
     settings: MqttSettings,
     password: Option<&str>,
 ) -> Result<()> {
-    mqtt::test(&settings, password)
-        .await?
-        .map_err(mqtt_failure_sentence)?;
+    test_mqtt(&settings, password).await?;
     let secrets = household.secrets();
     match password {
         Some(password) => {
@@ -92,7 +90,7 @@ pub async fn connect_mqtt(
         }
         None => secrets.delete(SECRET_OWNER, SecretKind::MqttPassword).await?,
     }
-    retire_rest(household).await;
+    retire(household, HaTransport::Rest).await;
     household.update(|s| {
         s.home_assistant.transport = HaTransport::Mqtt;
         s.home_assistant.mqtt = Some(settings);
@@ -105,18 +103,18 @@ pub async fn test_connection(url: &str, token: &str, ca_file: Option<PathBuf>) -
     HaClient::new(url, token, ca_file.as_deref())?
         .check()
         .await
-        .map_err(failure_sentence)
+        .map_err(|f| test_failed(HaTransport::Rest, f))
 }
 
 /// Tests a broker without saving anything ("Test connection").
 pub async fn test_mqtt(settings: &MqttSettings, password: Option<&str>) -> Result<()> {
     mqtt::test(settings, password)
         .await?
-        .map_err(mqtt_failure_sentence)
+        .map_err(|f| test_failed(HaTransport::Mqtt, f))
 }
 
 /// Stops pushing and forgets the token and password; entity ids are kept, so
-/// connecting again gives the same sensors.
+/// connecting again gives the same entities.
 pub async fn disconnect(household: &Household) -> Result<()> {
     for kind in [SecretKind::HomeAssistantToken, SecretKind::MqttPassword] {
         household.secrets().delete(SECRET_OWNER, kind).await?;
@@ -124,238 +122,221 @@ pub async fn disconnect(household: &Household) -> Result<()> {
     household.update(|s| s.home_assistant.enabled = false)
 }
 
-/// What a removal on switching transports may take, at most.
-const RETIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// What a transport is made from: the settings in use and their secret. While it
+/// stays the same, the transport made from it (its memory of what was pushed, its
+/// connection) is kept.
+#[derive(PartialEq, Eq)]
+enum TransportKey {
+    /// Home Assistant's address, the token, a CA file.
+    Rest(String, String, Option<PathBuf>),
+    /// The broker and its password.
+    Mqtt(MqttSettings, Option<String>),
+}
 
-/// Removes the REST transport's states, when it was the one in use.
-async fn retire_rest(household: &Household) {
+type Refusal = (PushStatus, String);
+
+/// The transport `settings` call for, with its secret from the keyring; `Ok(None)`
+/// when Home Assistant is not set up or is switched off.
+async fn key_for(
+    household: &Household,
+    settings: &HomeAssistantSettings,
+) -> std::result::Result<Option<TransportKey>, Refusal> {
+    if !settings.enabled {
+        return Ok(None);
+    }
+    let secret = |kind| async move {
+        household
+            .secrets()
+            .get(SECRET_OWNER, kind)
+            .await
+            .map_err(|err| (PushStatus::Rejected, err.to_string()))
+    };
+    Ok(match (settings.transport, &settings.url, &settings.mqtt) {
+        (HaTransport::Rest, Some(url), _) => {
+            let token = secret(SecretKind::HomeAssistantToken)
+                .await?
+                .ok_or((PushStatus::Unauthorized, "no token is stored".to_owned()))?;
+            Some(TransportKey::Rest(url.clone(), token, settings.ca_file.clone()))
+        }
+        (HaTransport::Mqtt, _, Some(broker)) => {
+            let password = secret(SecretKind::MqttPassword).await?;
+            Some(TransportKey::Mqtt(broker.clone(), password))
+        }
+        _ => None,
+    })
+}
+
+/// Makes the transport; MQTT starts connecting at once.
+fn build(key: &TransportKey) -> std::result::Result<Box<dyn Transport>, Refusal> {
+    let refused = |err: Error| (PushStatus::Rejected, err.to_string());
+    Ok(match key {
+        TransportKey::Rest(url, token, ca_file) => Box::new(RestTransport::new(
+            HaClient::new(url, token, ca_file.as_deref()).map_err(refused)?,
+        )),
+        TransportKey::Mqtt(broker, password) => {
+            Box::new(mqtt::start(broker, password.as_deref()).map_err(refused)?)
+        }
+    })
+}
+
+/// Removes what the `kind` transport made, when it is the one in use: switching
+/// transports, so the other can take the same entity ids. Best effort: if the old
+/// side cannot be reached the switch still happens, and the log says what was left.
+async fn retire(household: &Household, kind: HaTransport) {
     let settings = household.settings().home_assistant;
-    let (HaTransport::Rest, true, Some(url)) = (settings.transport, settings.enabled, settings.url) else {
+    if settings.transport != kind {
+        return;
+    }
+    let Ok(Some(key)) = key_for(household, &settings).await else {
         return;
     };
-    let Ok(Some(token)) = household
-        .secrets()
-        .get(SECRET_OWNER, SecretKind::HomeAssistantToken)
-        .await
-    else {
+    let Ok(transport) = build(&key) else {
         return;
     };
-    let Ok(client) = HaClient::new(&url, &token, settings.ca_file.as_deref()) else {
-        return;
-    };
-    // Everything remembered is "gone" from an empty snapshot; the ids are kept.
-    let mut scratch = settings.entities.clone();
-    let (mut pusher, nobody) = (Pusher::new(client), Snapshot::default());
-    let removal = pusher.push(&nobody, &mut scratch);
-    match tokio::time::timeout(RETIRE_TIMEOUT, removal).await {
+    let mut pusher = Pusher::boxed(transport);
+    match tokio::time::timeout(RETIRE_TIMEOUT, pusher.retire_all(&settings.entities)).await {
         Ok(report) if report.state.status == PushStatus::Ok => {
-            tracing::info!(
-                removed = report.requests,
-                "removed the REST states before switching to MQTT"
-            )
+            tracing::info!(removed = report.requests, ?kind, "removed what the old transport made")
         }
-        _ => {
-            tracing::warn!("could not remove the REST states; Home Assistant may number the new entities _2")
-        }
+        _ => tracing::warn!(
+            ?kind,
+            "could not remove what the old transport made; with REST Home Assistant may number the new entities _2, with MQTT the old ones stay, unavailable"
+        ),
     }
 }
 
-/// Removes the MQTT transport's entities and devices, when it was the one in use.
-async fn retire_mqtt(household: &Household) {
-    let settings = household.settings().home_assistant;
-    let (HaTransport::Mqtt, true, Some(mqtt)) = (settings.transport, settings.enabled, settings.mqtt) else {
-        return;
-    };
-    let password = household
-        .secrets()
-        .get(SECRET_OWNER, SecretKind::MqttPassword)
-        .await
-        .ok()
-        .flatten();
-    let Ok(mut pusher) = mqtt::start(&mqtt, password.as_deref()) else {
-        return;
-    };
-    let (mut scratch, nobody) = (settings.entities.clone(), Snapshot::default());
-    let removal = pusher.push(&nobody, &mut scratch);
-    match tokio::time::timeout(RETIRE_TIMEOUT, removal).await {
-        Ok(report) if report.state.status == PushStatus::Ok => {
-            tracing::info!(
-                removed = report.requests,
-                "removed the MQTT entities before switching to REST"
-            )
-        }
-        _ => tracing::warn!("could not remove the MQTT entities; they stay in Home Assistant, unavailable"),
-    }
-}
-
-/// The pusher in use, kept while its settings and secret stay the same.
-enum Active {
-    Rest {
-        key: (String, String),
-        pusher: Pusher,
-    },
-    Mqtt {
-        key: (MqttSettings, Option<String>),
-        pusher: MqttPusher,
-    },
-}
-
-/// A pusher for the current settings.
-#[derive(Default)]
+/// The pusher for the current settings, and how the push stands.
 pub struct PusherSlot {
-    current: Option<Active>,
+    current: Option<(TransportKey, Pusher)>,
+    status: watch::Sender<Option<PushState>>,
 }
 
 impl PusherSlot {
-    /// Pushes `snapshot` if Home Assistant is set up; publishes the outcome on the
-    /// engine. `None` when it is off.
-    pub async fn push(&mut self, engine: &Engine, snapshot: &Snapshot) -> Option<PushReport> {
-        let household = engine.household();
-        let settings = household.settings().home_assistant;
-        let configured = match settings.transport {
-            HaTransport::Rest => settings.url.is_some(),
-            HaTransport::Mqtt => settings.mqtt.is_some(),
+    /// Publishes how the push stands on `status` (`None` while Home Assistant is not
+    /// set up).
+    pub fn new(status: watch::Sender<Option<PushState>>) -> Self {
+        Self {
+            current: None,
+            status,
+        }
+    }
+
+    fn publish(&self, state: Option<PushState>) {
+        self.status.send_if_modified(|s| {
+            let changed = *s != state;
+            *s = state;
+            changed
+        });
+    }
+
+    /// Pushes `snapshot` if Home Assistant is set up and switched on. `None` when it
+    /// is not.
+    pub async fn push(&mut self, household: &Household, snapshot: &Snapshot) -> Option<PushReport> {
+        let settings = household.settings();
+        let ha = &settings.home_assistant;
+        let configured = match ha.transport {
+            HaTransport::Rest => ha.url.is_some(),
+            HaTransport::Mqtt => ha.mqtt.is_some(),
         };
-        if !(configured && settings.enabled) {
+        if !(configured && ha.enabled) {
             self.current = None;
-            engine.set_push_state(configured.then(|| PushState {
-                transport: settings.transport,
-                ..PushState::off()
-            }));
+            self.publish(configured.then(|| PushState::off(ha.transport)));
             return None;
         }
-        if let Err(report) = self.prepare(engine, &settings).await {
+        if let Err(report) = self.prepare(household, ha).await {
+            self.publish(Some(report.state.clone()));
             return Some(report);
         }
-        let mut ids = settings.entities.clone();
-        let push = async {
-            match self.current.as_mut() {
-                Some(Active::Rest { pusher, .. }) => Some(pusher.push(snapshot, &mut ids).await),
-                Some(Active::Mqtt { pusher, .. }) => Some(pusher.push(snapshot, &mut ids).await),
-                None => None,
-            }
-        };
-        let report = match tokio::time::timeout(PUSH_TIMEOUT, push).await {
-            Ok(Some(report)) => report,
-            Ok(None) => return None,
+        let (_, pusher) = self.current.as_mut()?;
+        let mut ids = ha.entities.clone();
+        let people = people_ids(&settings);
+        let report = match tokio::time::timeout(PUSH_TIMEOUT, pusher.push(snapshot, &mut ids, &people)).await
+        {
+            Ok(report) => report,
             Err(_) => PushReport {
                 requests: 0,
-                state: PushState {
-                    transport: settings.transport,
-                    status: PushStatus::Unreachable,
-                    message: Some("it did not answer in time".into()),
-                    last_ok_at: None,
-                },
+                state: PushState::failed(
+                    ha.transport,
+                    HaFailure::Unreachable("it did not answer in time".into()),
+                    None,
+                ),
             },
         };
-        if ids != settings.entities {
+        if ids != ha.entities {
             if let Err(err) = household.update(|s| s.home_assistant.entities = ids) {
                 tracing::warn!(%err, "could not remember the Home Assistant entity ids");
             }
         }
-        engine.set_push_state(Some(report.state.clone()));
+        self.publish(Some(report.state.clone()));
         Some(report)
     }
 
-    /// Makes `current` match the settings: reuses the pusher when nothing changed.
+    /// Makes `current` match the settings: keeps the pusher when nothing changed.
     async fn prepare(
         &mut self,
-        engine: &Engine,
+        household: &Household,
         settings: &HomeAssistantSettings,
     ) -> std::result::Result<(), PushReport> {
-        let secrets = engine.household().secrets();
-        match (&settings.transport, &settings.url, &settings.mqtt) {
-            (HaTransport::Rest, Some(url), _) => {
-                let token = match secrets.get(SECRET_OWNER, SecretKind::HomeAssistantToken).await {
-                    Ok(Some(token)) => token,
-                    Ok(None) => {
-                        return Err(self.report(engine, PushStatus::Unauthorized, "no token is stored"))
-                    }
-                    Err(err) => return Err(self.report(engine, PushStatus::Rejected, &err.to_string())),
-                };
-                let key = (url.clone(), token);
-                if matches!(&self.current, Some(Active::Rest { key: k, .. }) if *k == key) {
-                    return Ok(());
-                }
-                match HaClient::new(&key.0, &key.1, settings.ca_file.as_deref()) {
-                    Ok(client) => {
-                        self.current = Some(Active::Rest {
-                            key,
-                            pusher: Pusher::new(client),
-                        })
-                    }
-                    Err(err) => return Err(self.report(engine, PushStatus::Rejected, &err.to_string())),
-                }
-            }
-            (HaTransport::Mqtt, _, Some(mqtt)) => {
-                let password = match secrets.get(SECRET_OWNER, SecretKind::MqttPassword).await {
-                    Ok(password) => password,
-                    Err(err) => return Err(self.report(engine, PushStatus::Rejected, &err.to_string())),
-                };
-                let key = (mqtt.clone(), password);
-                if matches!(&self.current, Some(Active::Mqtt { key: k, .. }) if *k == key) {
-                    return Ok(());
-                }
-                // The old connection (if any) ends first: one client per app.
-                self.current = None;
-                match mqtt::start(&key.0, key.1.as_deref()) {
-                    Ok(pusher) => self.current = Some(Active::Mqtt { key, pusher }),
-                    Err(err) => return Err(self.report(engine, PushStatus::Rejected, &err.to_string())),
-                }
-            }
-            _ => self.current = None,
+        let refused = |(status, message): Refusal| PushReport {
+            requests: 0,
+            state: PushState {
+                status,
+                message: Some(message),
+                ..PushState::off(settings.transport)
+            },
+        };
+        let key = key_for(household, settings).await.map_err(|r| {
+            self.current = None;
+            refused(r)
+        })?;
+        let Some(key) = key else {
+            self.current = None;
+            return Ok(());
+        };
+        if self.current.as_ref().is_some_and(|(k, _)| *k == key) {
+            return Ok(());
         }
+        // The old connection (if any) ends first: one MQTT client per app.
+        self.current = None;
+        let transport = build(&key).map_err(refused)?;
+        self.current = Some((key, Pusher::boxed(transport)));
         Ok(())
     }
 
     /// Forces the next push to read back a state (to notice a restarted Home
-    /// Assistant at once). MQTT needs none: Home Assistant announces itself.
+    /// Assistant at once).
     pub fn verify_next_push(&mut self) {
-        if let Some(Active::Rest { pusher, .. }) = self.current.as_mut() {
+        if let Some((_, pusher)) = self.current.as_mut() {
             pusher.verify_next_push();
         }
     }
 
-    /// Resolves when the MQTT connection calls for a push (connected, lost, or
-    /// Home Assistant restarted); never for REST.
+    /// Resolves when the connection calls for a push; never without one.
     pub async fn link_changed(&self) {
         match &self.current {
-            Some(Active::Mqtt { pusher, .. }) => pusher.link_changed().await,
-            _ => std::future::pending().await,
+            Some((_, pusher)) => pusher.link_changed().await,
+            None => std::future::pending().await,
         }
-    }
-
-    fn report(&mut self, engine: &Engine, status: PushStatus, message: &str) -> PushReport {
-        self.current = None;
-        let state = PushState {
-            transport: engine.household().settings().home_assistant.transport,
-            status,
-            message: Some(message.to_owned()),
-            last_ok_at: None,
-        };
-        engine.set_push_state(Some(state.clone()));
-        PushReport { requests: 0, state }
     }
 }
 
-/// Pushes every snapshot whose balances changed, until `shutdown`.
-pub async fn follow(engine: Arc<Engine>, mut shutdown: watch::Receiver<bool>) {
-    let mut snapshots = engine.subscribe();
+/// Pushes every new snapshot (and whenever the connection calls for it), publishing
+/// how the push stands on `status`, until `shutdown`.
+pub async fn follow(
+    household: std::sync::Arc<Household>,
+    mut snapshots: watch::Receiver<Snapshot>,
+    status: watch::Sender<Option<PushState>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     snapshots.mark_changed();
-    let mut slot = PusherSlot::default();
-    let mut last_people = None;
+    let mut slot = PusherSlot::new(status);
     loop {
-        let link_changed = tokio::select! {
-            changed = snapshots.changed() => if changed.is_err() { break } else { false },
-            _ = slot.link_changed() => true,
+        tokio::select! {
+            changed = snapshots.changed() => if changed.is_err() { break },
+            _ = slot.link_changed() => {},
             _ = shutdown.changed() => break,
-        };
-        let snapshot = snapshots.borrow_and_update().clone();
-        // Our own status updates change the snapshot too; only balances matter here.
-        if !link_changed && last_people.as_ref() == Some(&snapshot.people) {
-            continue;
         }
-        slot.push(&engine, &snapshot).await;
-        last_people = Some(snapshot.people);
+        let snapshot = snapshots.borrow_and_update().clone();
+        slot.push(&household, &snapshot).await;
     }
 }

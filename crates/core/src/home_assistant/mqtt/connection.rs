@@ -15,7 +15,7 @@ use rumqttc::{AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop,
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::super::client::HaFailure;
+use super::super::HaFailure;
 
 /// How long one attempt to connect may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -6,13 +6,21 @@
 //! account's type name; one per pot, model "Pot", `via_device` its account. Unique
 //! ids start with the Monzo `acc_`/`pot_` id; the person's id follows, because a
 //! joint account is listed under each owner and each owner gets their own sensors
-//! (as with the REST transport). `object_id` is the entity id the REST transport
-//! uses, so both transports give the same entity ids.
+//! (as with the REST transport).
+//!
+//! Entity ids: `default_entity_id` is the entity id the REST transport uses
+//! (`sensor.monzo_dana_current_account_balance`), so both transports give the same
+//! ids. Home Assistant reads it since 2025.10, and since 2026.4 it is the only way:
+//! `object_id` was deprecated in 2025.10 and removed (silently dropped) in 2026.4,
+//! after which ids would be made from the device and entity names (home-assistant/core
+//! #151775, #164460; `homeassistant/components/mqtt/entity.py` of 2026.11). Home
+//! Assistant before 2025.10 drops `default_entity_id` and reads `object_id`, so both
+//! are sent. Either applies only when the entity is first registered.
 
 use serde_json::{json, Value};
 
-use super::super::entities::{EntityIds, SensorKind};
-use super::super::states::with_entity_ids;
+use super::super::entities::{EntityIds, EntityKey, EntityKind};
+use super::super::wanted::wanted;
 use crate::snapshot::Snapshot;
 
 /// Where messages go: Home Assistant's discovery prefix and our own base topic.
@@ -47,9 +55,14 @@ fn topic_safe(text: &str) -> String {
         .collect()
 }
 
-/// `<monzo id>_<person id>_<kind>`.
-pub fn unique_id(person_id: &str, monzo_id: &str, kind: SensorKind) -> String {
-    topic_safe(&format!("{monzo_id}_{person_id}_{}", kind.key()))
+/// `<monzo id>_<person id>_<kind key>`.
+pub fn unique_id(key: &EntityKey) -> String {
+    topic_safe(&format!(
+        "{}_{}_{}",
+        key.monzo_id,
+        key.person_id,
+        key.kind.description().key
+    ))
 }
 
 fn device_id(person_id: &str, monzo_id: &str) -> String {
@@ -66,17 +79,19 @@ impl Topics {
         format!("{}/status", self.discovery_prefix)
     }
 
-    pub fn config(&self, unique_id: &str) -> String {
-        format!("{}/sensor/{NODE_ID}/{unique_id}/config", self.discovery_prefix)
+    /// `<prefix>/<domain>/monzo_tray/<unique id>/config`.
+    pub fn config(&self, domain: &str, unique_id: &str) -> String {
+        format!("{}/{domain}/{NODE_ID}/{unique_id}/config", self.discovery_prefix)
     }
 
-    pub fn state(&self, unique_id: &str) -> String {
-        format!("{}/sensor/{unique_id}/state", self.base)
+    /// `<base>/<domain>/<unique id>/state`.
+    pub fn state(&self, domain: &str, unique_id: &str) -> String {
+        format!("{}/{domain}/{unique_id}/state", self.base)
     }
 }
 
 /// Everything that should be on the broker for this snapshot: availability first,
-/// then per sensor its config before its state (Home Assistant subscribes to the
+/// then per entity its config before its state (Home Assistant subscribes to the
 /// state topic when the config arrives, and then gets the retained state).
 pub fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topics) -> Vec<Message> {
     let mut messages = vec![Message {
@@ -84,14 +99,15 @@ pub fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topic
         payload: "online".into(),
         retain: true,
     }];
-    for (sensor, entity_id) in with_entity_ids(snapshot, ids) {
-        let wanted = &sensor.wanted;
-        let unique_id = unique_id(&wanted.person_id, &wanted.monzo_id, wanted.kind);
-        let account_device = device_id(&wanted.person_id, sensor.account_id);
-        let device = if wanted.kind == SensorKind::PotBalance {
+    for entity in wanted(snapshot, ids) {
+        let key = &entity.key;
+        let d = entity.description;
+        let unique_id = unique_id(key);
+        let account_device = device_id(&key.person_id, entity.account_id);
+        let device = if key.kind == EntityKind::PotBalance {
             json!({
-                "identifiers": [device_id(&wanted.person_id, &wanted.monzo_id)],
-                "name": format!("{} {}", wanted.person_name, wanted.thing_name),
+                "identifiers": [device_id(&key.person_id, &key.monzo_id)],
+                "name": format!("{} {}", entity.person_name, entity.thing_name),
                 "manufacturer": "Monzo",
                 "model": "Pot",
                 "via_device": account_device,
@@ -99,56 +115,68 @@ pub fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topic
         } else {
             json!({
                 "identifiers": [account_device],
-                "name": format!("{} {}", wanted.person_name, sensor.account_name),
+                "name": format!("{} {}", entity.person_name, entity.account_name),
                 "manufacturer": "Monzo",
-                "model": sensor.account_name,
+                "model": entity.account_name,
             })
         };
-        let object_id = entity_id.strip_prefix("sensor.").unwrap_or(&entity_id);
-        let config: Value = json!({
-            "name": sensor.short_label,
+        let domain = d.platform.domain();
+        let object_id = entity
+            .entity_id
+            .strip_prefix(domain)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .unwrap_or(&entity.entity_id);
+        let mut config: Value = json!({
+            "name": d.name,
+            "default_entity_id": entity.entity_id,
             "object_id": object_id,
             "unique_id": unique_id,
-            "state_topic": topics.state(&unique_id),
             "availability_topic": topics.availability(),
-            "device_class": "monetary",
-            "state_class": "total",
-            "unit_of_measurement": sensor.money.currency().code(),
-            "suggested_display_precision": sensor.money.currency().exponent(),
-            "icon": sensor.icon,
+            "icon": d.icon,
             "device": device,
         });
+        if let Some(device_class) = d.device_class {
+            config["device_class"] = json!(device_class);
+        }
+        if let Some(state_class) = d.state_class {
+            config["state_class"] = json!(state_class);
+        }
+        let Some(value) = &entity.value else {
+            continue;
+        };
+        config["state_topic"] = json!(topics.state(domain, &unique_id));
+        config["unit_of_measurement"] = json!(value.currency().code());
+        config["suggested_display_precision"] = json!(value.currency().exponent());
         messages.push(Message {
-            topic: topics.config(&unique_id),
+            topic: topics.config(domain, &unique_id),
             payload: config.to_string(),
             retain: true,
         });
         messages.push(Message {
-            topic: topics.state(&unique_id),
-            payload: sensor.money.to_decimal_string(),
+            topic: topics.state(domain, &unique_id),
+            payload: value.to_decimal_string(),
             retain: true,
         });
     }
     messages
 }
 
-/// What removes a remembered sensor (key `"<person>/<monzo id>/<kind>"`): empty
-/// retained config and state. Home Assistant removes the entity, and the device
-/// with its last entity.
-pub fn removal_messages(key: &str, topics: &Topics) -> Vec<Message> {
-    let mut parts = key.splitn(3, '/');
-    let (Some(person_id), Some(monzo_id), Some(kind)) = (parts.next(), parts.next(), parts.next()) else {
-        return Vec::new();
-    };
-    let unique_id = topic_safe(&format!("{monzo_id}_{person_id}_{kind}"));
-    [topics.config(&unique_id), topics.state(&unique_id)]
-        .into_iter()
-        .map(|topic| Message {
-            topic,
-            payload: String::new(),
-            retain: true,
-        })
-        .collect()
+/// What removes a remembered entity: empty retained config and state. Home
+/// Assistant removes the entity, and the device with its last entity.
+pub fn removal_messages(key: &EntityKey, topics: &Topics) -> Vec<Message> {
+    let unique_id = unique_id(key);
+    let domain = key.kind.description().platform.domain();
+    [
+        topics.config(domain, &unique_id),
+        topics.state(domain, &unique_id),
+    ]
+    .into_iter()
+    .map(|topic| Message {
+        topic,
+        payload: String::new(),
+        retain: true,
+    })
+    .collect()
 }
 
 #[cfg(test)]
@@ -164,9 +192,6 @@ mod tests {
                 id: "p_dana".into(),
                 name: "Dana".into(),
                 state: ConnectionState::Live,
-                error: None,
-                updated_at: None,
-                approval_due_at: None,
                 accounts: vec![AccountSnapshot {
                     id: "acc_1".into(),
                     name: "Current Account".into(),
@@ -182,8 +207,8 @@ mod tests {
                         balance: Money::from_minor(50000, gbp),
                     }],
                 }],
+                ..Default::default()
             }],
-            home_assistant: None,
         }
     }
 
@@ -208,6 +233,12 @@ mod tests {
             serde_json::from_str(&m.payload).unwrap()
         };
         let balance = config("acc_1_p_dana_balance");
+        // Both keys: default_entity_id for Home Assistant 2025.10 and later (the only
+        // one read since 2026.4), object_id for older ones.
+        assert_eq!(
+            balance["default_entity_id"],
+            "sensor.monzo_dana_current_account_balance"
+        );
         assert_eq!(balance["object_id"], "monzo_dana_current_account_balance");
         assert_eq!(balance["name"], "Balance");
         assert_eq!(balance["device_class"], "monetary");
@@ -219,6 +250,7 @@ mod tests {
         assert_eq!(balance["device"]["manufacturer"], "Monzo");
 
         let pot = config("pot_9_p_dana_pot_balance");
+        assert_eq!(pot["default_entity_id"], "sensor.monzo_dana_holiday_balance");
         assert_eq!(pot["object_id"], "monzo_dana_holiday_balance");
         assert_eq!(pot["device"]["name"], "Dana Holiday ☀️");
         assert_eq!(pot["device"]["model"], "Pot");
@@ -229,16 +261,25 @@ mod tests {
             .find(|m| m.topic == balance["state_topic"])
             .unwrap();
         assert_eq!(state.payload, "1234.56");
+        // Spent today as Home Assistant's own integration has it: positive, no
+        // state class (it starts again every day).
         let spend = config("acc_1_p_dana_spend_today");
         let spend_state = messages.iter().find(|m| m.topic == spend["state_topic"]).unwrap();
-        assert_eq!(spend_state.payload, "-12.30");
+        assert_eq!(spend_state.payload, "12.30");
+        assert_eq!(spend["name"], "Spent Today");
+        assert_eq!(
+            spend["default_entity_id"],
+            "sensor.monzo_dana_current_account_spend_today"
+        );
+        assert!(spend.get("state_class").is_none(), "{spend}");
+        assert_eq!(spend["device_class"], "monetary");
     }
 
     #[test]
     fn a_removed_sensor_is_an_empty_retained_config_and_state() {
         let mut ids = EntityIds::new();
         let messages = desired_messages(&snapshot(), &mut ids, &topics());
-        let removal = removal_messages("p_dana/pot_9/pot_balance", &topics());
+        let removal = removal_messages(&EntityKey::parse("p_dana/pot_9/pot_balance").unwrap(), &topics());
         assert_eq!(removal.len(), 2);
         for m in &removal {
             assert!(m.retain && m.payload.is_empty());
@@ -249,7 +290,7 @@ mod tests {
     #[test]
     fn odd_ids_never_make_wildcards_in_topics() {
         assert_eq!(
-            unique_id("p/x", "acc+#1", SensorKind::Balance),
+            unique_id(&EntityKey::new("p/x", "acc+#1", EntityKind::Balance)),
             "acc__1_p_x_balance"
         );
     }

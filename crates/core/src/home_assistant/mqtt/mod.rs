@@ -5,20 +5,20 @@
 //! - [`broker`]: the broker's address, topic prefixes, TLS.
 //! - [`discovery`]: the messages a snapshot calls for.
 //! - [`connection`]: the long-lived connection and what it sees.
-//! - [`pusher`]: only what changed, acknowledged by the broker.
+//! - [`transport`]: only what changed, acknowledged by the broker.
 
 pub mod broker;
 pub mod connection;
 pub mod discovery;
-pub mod pusher;
+pub mod transport;
 
 use rand::distr::{Alphanumeric, SampleString};
 
 use self::broker::{availability_will, check_topic_prefix, BrokerAddress};
 use self::connection::MqttConnection;
 use self::discovery::Topics;
-use self::pusher::MqttPusher;
-use super::client::HaFailure;
+use self::transport::MqttTransport;
+use super::HaFailure;
 use crate::error::Result;
 use crate::settings::MqttSettings;
 
@@ -36,6 +36,7 @@ pub fn settings_from_input(
         ca_file,
         discovery_prefix: check_topic_prefix("discovery prefix", discovery_prefix)?,
         base_topic: check_topic_prefix("base topic", base_topic)?,
+        other: Default::default(),
     };
     // Builds the options once, so a bad CA file is reported now, not later.
     address.options("check", None, settings.ca_file.as_deref(), None)?;
@@ -67,8 +68,8 @@ pub async fn test(
     Ok(connection::check(options, &settings.url).await)
 }
 
-/// A pusher with its connection, connecting at once.
-pub fn start(settings: &MqttSettings, password: Option<&str>) -> Result<MqttPusher> {
+/// The transport with its connection, connecting at once.
+pub fn start(settings: &MqttSettings, password: Option<&str>) -> Result<MqttTransport> {
     let topics = topics(settings);
     let address = BrokerAddress::parse(&settings.url)?;
     let options = address.options(
@@ -78,5 +79,5 @@ pub fn start(settings: &MqttSettings, password: Option<&str>) -> Result<MqttPush
         Some(availability_will(&topics.availability())),
     )?;
     let connection = MqttConnection::start(options, settings.url.clone(), topics.home_assistant_status());
-    Ok(MqttPusher::new(connection, topics))
+    Ok(MqttTransport::new(connection, topics))
 }

@@ -7,16 +7,9 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-use super::states::EntityState;
+use super::EntityState;
 use crate::error::{Error, Result};
-
-/// How a Home Assistant request failed, in the words the status line uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HaFailure {
-    Unauthorized,
-    Unreachable(String),
-    Rejected(String),
-}
+use crate::home_assistant::HaFailure;
 
 #[derive(Clone)]
 pub struct HaClient {

@@ -1,6 +1,6 @@
 //! Publishes the snapshot as discovery messages: only what changed since the last
 //! acknowledged push, everything again after a reconnect or when Home Assistant
-//! announces itself; removals for deleted pots and removed people. A push counts as
+//! announces itself; removals of what the caller found may go. A push counts as
 //! done when the broker has acknowledged every message (QoS 1).
 
 use std::collections::HashMap;
@@ -11,16 +11,14 @@ use rumqttc::QoS;
 
 use super::connection::{LinkState, MqttConnection, CONNECT_TIMEOUT};
 use super::discovery::{desired_messages, removal_messages, Message, Topics};
-use crate::home_assistant::client::HaFailure;
-use crate::home_assistant::entities::EntityIds;
-use crate::home_assistant::pusher::{PushReport, PushState, PushStatus};
-use crate::home_assistant::states::gone;
+use crate::home_assistant::entities::{EntityIds, EntityKey};
+use crate::home_assistant::{HaFailure, PushReport, PushState, Transport};
 use crate::settings::HaTransport;
 use crate::snapshot::Snapshot;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub struct MqttPusher {
+pub struct MqttTransport {
     connection: MqttConnection,
     topics: Topics,
     /// Topic → payload the broker acknowledged, since `epoch`.
@@ -28,10 +26,10 @@ pub struct MqttPusher {
     epoch: u64,
     /// The connection as the last push found it: a change since calls for a push.
     seen: LinkState,
-    state: PushState,
+    last_ok_at: Option<chrono::DateTime<Utc>>,
 }
 
-impl MqttPusher {
+impl MqttTransport {
     pub fn new(connection: MqttConnection, topics: Topics) -> Self {
         Self {
             connection,
@@ -39,29 +37,14 @@ impl MqttPusher {
             published: HashMap::new(),
             epoch: 0,
             seen: LinkState::default(),
-            state: PushState {
-                transport: HaTransport::Mqtt,
-                ..PushState::off()
-            },
+            last_ok_at: None,
         }
     }
 
-    /// Resolves when the connection has changed, since the last push looked, in a
-    /// way that calls for a push: it came up or went down, or Home Assistant asked
-    /// for everything again. At once if that happened during the last push.
-    pub async fn link_changed(&self) {
-        let mut watch = self.connection.watch();
-        let seen = &self.seen;
-        let _ = watch
-            .wait_for(|s| s.connected != seen.connected || s.epoch != seen.epoch || s.failure != seen.failure)
-            .await;
-    }
-
-    fn fail(&mut self, failure: HaFailure, requests: usize) -> PushReport {
-        self.state = PushState::failed(HaTransport::Mqtt, failure, self.state.last_ok_at);
+    fn fail(&self, failure: HaFailure, requests: usize) -> PushReport {
         PushReport {
             requests,
-            state: self.state.clone(),
+            state: PushState::failed(HaTransport::Mqtt, failure, self.last_ok_at),
         }
     }
 
@@ -76,9 +59,31 @@ impl MqttPusher {
             state
         }
     }
+}
 
-    /// One push. `ids` gains new entities and loses removed ones; the caller saves it.
-    pub async fn push(&mut self, snapshot: &Snapshot, ids: &mut EntityIds) -> PushReport {
+#[async_trait::async_trait]
+impl Transport for MqttTransport {
+    fn kind(&self) -> HaTransport {
+        HaTransport::Mqtt
+    }
+
+    /// Resolves when the connection has changed, since the last push looked, in a
+    /// way that calls for a push: it came up or went down, or Home Assistant asked
+    /// for everything again. At once if that happened during the last push.
+    async fn link_changed(&self) {
+        let mut watch = self.connection.watch();
+        let seen = &self.seen;
+        let _ = watch
+            .wait_for(|s| s.connected != seen.connected || s.epoch != seen.epoch || s.failure != seen.failure)
+            .await;
+    }
+
+    async fn push(
+        &mut self,
+        snapshot: &Snapshot,
+        ids: &mut EntityIds,
+        retiring: &[(String, String)],
+    ) -> PushReport {
         let link = self.link().await;
         self.seen = link.clone();
         if !link.connected {
@@ -92,9 +97,10 @@ impl MqttPusher {
             self.epoch = link.epoch;
         }
         let mut messages = desired_messages(snapshot, ids, &self.topics);
-        let removed: Vec<String> = gone(snapshot, ids).into_iter().map(|(key, _)| key).collect();
-        for key in &removed {
-            messages.extend(removal_messages(key, &self.topics));
+        for (key, _) in retiring {
+            if let Some(parsed) = EntityKey::parse(key) {
+                messages.extend(removal_messages(&parsed, &self.topics));
+            }
         }
         let changed: Vec<Message> = messages
             .into_iter()
@@ -138,18 +144,14 @@ impl MqttPusher {
             self.published
                 .insert(message.topic.clone(), message.payload.clone());
         }
-        for key in removed {
-            ids.remove(&key);
+        for (key, _) in retiring {
+            ids.remove(key);
         }
-        self.state = PushState {
-            transport: HaTransport::Mqtt,
-            status: PushStatus::Ok,
-            message: None,
-            last_ok_at: Some(Utc::now()),
-        };
+        let state = PushState::ok(HaTransport::Mqtt);
+        self.last_ok_at = state.last_ok_at;
         PushReport {
             requests: changed.len(),
-            state: self.state.clone(),
+            state,
         }
     }
 }

@@ -1,11 +1,21 @@
-//! What the command line prints for people: the balance table and the people list.
+//! What the command line prints for people: the balance table, the people list, and
+//! the line per poll of `headless`. Columns are aligned by terminal cells.
 
-use monzo_tray_core::settings::Settings;
-use monzo_tray_core::snapshot::{ConnectionState, PersonSnapshot, Snapshot};
+use crate::home_assistant::PushState;
+use crate::settings::Settings;
+use crate::snapshot::{ConnectionState, PersonSnapshot, Snapshot};
+use unicode_width::UnicodeWidthStr;
 
+/// `text` padded with spaces to `width` terminal cells: counted by display width
+/// (`unicode-width`), so CJK characters and emoji, two cells each, keep columns
+/// aligned.
 fn pad(text: &str, width: usize) -> String {
-    let len = text.chars().count();
-    format!("{text}{}", " ".repeat(width.saturating_sub(len)))
+    format!("{text}{}", " ".repeat(width.saturating_sub(text.width())))
+}
+
+/// `text` right-aligned in `width` terminal cells.
+fn pad_left(text: &str, width: usize) -> String {
+    format!("{}{text}", " ".repeat(width.saturating_sub(text.width())))
 }
 
 fn local_time(at: &chrono::DateTime<chrono::Utc>) -> String {
@@ -40,16 +50,16 @@ pub fn status_table(snapshot: &Snapshot) -> String {
         }
         for account in &person.accounts {
             out.push_str(&format!(
-                "  {} {:>14}   with pots {}\n",
+                "  {} {}   with pots {}\n",
                 pad(&account.name, 24),
-                account.balance.display(),
+                pad_left(&account.balance.display(), 14),
                 account.total_balance.display()
             ));
             for pot in &account.pots {
                 out.push_str(&format!(
-                    "    {} {:>14}\n",
+                    "    {} {}\n",
                     pad(&pot.name, 22),
-                    pot.balance.display()
+                    pad_left(&pot.balance.display(), 14)
                 ));
             }
         }
@@ -62,28 +72,16 @@ pub fn status_table(snapshot: &Snapshot) -> String {
 }
 
 /// One line per poll cycle, for `headless`.
-pub fn cycle_line(snapshot: &Snapshot) -> String {
+pub fn cycle_line(snapshot: &Snapshot, push: Option<&PushState>) -> String {
     let people: Vec<String> = snapshot
         .people
         .iter()
         .map(|p| format!("{}={}", p.name, p.state.as_str()))
         .collect();
     let accounts: usize = snapshot.people.iter().map(|p| p.accounts.len()).sum();
-    let home_assistant = match &snapshot.home_assistant {
-        Some(state) => format!(
-            "; Home Assistant {}{}",
-            serde_json::to_value(state.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            state
-                .message
-                .as_deref()
-                .map(|m| format!(" ({m})"))
-                .unwrap_or_default()
-        ),
-        None => String::new(),
-    };
+    let home_assistant = push
+        .map(|state| format!("; Home Assistant {}", state.summary()))
+        .unwrap_or_default();
     format!(
         "{} poll: {} ({} accounts){home_assistant}",
         chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
@@ -131,4 +129,53 @@ pub fn people_json(settings: &Settings) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({ "people": people })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::snapshot::{AccountSnapshot, PotSnapshot};
+
+    /// Columns line up in terminal cells, whatever the names hold.
+    #[test]
+    fn the_table_is_aligned_by_display_width() {
+        let gbp = |m| Money::from_minor(m, Currency::from_code("GBP"));
+        let pot = |name: &str, minor| PotSnapshot {
+            id: format!("pot_{name}"),
+            name: name.into(),
+            currency: "GBP".into(),
+            balance: gbp(minor),
+        };
+        let snapshot = Snapshot {
+            people: vec![PersonSnapshot {
+                id: "p1".into(),
+                name: "王伟".into(),
+                state: ConnectionState::Live,
+                accounts: vec![AccountSnapshot {
+                    id: "acc_1".into(),
+                    name: "Current Account".into(),
+                    account_type: "uk_retail".into(),
+                    currency: "GBP".into(),
+                    balance: gbp(123456),
+                    total_balance: gbp(200000),
+                    spend_today: gbp(0),
+                    pots: vec![
+                        pot("Holiday ☀️", 150000),
+                        pot("旅行の貯金", 5),
+                        pot("🎉🎉 Party", 2500),
+                        pot("Plain", 1),
+                    ],
+                }],
+                ..Default::default()
+            }],
+        };
+        let table = status_table(&snapshot);
+        let pot_lines: Vec<&str> = table.lines().filter(|l| l.starts_with("    ")).collect();
+        assert_eq!(pot_lines.len(), 4, "{table}");
+        // Every amount ends in the same terminal column.
+        let ends: Vec<usize> = pot_lines.iter().map(|l| l.width()).collect();
+        assert!(ends.iter().all(|&e| e == ends[0]), "{ends:?}\n{table}");
+        assert!(table.contains("£1,500.00") && table.contains("£0.05"), "{table}");
+    }
 }

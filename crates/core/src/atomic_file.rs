@@ -1,0 +1,95 @@
+//! Files that must never be left half-written: settings and the transactions state.
+//! A crash during a write leaves either the old file or the new one (temporary
+//! file, fsync, rename, fsync of the folder), and a file set aside never replaces an
+//! earlier one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` atomically, creating its folder if needed.
+pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Moves `path` aside to `<name>.<label>-<UTC time to the nanosecond>`, with `-2`,
+/// `-3`, … if that name is taken: an earlier backup is never overwritten (a hard
+/// link fails rather than replace). Returns where it went.
+pub fn set_aside(path: &Path, label: &str) -> std::io::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.9fZ");
+    set_aside_as(path, &format!("{name}.{label}-{stamp}"))
+}
+
+fn set_aside_as(path: &Path, base: &str) -> std::io::Result<PathBuf> {
+    for n in 1u32.. {
+        let candidate = match n {
+            1 => path.with_file_name(base),
+            n => path.with_file_name(format!("{base}-{n}")),
+        };
+        match std::fs::hard_link(path, &candidate) {
+            Ok(()) => {
+                std::fs::remove_file(path)?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("no free name to set the file aside"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replace_and_backups_never_overwrite_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/state.json");
+        write(&path, b"one").unwrap();
+        write(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let first = set_aside(&path, "broken").unwrap();
+        write(&path, b"three").unwrap();
+        let second = set_aside(&path, "broken").unwrap();
+        assert_ne!(first, second);
+        assert_eq!(std::fs::read(&first).unwrap(), b"two");
+        assert_eq!(std::fs::read(&second).unwrap(), b"three");
+        assert!(!path.exists());
+        // Nothing else left in the folder: no temporary files.
+        assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 2);
+
+        // Two backups made at the same moment keep both.
+        write(&path, b"four").unwrap();
+        let a = set_aside_as(&path, "state.json.broken-same").unwrap();
+        write(&path, b"five").unwrap();
+        let b = set_aside_as(&path, "state.json.broken-same").unwrap();
+        assert!(b.to_string_lossy().ends_with("broken-same-2"), "{}", b.display());
+        assert_eq!(std::fs::read(&a).unwrap(), b"four");
+        assert_eq!(std::fs::read(&b).unwrap(), b"five");
+    }
+}

@@ -1,0 +1,183 @@
+//! The REST transport: every sensor as a state set through Home Assistant's REST API
+//! (`POST /api/states/<entity_id>`). Only what changed since the last good push is
+//! sent, a few requests at a time; everything again when Home Assistant has lost the
+//! states (it forgets REST-made states on restart: a read-back, at most once per
+//! `verify_every`, answers 404).
+//!
+//! - [`client`]: the REST calls.
+
+pub mod client;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+pub use self::client::HaClient;
+use super::entities::{EntityIds, Platform};
+use super::wanted::{wanted, WantedEntity};
+use super::{HaFailure, PushReport, PushState, Transport};
+use crate::settings::HaTransport;
+use crate::snapshot::Snapshot;
+
+/// The body of `POST /api/states/<entity_id>`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntityState {
+    #[serde(skip)]
+    pub entity_id: String,
+    /// The decimal string in major units ("1234.56").
+    pub state: String,
+    /// As Home Assistant's own Monzo sensors have them: `unit_of_measurement` (the
+    /// currency code), `device_class`, `state_class` (where the row has one),
+    /// `friendly_name`, `icon`.
+    pub attributes: Value,
+}
+
+impl EntityState {
+    fn of(entity: &WantedEntity<'_>) -> Option<Self> {
+        let value = entity.value.as_ref()?;
+        let d = entity.description;
+        let mut attributes = json!({
+            "unit_of_measurement": value.currency().code(),
+            "friendly_name": entity.friendly_name(),
+            "icon": d.icon,
+        });
+        if let Some(device_class) = d.device_class {
+            attributes["device_class"] = json!(device_class);
+        }
+        if let Some(state_class) = d.state_class {
+            attributes["state_class"] = json!(state_class);
+        }
+        Some(Self {
+            entity_id: entity.entity_id.clone(),
+            state: value.to_decimal_string(),
+            attributes,
+        })
+    }
+}
+
+/// The sensor states to push for `snapshot`, entity ids assigned (new ones added to
+/// `ids`).
+pub fn desired_states(snapshot: &Snapshot, ids: &mut EntityIds) -> Vec<EntityState> {
+    wanted(snapshot, ids)
+        .iter()
+        .filter(|e| e.description.platform == Platform::Sensor)
+        .filter_map(EntityState::of)
+        .collect()
+}
+
+pub struct RestTransport {
+    client: HaClient,
+    pushed: HashMap<String, EntityState>,
+    last_verified: Option<Instant>,
+    verify_every: Duration,
+    concurrency: usize,
+    last_ok_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl RestTransport {
+    pub fn new(client: HaClient) -> Self {
+        Self {
+            client,
+            pushed: HashMap::new(),
+            last_verified: None,
+            verify_every: Duration::from_secs(55),
+            concurrency: 4,
+            last_ok_at: None,
+        }
+    }
+
+    pub fn client(&self) -> &HaClient {
+        &self.client
+    }
+
+    fn fail(&self, failure: HaFailure, requests: usize) -> PushReport {
+        let state = PushState::failed(HaTransport::Rest, failure, self.last_ok_at);
+        tracing::warn!(status = ?state.status, "Home Assistant push failed");
+        PushReport { requests, state }
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for RestTransport {
+    fn kind(&self) -> HaTransport {
+        HaTransport::Rest
+    }
+
+    fn verify_next_push(&mut self) {
+        self.last_verified = None;
+    }
+
+    async fn push(
+        &mut self,
+        snapshot: &Snapshot,
+        ids: &mut EntityIds,
+        retiring: &[(String, String)],
+    ) -> PushReport {
+        let mut requests = 0;
+        let desired = desired_states(snapshot, ids);
+        let due = self
+            .last_verified
+            .is_none_or(|t| t.elapsed() >= self.verify_every);
+        if due {
+            if let Some(probe) = desired.iter().find(|s| self.pushed.contains_key(&s.entity_id)) {
+                requests += 1;
+                match self.client.get_state(&probe.entity_id).await {
+                    Ok(None) => {
+                        tracing::info!("Home Assistant lost the states (restarted?); pushing everything");
+                        self.pushed.clear();
+                    }
+                    Ok(Some(_)) => {}
+                    Err(failure) => return self.fail(failure, requests),
+                }
+                self.last_verified = Some(Instant::now());
+            }
+        }
+        for (key, entity_id) in retiring {
+            requests += 1;
+            match self.client.delete_state(entity_id).await {
+                Ok(()) => {
+                    ids.remove(key);
+                    self.pushed.remove(entity_id);
+                }
+                Err(failure) => return self.fail(failure, requests),
+            }
+        }
+        let changed: Vec<EntityState> = desired
+            .into_iter()
+            .filter(|s| self.pushed.get(&s.entity_id) != Some(s))
+            .collect();
+        requests += changed.len();
+        let client = &self.client;
+        let results: Vec<(EntityState, Result<(), HaFailure>)> = futures::stream::iter(changed)
+            .map(|state| async move {
+                let result = client.set_state(&state).await;
+                (state, result)
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        let mut failure = None;
+        for (state, result) in results {
+            match result {
+                Ok(()) => {
+                    self.pushed.insert(state.entity_id.clone(), state);
+                }
+                Err(f) => {
+                    failure.get_or_insert(f);
+                }
+            }
+        }
+        if let Some(failure) = failure {
+            return self.fail(failure, requests);
+        }
+        // What was just written is known to be there: no read-back needed soon.
+        self.last_verified.get_or_insert_with(Instant::now);
+        let state = PushState::ok(HaTransport::Rest);
+        self.last_ok_at = state.last_ok_at;
+        PushReport { requests, state }
+    }
+}

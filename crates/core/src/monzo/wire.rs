@@ -1,0 +1,162 @@
+//! Monzo's replies as they come over the wire, read strictly where it matters and
+//! tolerantly everywhere else.
+//!
+//! Strict: the list a reply exists for (`accounts`, `pots`) and the amounts
+//! (`balance`, `currency`, `spend_today`, a pot's `balance`) must be there with the
+//! documented type. A reply without them is malformed ([`Error::Decode`]): read as
+//! "nothing there" it would make a person's accounts vanish downstream (Home
+//! Assistant's own integration met `{}` from `/accounts` in the wild as
+//! `KeyError: 'accounts'`). Tolerant: unknown fields and unknown account types are
+//! ignored, since Monzo adds both over time (Monzo's docs, `source/includes/*.md`).
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// One entry of `GET /accounts`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireAccount {
+    /// `acc_…`.
+    pub id: String,
+    /// `uk_retail`, `uk_retail_joint`, … (see `snapshot::account_type_name`).
+    #[serde(rename = "type")]
+    pub account_type: String,
+    /// Closed accounts are still listed, with `closed: true`.
+    #[serde(default)]
+    pub closed: bool,
+}
+
+/// `GET /balance`: amounts in minor units of `currency`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireBalance {
+    /// The available balance; negative when overdrawn.
+    pub balance: i64,
+    /// Balance plus every pot. Not in every sample of Monzo's docs: when absent, the
+    /// engine adds the pots itself.
+    #[serde(default)]
+    pub total_balance: Option<i64>,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Negative when money was spent today (Monzo's sign).
+    pub spend_today: i64,
+}
+
+/// One entry of `GET /pots`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WirePot {
+    /// `pot_…`.
+    pub id: String,
+    pub name: String,
+    /// Minor units of the pot's currency.
+    pub balance: i64,
+    /// Absent in some samples: the account's currency is assumed then.
+    #[serde(default)]
+    pub currency: Option<String>,
+    /// Deleted pots are still listed, with `deleted: true`.
+    #[serde(default)]
+    pub deleted: bool,
+    /// "Added security": withdrawals only in the Monzo app.
+    #[serde(default)]
+    pub locked: bool,
+}
+
+#[derive(Deserialize)]
+struct AccountsReply {
+    accounts: Vec<WireAccount>,
+}
+
+#[derive(Deserialize)]
+struct PotsReply {
+    pots: Vec<WirePot>,
+}
+
+/// Decodes a JSON reply body into its documented shape; anything else is
+/// [`Error::Decode`], naming what was wrong. Shared with the fuzz targets.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::Decode(e.to_string()))
+}
+
+/// `{"accounts": [...]}`; `{}` or `{"accounts": null}` is malformed, not "no accounts".
+pub fn decode_accounts(body: &[u8]) -> Result<Vec<WireAccount>> {
+    decode::<AccountsReply>(body).map(|r| r.accounts)
+}
+
+/// `{"pots": [...]}`; `{}` or `{"pots": null}` is malformed, not "no pots".
+pub fn decode_pots(body: &[u8]) -> Result<Vec<WirePot>> {
+    decode::<PotsReply>(body).map(|r| r.pots)
+}
+
+/// `{"balance", "currency", "spend_today", "total_balance"?}`.
+pub fn decode_balance(body: &[u8]) -> Result<WireBalance> {
+    decode(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_fields_and_types_are_tolerated() {
+        let body = br#"{"accounts":[{"id":"acc_1","type":"uk_new_thing","closed":false,"owners":[{"x":1}],"surprise":true}]}"#;
+        let accounts = decode_accounts(body).unwrap();
+        assert_eq!(accounts[0].account_type, "uk_new_thing");
+        assert!(decode_accounts(br#"{"accounts":[]}"#).unwrap().is_empty());
+        let pots = decode_pots(br#"{"pots":[{"id":"pot_1","name":"A","balance":5,"style":"x"}]}"#).unwrap();
+        assert_eq!(
+            (pots[0].balance, pots[0].deleted, pots[0].locked),
+            (5, false, false)
+        );
+    }
+
+    /// Each reply that is not the documented shape is malformed, never "nothing there".
+    #[test]
+    fn replies_missing_what_they_exist_for_are_malformed() {
+        let accounts: [&[u8]; 7] = [
+            b"{}",
+            br#"{"accounts": null}"#,
+            br#"{"accounts": {}}"#,
+            br#"{"accounts": [{"type": "uk_retail"}]}"#,
+            br#"{"accounts": [{"id": "acc_1"}]}"#,
+            br#"{"accounts": [1]}"#,
+            b"{\"accounts\": [",
+        ];
+        for body in accounts {
+            assert!(
+                matches!(decode_accounts(body), Err(Error::Decode(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let pots: [&[u8]; 5] = [
+            b"{}",
+            br#"{"pots": null}"#,
+            br#"{"pots": [{"id": "pot_1", "name": "A"}]}"#,
+            br#"{"pots": [{"id": "pot_1", "name": "A", "balance": null}]}"#,
+            br#"{"pots": [{"id": "pot_1", "name": "A", "balance": "12"}]}"#,
+        ];
+        for body in pots {
+            assert!(
+                matches!(decode_pots(body), Err(Error::Decode(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let balances: [&[u8]; 5] = [
+            b"{}",
+            br#"{"currency": "GBP", "spend_today": 0}"#,
+            br#"{"balance": null, "currency": "GBP", "spend_today": 0}"#,
+            br#"{"balance": 1.5, "currency": "GBP", "spend_today": 0}"#,
+            br#"{"balance": 100, "spend_today": 0}"#,
+        ];
+        for body in balances {
+            assert!(
+                matches!(decode_balance(body), Err(Error::Decode(_))),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let ok = decode_balance(br#"{"balance": -5, "currency": "GBP", "spend_today": -1230}"#).unwrap();
+        assert_eq!((ok.balance, ok.total_balance, ok.spend_today), (-5, None, -1230));
+    }
+}

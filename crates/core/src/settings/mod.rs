@@ -1,0 +1,428 @@
+//! Settings: people and their OAuth client ids, poll interval, privacy mode, Home
+//! Assistant. Never a secret (those are in the keyring).
+//!
+//! The file is `settings.json` in the config dir (`MONZO_TRAY_CONFIG_DIR`, else
+//! `$XDG_CONFIG_HOME/monzo-tray`): a flat JSON object of keys. Writes are atomic
+//! (temporary file, fsync, rename). Reading is value by value ([`read`]): a value
+//! that cannot be used is replaced by its default and named in a warning; only a file
+//! that is not a JSON object at all is moved aside (never over an earlier backup), the
+//! person is told, and monzo-tray starts clean.
+
+mod read;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::atomic_file;
+use crate::error::{Error, Result};
+
+pub const SETTINGS_FILE: &str = "settings.json";
+/// Seconds between polls unless the person chooses otherwise: Home Assistant's own
+/// Monzo integration polls every minute too.
+pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 60;
+/// The shortest and longest poll interval a person may choose, in seconds: Monzo's
+/// rate limits are not published, and one user was limited after about 30 requests in
+/// 5 minutes (see shared/monzo-api.md), so never faster than every 10 s.
+pub const MIN_POLL_INTERVAL_SECS: u64 = 10;
+pub const MAX_POLL_INTERVAL_SECS: u64 = 86_400;
+/// Monzo asks for the in-app approval again after this long (observed by apps;
+/// Monzo's docs do not say).
+pub const APPROVAL_LIFETIME_DAYS: i64 = 90;
+/// Home Assistant's default MQTT discovery prefix (its MQTT option of that name).
+pub const DEFAULT_DISCOVERY_PREFIX: &str = "homeassistant";
+/// Where our MQTT states and availability go unless the person chooses otherwise.
+pub const DEFAULT_BASE_TOPIC: &str = "monzo_tray";
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Settings {
+    pub people: Vec<PersonSettings>,
+    pub poll_interval_secs: u64,
+    pub privacy_mode: bool,
+    /// Low-balance alert thresholds in major units, by Monzo `acc_…` id.
+    pub low_balance_alerts: std::collections::BTreeMap<String, rust_decimal::Decimal>,
+    pub home_assistant: HomeAssistantSettings,
+    /// Person entries this version could not use, kept verbatim (written back after
+    /// the readable people on save).
+    #[serde(skip)]
+    pub unreadable_people: Vec<Value>,
+    /// Keys written by other parts or newer versions, kept as they are.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            people: Vec::new(),
+            poll_interval_secs: DEFAULT_POLL_INTERVAL_SECS,
+            privacy_mode: false,
+            low_balance_alerts: Default::default(),
+            home_assistant: HomeAssistantSettings::default(),
+            unreadable_people: Vec::new(),
+            other: Map::new(),
+        }
+    }
+}
+
+/// How balances reach Home Assistant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HaTransport {
+    /// States set through its REST API (`url` and a token).
+    #[default]
+    Rest,
+    /// Entities and devices through MQTT discovery (`mqtt`).
+    Mqtt,
+}
+
+/// Where Home Assistant is; its token (or the broker's password) is in the keyring.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HomeAssistantSettings {
+    pub transport: HaTransport,
+    /// Home Assistant's own address, for the REST transport.
+    pub url: Option<String>,
+    pub enabled: bool,
+    /// The broker, for the MQTT transport.
+    pub mqtt: Option<MqttSettings>,
+    /// A CA certificate (PEM) to trust for an https URL with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Entity ids, chosen once per Monzo id: see `home_assistant::entities`.
+    pub entities: std::collections::BTreeMap<String, String>,
+    /// Keys of newer versions, kept as they are.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+/// An MQTT broker that Home Assistant's MQTT integration listens to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MqttSettings {
+    /// `mqtt://[user@]host:port` or `mqtts://…`; never a password (that is in the keyring).
+    pub url: String,
+    /// A CA certificate (PEM) to trust for `mqtts://` with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Home Assistant's discovery prefix (its MQTT option of that name).
+    pub discovery_prefix: String,
+    /// Where states and availability are published.
+    pub base_topic: String,
+    /// Keys of newer versions, kept as they are.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl MqttSettings {
+    /// The broker at `url` with the default topics and the system's CA roots.
+    pub fn new(url: String) -> Self {
+        Self {
+            url,
+            ca_file: None,
+            discovery_prefix: DEFAULT_DISCOVERY_PREFIX.into(),
+            base_topic: DEFAULT_BASE_TOPIC.into(),
+            other: Map::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PersonSettings {
+    /// Our stable id for this person (entries in the keyring are filed under it).
+    pub id: String,
+    pub name: String,
+    pub client_id: String,
+    /// The redirect URL this person's client was registered with.
+    pub redirect_uri: String,
+    pub signed_in_at: Option<DateTime<Utc>>,
+    /// When data was first seen after the last in-app approval; Monzo asks again
+    /// `APPROVAL_LIFETIME_DAYS` later.
+    pub approved_at: Option<DateTime<Utc>>,
+    /// The Monzo user (`user_…`) this person is bound to: the `user_id` of the token
+    /// reply at their first sign-in. A later sign-in as another Monzo user is refused.
+    pub monzo_user_id: Option<String>,
+    /// Keys of newer versions, kept as they are.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
+}
+
+impl PersonSettings {
+    pub fn approval_due_at(&self) -> Option<DateTime<Utc>> {
+        self.approved_at
+            .map(|t| t + chrono::Duration::days(APPROVAL_LIFETIME_DAYS))
+    }
+}
+
+impl Settings {
+    /// The poll interval, never below [`MIN_POLL_INTERVAL_SECS`] whatever the file says.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_secs(
+            self.poll_interval_secs
+                .clamp(MIN_POLL_INTERVAL_SECS, MAX_POLL_INTERVAL_SECS),
+        )
+    }
+
+    pub fn person_by_name(&self, name: &str) -> Option<&PersonSettings> {
+        let name = name.trim();
+        self.people.iter().find(|p| p.name == name).or_else(|| {
+            self.people
+                .iter()
+                .find(|p| p.name.to_lowercase() == name.to_lowercase())
+        })
+    }
+
+    pub fn person_by_id(&self, id: &str) -> Option<&PersonSettings> {
+        self.people.iter().find(|p| p.id == id)
+    }
+
+    pub fn person_by_id_mut(&mut self, id: &str) -> Option<&mut PersonSettings> {
+        self.people.iter_mut().find(|p| p.id == id)
+    }
+}
+
+/// Where the settings live, from `MONZO_TRAY_CONFIG_DIR` or the platform's config dir.
+pub fn config_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("MONZO_TRAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs::config_dir().map(|d| d.join("monzo-tray")).ok_or_else(|| {
+        Error::InvalidInput("No config folder is known for this user; set MONZO_TRAY_CONFIG_DIR.".into())
+    })
+}
+
+/// What loading found besides the settings: a warning to show the person.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub warning: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SettingsFile {
+    path: PathBuf,
+}
+
+impl SettingsFile {
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            path: dir.join(SETTINGS_FILE),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn io_error(&self, action: &'static str, source: std::io::Error) -> Error {
+        Error::SettingsIo {
+            action,
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Reads the settings. Missing file: defaults. A value that cannot be used: its
+    /// default, named in the warning, everything else kept. Not a JSON object at all:
+    /// the file is set aside as `settings.json.broken-<time>` (never over an earlier
+    /// one) and defaults are returned with a warning.
+    pub fn load(&self) -> Result<Loaded> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Loaded {
+                    settings: Settings::default(),
+                    warning: None,
+                })
+            }
+            Err(e) => return Err(self.io_error("read", e)),
+        };
+        let problem = match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => {
+                let read = read::settings(map);
+                for warning in &read.warnings {
+                    tracing::warn!("{warning}");
+                }
+                let warning = (!read.warnings.is_empty()).then(|| read.warnings.join(" "));
+                return Ok(Loaded {
+                    settings: read.settings,
+                    warning,
+                });
+            }
+            Ok(_) => "it is not a JSON object".to_owned(),
+            Err(parse_error) => parse_error.to_string(),
+        };
+        let backup =
+            atomic_file::set_aside(&self.path, "broken").map_err(|e| self.io_error("set aside", e))?;
+        let warning = format!(
+            "The settings file could not be read ({problem}); it was kept as {} and monzo-tray started with empty settings. Sign-ins in the keyring are untouched.",
+            backup.display()
+        );
+        tracing::warn!("{warning}");
+        Ok(Loaded {
+            settings: Settings::default(),
+            warning: Some(warning),
+        })
+    }
+
+    /// Writes atomically: a crash leaves either the old file or the new one. Person
+    /// entries that could not be read go back after the readable ones.
+    pub fn save(&self, settings: &Settings) -> Result<()> {
+        let mut value =
+            serde_json::to_value(settings).map_err(|e| self.io_error("encode", std::io::Error::other(e)))?;
+        if let Some(Value::Array(people)) = value.get_mut("people") {
+            people.extend(settings.unreadable_people.iter().cloned());
+        }
+        let text = serde_json::to_vec_pretty(&value)
+            .map_err(|e| self.io_error("encode", std::io::Error::other(e)))?;
+        atomic_file::write(&self.path, &text).map_err(|e| self.io_error("write", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backups(dir: &Path) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().contains("broken"))
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn round_trip_keeps_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::in_dir(dir.path());
+        assert_eq!(file.load().unwrap().settings, Settings::default());
+        std::fs::write(
+            file.path(),
+            r#"{"people":[{"id":"p1","name":"Dana","client_id":"c","redirect_uri":"http://r","colour":"teal"}],
+                "poll_interval_secs":30,"ha_entities":{"acc_1":"x"},
+                "home_assistant":{"url":"http://ha","webhook":{"id":"w"},"mqtt":{"url":"mqtt://h:1","qos":2}}}"#,
+        )
+        .unwrap();
+        let loaded = file.load().unwrap();
+        assert_eq!(loaded.warning, None);
+        let settings = loaded.settings;
+        assert_eq!(settings.poll_interval_secs, 30);
+        file.save(&settings).unwrap();
+        let again: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+        assert_eq!(again["ha_entities"]["acc_1"], "x");
+        assert_eq!(again["people"][0]["colour"], "teal");
+        assert_eq!(again["home_assistant"]["webhook"]["id"], "w");
+        assert_eq!(again["home_assistant"]["mqtt"]["qos"], 2);
+        assert_eq!(again["home_assistant"]["mqtt"]["base_topic"], DEFAULT_BASE_TOPIC);
+    }
+
+    /// One wrong value costs that value only, named in one sentence each.
+    #[test]
+    fn a_wrong_value_is_replaced_by_its_default_and_everything_else_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::in_dir(dir.path());
+        std::fs::write(
+            file.path(),
+            r#"{
+              "people": [
+                {"id":"p1","name":"Dana","client_id":"c1","redirect_uri":"http://r","approved_at":"yesterday","monzo_user_id":"user_1"},
+                {"id":"p2","name":"Alex","client_id":"c2","redirect_uri":"http://r","signed_in_at":"2026-01-01T00:00:00Z"},
+                {"name":"Broken"},
+                42
+              ],
+              "poll_interval_secs": "sixty",
+              "privacy_mode": true,
+              "low_balance_alerts": {"acc_1": "100.00", "acc_2": "lots"},
+              "home_assistant": {
+                "transport": "carrier_pigeon", "url": "http://ha:8123", "enabled": true,
+                "entities": {"p1/acc_1/balance": "sensor.monzo_dana_current_account_balance", "p1/acc_1/x": 5}
+              }
+            }"#,
+        )
+        .unwrap();
+        let loaded = file.load().unwrap();
+        let settings = &loaded.settings;
+        let warning = loaded.warning.clone().unwrap();
+        // Everything readable is kept.
+        assert_eq!(
+            settings
+                .people
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
+            ["Dana", "Alex"]
+        );
+        assert_eq!(settings.people[0].approved_at, None);
+        assert_eq!(settings.people[0].monzo_user_id.as_deref(), Some("user_1"));
+        assert!(settings.people[1].signed_in_at.is_some());
+        assert_eq!(settings.poll_interval_secs, DEFAULT_POLL_INTERVAL_SECS);
+        assert!(settings.privacy_mode);
+        assert_eq!(settings.low_balance_alerts.len(), 1);
+        assert_eq!(settings.home_assistant.transport, HaTransport::Rest);
+        assert_eq!(settings.home_assistant.url.as_deref(), Some("http://ha:8123"));
+        assert!(settings.home_assistant.enabled);
+        assert_eq!(settings.home_assistant.entities.len(), 1);
+        // Each replaced value is named.
+        for named in [
+            "\"approved_at\" is \"yesterday\"",
+            "\"poll_interval_secs\" is \"sixty\"",
+            "\"acc_2\"",
+            "\"carrier_pigeon\"",
+            "\"p1/acc_1/x\"",
+            "person 3",
+            "person 4",
+        ] {
+            assert!(warning.contains(named), "{named} not in: {warning}");
+        }
+        assert!(backups(dir.path()).is_empty(), "nothing is set aside");
+        // Unreadable people stay in the file after a save.
+        file.save(settings).unwrap();
+        let again: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+        assert_eq!(again["people"].as_array().unwrap().len(), 4);
+        assert_eq!(again["people"][2]["name"], "Broken");
+        assert_eq!(again["people"][3], 42);
+        assert_eq!(again["poll_interval_secs"], DEFAULT_POLL_INTERVAL_SECS);
+    }
+
+    #[test]
+    fn a_broken_file_is_kept_aside_and_reported_and_backups_never_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::in_dir(dir.path());
+        for (n, text) in ["{ not json", "[1, 2]", "{ again not json"].iter().enumerate() {
+            std::fs::write(file.path(), text).unwrap();
+            let loaded = file.load().unwrap();
+            assert!(loaded.warning.unwrap().contains("could not be read"));
+            assert_eq!(loaded.settings, Settings::default());
+            assert_eq!(backups(dir.path()).len(), n + 1);
+        }
+        let mut kept: Vec<String> = backups(dir.path())
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        kept.sort();
+        assert_eq!(kept, ["[1, 2]", "{ again not json", "{ not json"]);
+    }
+
+    #[test]
+    fn approval_due_is_ninety_days_on() {
+        let approved = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let person = PersonSettings {
+            id: "p".into(),
+            name: "Dana".into(),
+            client_id: "c".into(),
+            redirect_uri: "http://127.0.0.1:8457/callback".into(),
+            signed_in_at: None,
+            approved_at: Some(approved),
+            monzo_user_id: None,
+            other: Map::new(),
+        };
+        assert_eq!(
+            person.approval_due_at().unwrap().to_rfc3339(),
+            "2026-04-01T00:00:00+00:00"
+        );
+    }
+}
