@@ -23,10 +23,17 @@ out=docs/benchmarks.md
   echo
   echo "## Poll scaling"
   echo
-  echo "One full poll cycle; sandbox latency 100 ms per request; 2 accounts and 3 pots per account per person."
-  echo "The baseline makes the same requests one after another, as Home Assistant's Monzo integration does."
+  echo "One steady poll cycle; sandbox latency 100 ms per request; 2 accounts and 3 pots per account per person."
+  echo "The baseline makes Home Assistant's Monzo integration's requests one after another (account list, balances, pots)."
   echo
   cargo bench --quiet --locked -p monzo-tray-e2e --bench poll_scaling 2>/dev/null | grep '^|'
+  echo
+  echo "## Request budget"
+  echo
+  echo "Requests to Monzo per person per hour at the default 60 s poll interval, 2 accounts (the account list"
+  echo "is read every 10 minutes; an account's transactions only when its balance or spending changed)."
+  echo
+  cargo bench --quiet --locked -p monzo-tray-e2e --bench poll_scaling -- budget 2>/dev/null | grep '^|'
   echo
   echo "## Soak"
   echo

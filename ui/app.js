@@ -1,7 +1,11 @@
 // The settings window. Every action is a command into the Rust core; the webview
 // never sees a secret (commands return redacted views, amounts already formatted).
+// It follows events from the app (a new snapshot, the Home Assistant push status,
+// a sign-in step) instead of asking again and again; a timer only moves the
+// "updated 2 min ago" text on.
 
 const invoke = (command, args) => window.__TAURI__.core.invoke(command, args);
+const listen = (event, handler) => window.__TAURI__.event.listen(event, handler);
 const $ = (id) => document.getElementById(id);
 
 const STATE_TEXT = {
@@ -45,12 +49,31 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// "just now", "3 min ago", "at 14:02".
+function ago(iso) {
+  const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  return `at ${timeOf(iso)}`;
+}
+
 function stateLine(person) {
   let text = STATE_TEXT[person.state] ?? person.state;
+  if (person.state === "live" && person.updated_at) text += ` · updated ${ago(person.updated_at)}`;
   if (person.state === "stale" && person.updated_at) text += ` — last updated ${timeOf(person.updated_at)}`;
   if (person.state === "error" && person.error) text += `: ${person.error}`;
   return text;
 }
+
+// Moves each "updated … ago" on, from what was last shown: no call into the app.
+function retellTimes() {
+  for (const node of document.querySelectorAll("#people .person")) {
+    const person = shownPeople.get(node.dataset.id);
+    if (person) node.querySelector(".state").textContent = stateLine(person);
+  }
+}
+
+const shownPeople = new Map();
 
 function renderAccount(account) {
   const threshold = el("input", {
@@ -110,6 +133,15 @@ function renderPerson(person) {
   });
   const accounts = el("ul", { class: "accounts" });
   for (const account of person.accounts) accounts.append(renderAccount(account));
+  const notify = el("input", { type: "checkbox", class: "notify", checked: person.notify_transactions });
+  notify.addEventListener("change", async () => {
+    try {
+      await invoke("set_transaction_notifications", { personId: person.id, on: notify.checked });
+    } catch (err) {
+      notify.checked = !notify.checked;
+      $("people-error").textContent = message(err);
+    }
+  });
   const approval = person.approval_due_at
     ? el("p", { class: "hint" }, `Monzo asks for approval in the app again on ${dateOf(person.approval_due_at)}.`)
     : "";
@@ -120,6 +152,7 @@ function renderPerson(person) {
     el("p", { class: "hint client" }, `Client ${person.client_id}`),
     approval,
     accounts,
+    el("label", { class: "check notify-line" }, notify, ` Notify me of ${person.name}'s new transactions`),
     el("div", { class: "actions" }, reconnect, remove),
   );
 }
@@ -135,7 +168,11 @@ async function refresh() {
     const people = await invoke("people");
     $("people-error").textContent = "";
     $("people-empty").hidden = people.length > 0;
-    if (!editing()) $("people").replaceChildren(...people.map(renderPerson));
+    if (!editing()) {
+      shownPeople.clear();
+      for (const person of people) shownPeople.set(person.id, person);
+      $("people").replaceChildren(...people.map(renderPerson));
+    }
   } catch (err) {
     $("people-error").textContent = message(err);
   }
@@ -308,7 +345,7 @@ function showHomeAssistant(ha, withFields) {
     return;
   }
   let line = HA_STATUS[status.status] ?? status.status;
-  if (ha.transport === "mqtt") line = line.replace("Home Assistant", "The MQTT broker");
+  if ((status.transport ?? ha.transport) === "mqtt") line = line.replace("Home Assistant", "The MQTT broker");
   if (status.message) line += ` (${status.message})`;
   if (status.last_ok_at) line += ` · last pushed ${timeOf(status.last_ok_at)}`;
   $("ha-status").textContent = line;
@@ -349,11 +386,23 @@ async function loadSettings() {
   showHomeAssistant(await invoke("home_assistant"), true);
 }
 
+async function showPushStatus() {
+  const status = await invoke("push_status");
+  showHomeAssistant({ ...(savedHomeAssistant ?? {}), status }, false);
+}
+
+// Followed before the first load, so nothing that happens in between is missed.
+await listen("snapshot-changed", () => {
+  refresh();
+  // A sign-in waiting for the approval completes when the balances come.
+  followSignIn();
+});
+await listen("push-status-changed", showPushStatus);
+await listen("sign-in-changed", () => {
+  followSignIn();
+  refresh();
+});
 await loadSettings();
 await refresh();
 await followSignIn();
-setInterval(async () => {
-  refresh();
-  followSignIn();
-  showHomeAssistant(await invoke("home_assistant"), false);
-}, 1500);
+setInterval(retellTimes, 30000);

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
+use monzo_tray_core::settings::MIN_POLL_INTERVAL_SECS;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,11 +66,29 @@ pub enum Command {
         command: HaCommand,
     },
     /// Run the poll engine and the Home Assistant push with no GUI until stopped
-    /// (Ctrl-C), one line per cycle.
+    /// (Ctrl-C or SIGTERM), one line per cycle.
     Headless {
         /// Poll once, push once, and exit (non-zero if the push failed).
         #[arg(long)]
         once: bool,
+        /// Poll every SECONDS (at least 10) in this run, whatever the settings say.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(MIN_POLL_INTERVAL_SECS..))]
+        interval: Option<u64>,
+    },
+    /// Recent transactions of everyone (or one person, or one account), newest first.
+    Transactions {
+        /// Only this person's accounts.
+        #[arg(long)]
+        person: Option<String>,
+        /// Only this account: its name ("Joint Account") or its acc_… id.
+        #[arg(long)]
+        account: Option<String>,
+        /// How many, at most.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=1000))]
+        limit: u64,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// Serve the fake Monzo API with demo data, for manual testing.
     Sandbox {

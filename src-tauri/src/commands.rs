@@ -13,8 +13,10 @@ use tokio::sync::mpsc;
 use crate::cli::{Cli, Command, HaCommand};
 use crate::context::AppContext;
 use crate::demo;
+use monzo_tray_core::background;
 use monzo_tray_core::home_assistant::PushStatus;
 use monzo_tray_core::home_assistant::{link, mqtt};
+use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_core::terminal as output;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -74,7 +76,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
-        Some(Command::Headless { once }) => headless(&context, once).await,
+        Some(Command::Headless { once, interval }) => {
+            context
+                .engine
+                .set_poll_interval(interval.map(Duration::from_secs));
+            headless(&context, once).await
+        }
+        Some(Command::Transactions {
+            person,
+            account,
+            limit,
+            json,
+        }) => transactions(&context, person.as_deref(), account.as_deref(), limit, json).await,
         Some(Command::Ha {
             command:
                 HaCommand::Connect {
@@ -136,6 +149,45 @@ async fn connect_mqtt(
         "Connected to the MQTT broker at {broker}; every balance will appear in Home Assistant as a device \
          (through its MQTT integration)."
     );
+    Ok(())
+}
+
+/// How far back `transactions` looks: within the 90 days Monzo lets be read more
+/// than five minutes after a sign-in.
+const TRANSACTIONS_WINDOW_DAYS: i64 = 89;
+
+async fn transactions(
+    context: &AppContext,
+    person: Option<&str>,
+    account: Option<&str>,
+    limit: u64,
+    json: bool,
+) -> anyhow::Result<()> {
+    let person = person.map(|name| context.household.person(name)).transpose()?;
+    let snapshot = context.engine.poll_once().await;
+    for p in snapshot
+        .people
+        .iter()
+        .filter(|p| p.state != ConnectionState::Live)
+    {
+        eprintln!(
+            "monzo-tray: {}'s transactions are not shown: {}",
+            p.name,
+            p.error.as_deref().unwrap_or("not live")
+        );
+    }
+    let since = context.household.clock().now() - chrono::Duration::days(TRANSACTIONS_WINDOW_DAYS);
+    let list = context.engine.transactions_since(&snapshot, since).await?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let records = output::select_transactions(&snapshot, list, person.as_ref(), account, limit)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "transactions": records }))?
+        );
+    } else {
+        print!("{}", output::transactions_table(&records, &snapshot));
+    }
     Ok(())
 }
 
@@ -202,9 +254,7 @@ async fn login(
         }
     };
     let name = sign_in.name().to_owned();
-    let signed_in = sign_in
-        .finish(&context.http, &context.api, &context.household, code)
-        .await?;
+    let signed_in = sign_in.finish(context.engine.sessions(), code).await?;
     match signed_in.approval {
         Approval::Approved => println!("{name} is signed in and access is approved."),
         Approval::Pending | Approval::Unknown => println!(
@@ -236,15 +286,9 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_requested().await;
         let _ = stop.send(true);
     });
-    tokio::spawn(link::follow(
-        context.household.clone(),
-        context.engine.subscribe(),
-        context.push_status.clone(),
-        stopped.clone(),
-    ));
     // A line per poll, and per change of the push status.
     let mut snapshots = context.engine.subscribe();
     let mut push_status = context.push_status.subscribe();
@@ -261,8 +305,25 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
             println!("{line}");
         }
     });
-    context.engine.run(stopped).await;
+    // Returns once polling and pushing have stopped and rotated tokens are saved.
+    background::run(context.engine.clone(), context.push_status.clone(), stopped).await;
     Ok(())
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM, as a service manager stops a service.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn sandbox(port: u16, fixture: Option<PathBuf>) -> anyhow::Result<()> {

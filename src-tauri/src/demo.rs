@@ -45,8 +45,6 @@ async fn sign_in(context: &AppContext, name: &str) -> anyhow::Result<()> {
         .context("the sandbox did not redirect")?
         .to_owned();
     let code = sign_in.code_from_pasted(&landed)?;
-    sign_in
-        .finish(&context.http, &context.api, &context.household, code)
-        .await?;
+    sign_in.finish(context.engine.sessions(), code).await?;
     Ok(())
 }

@@ -1,10 +1,17 @@
-//! Poll scaling: one full poll cycle of the engine (everyone concurrently; per
-//! person the account list, then all balances and pots at once) against a baseline
-//! that makes the same requests one after another, the way Home Assistant's Monzo
-//! integration does. Sandbox latency 100 ms per request; 1, 4 and 16 people with 2
-//! accounts and 3 pots per account. Prints a Markdown table.
+//! Poll scaling: one steady poll cycle of the engine (everyone concurrently; per
+//! person all balances and pots at once, the account list kept for ten minutes)
+//! against a baseline that makes the requests Home Assistant's Monzo integration
+//! makes, one after another (the account list, then each balance, then each pot
+//! list). Sandbox latency 100 ms per request; 1, 4 and 16 people with 2 accounts
+//! and 3 pots per account. Prints a Markdown table.
 //!
-//! `cargo bench -p monzo-tray-e2e --bench poll_scaling` (scripts/bench.sh runs it).
+//! With the argument `budget` it prints the request budget instead: requests per
+//! person per hour at the default 60 s interval, for a household that is idle and
+//! for one that spends (a card payment every 5 minutes), beside Home Assistant's
+//! integration (1 + 2 per account per minute).
+//!
+//! `cargo bench -p monzo-tray-e2e --bench poll_scaling [-- budget]` (scripts/bench.sh
+//! runs both).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -111,8 +118,43 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// An hour at the default 60 s poll interval: 60 polls, the account list read
+/// again every tenth (as it is every ten minutes); spending, a card payment before
+/// every fifth poll. Returns the requests made for one person.
+async fn hour(spending: bool) -> u64 {
+    let setup = setup(1).await;
+    setup.engine.poll_once().await; // the run's start: lists and transactions read once
+    setup.sandbox.reset_request_counts();
+    for minute in 0..60 {
+        if minute % 10 == 9 {
+            setup.engine.refresh_now();
+        }
+        if spending && minute % 5 == 0 {
+            setup
+                .sandbox
+                .add_transaction(monzo_tray_e2e::spend("acc_bench0_0", -450, "Coffee"))
+                .unwrap();
+        }
+        setup.engine.poll_once().await;
+    }
+    setup.sandbox.total_requests()
+}
+
+async fn budget() {
+    let accounts = 2;
+    let home_assistant = (1 + 2 * accounts) * 60;
+    println!("| household | requests per person per hour | Home Assistant's integration (1 + 2 per account per minute) |");
+    println!("| --- | ---: | ---: |");
+    for (name, spending) in [("idle", false), ("spends (a card payment every 5 minutes)", true)] {
+        println!("| {name} | {} | {home_assistant} |", hour(spending).await);
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "budget") {
+        return budget().await;
+    }
     println!("| people | requests per cycle | concurrent cycle | sequential baseline | baseline ÷ concurrent | cycle in request latencies |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     for people in [1, 4, 16] {

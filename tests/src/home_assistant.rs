@@ -210,6 +210,20 @@ impl HomeAssistant {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// Follows the event bus: each event of `event_type` as it comes (see
+    /// `tests/ha/listen.py`); returns once subscribed.
+    pub fn listen(&self, event_type: &str) -> crate::Running {
+        let mut command = Command::new(self.venv.join("bin/python"));
+        command
+            .arg(workspace().join("tests/ha/listen.py"))
+            .arg(&self.url)
+            .arg(&self.token)
+            .arg(event_type);
+        let mut listening = crate::Running::spawn(command);
+        assert_eq!(listening.next_line(Duration::from_secs(30)), "ready");
+        listening
+    }
+
     fn post(&self, path: &str, body: Value) -> Value {
         let out = Command::new("curl")
             .args(["-s", "-X", "POST", "-H", "Content-Type: application/json", "-H"])

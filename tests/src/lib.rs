@@ -218,6 +218,13 @@ impl Running {
         drop(self.child.stdin.take());
     }
 
+    /// The next line within `within`, or `None`.
+    pub fn try_next_line(&mut self, within: Duration) -> Option<String> {
+        let line = self.stdout.recv_timeout(within).ok()?;
+        self.stdout_seen.push(line.clone());
+        Some(line)
+    }
+
     pub fn next_line(&mut self, within: Duration) -> String {
         let line = self
             .stdout
@@ -288,4 +295,28 @@ pub fn text(output: Output) -> (i32, String, String) {
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
+}
+
+/// A card payment of `minor` (minor units; negative: money out) at `merchant` on
+/// `account`, made now, for the sandbox's `add_transaction`.
+pub fn spend(account: &str, minor: i64, merchant: &str) -> monzo_sandbox::TransactionFixture {
+    monzo_sandbox::TransactionFixture {
+        id: String::new(),
+        account_id: account.into(),
+        created: String::new(),
+        amount: minor,
+        currency: None,
+        description: "CARD PAYMENT".into(),
+        merchant: Some(monzo_sandbox::MerchantFixture {
+            id: "merch_1".into(),
+            name: merchant.into(),
+            category: Some("groceries".into()),
+        }),
+        category: Some("groceries".into()),
+        pending: false,
+        decline_reason: None,
+        local_amount: None,
+        local_currency: None,
+        pot_id: None,
+    }
 }

@@ -32,6 +32,7 @@ pub async fn signed_in(
         Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap(),
     );
     let household = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()));
+    let engine = Engine::new(household.clone(), http.clone(), api.clone(), config);
     for name in people {
         let sign_in = SignIn::start(
             &api,
@@ -50,9 +51,8 @@ pub async fn signed_in(
         let code = sign_in
             .code_from_pasted(reply.headers()["location"].to_str().unwrap())
             .unwrap();
-        sign_in.finish(&http, &api, &household, code).await.unwrap();
+        sign_in.finish(engine.sessions(), code).await.unwrap();
     }
-    let engine = Engine::new(household.clone(), http, api.clone(), config);
     SignedIn {
         engine,
         api,

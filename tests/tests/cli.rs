@@ -294,6 +294,89 @@ fn a_person_stays_bound_to_their_monzo_user() {
     assert_eq!(json["people"][1]["accounts"].as_array().unwrap().len(), 3);
 }
 
+/// `monzo-tray transactions`: newest first, a joint account's once for the
+/// household, by person and account, as JSON; bad input is one sentence.
+#[test]
+fn transactions_are_listed_newest_first() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    for person in ["Dana", "Alex"] {
+        let (code, _, stderr) = login_as(&desktop, &monzo, person, person);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let run = |args: &[&str]| text(desktop.monzo_tray(&monzo.url()).args(args).output().unwrap());
+    let (code, stdout, stderr) = run(&["transactions", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    let all = json["transactions"].as_array().unwrap();
+    assert_eq!(all.len(), 9, "the demo's nine, the joint ones once");
+    let times: Vec<&str> = all.iter().map(|t| t["created"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first");
+    let newest = &all[0];
+    assert_eq!(newest["id"], "tx_00009demo007");
+    assert_eq!(newest["person"], "Dana & Alex");
+    assert_eq!(newest["account"], "Joint Account");
+    assert_eq!(newest["amount"], "-45.99");
+    assert_eq!(newest["merchant"], "Sainsbury's");
+    let pot = all.iter().find(|t| t["id"] == "tx_00009demo002").unwrap();
+    assert_eq!(pot["pot_id"], "pot_00009demoholiday");
+    let declined = all.iter().find(|t| t["id"] == "tx_00009demo004").unwrap();
+    assert_eq!(declined["declined"], true);
+    for key in [
+        "id",
+        "person",
+        "account_id",
+        "account",
+        "created",
+        "amount",
+        "currency",
+        "description",
+        "merchant",
+        "category",
+    ] {
+        assert!(newest.get(key).is_some(), "{key} missing: {newest}");
+    }
+
+    let (code, stdout, _) = run(&[
+        "transactions",
+        "--json",
+        "--person",
+        "alex",
+        "--account",
+        "Joint Account",
+        "--limit",
+        "1",
+    ]);
+    assert_eq!(code, 0);
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["transactions"].as_array().unwrap().len(), 1);
+    assert_eq!(json["transactions"][0]["person"], "Alex");
+    assert_eq!(json["transactions"][0]["account_id"], "acc_00009demojoint");
+
+    let (code, table, _) = run(&["transactions", "--account", "acc_00009demodanacurrent"]);
+    assert_eq!(code, 0);
+    assert!(table.lines().next().unwrap().contains("Tesco Metro"), "{table}");
+    assert!(
+        table.contains("To Holiday") && table.contains("declined"),
+        "{table}"
+    );
+    assert!(!table.contains("Sainsbury"), "{table}");
+
+    let (code, _, stderr) = run(&["transactions", "--account", "Savings"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("There is no account \"Savings\""), "{stderr}");
+    let (code, _, stderr) = run(&["transactions", "--person", "Nobody"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no person called \"Nobody\""), "{stderr}");
+    let (code, _, _) = run(&["transactions", "--limit", "0"]);
+    assert_eq!(code, 2);
+    let (code, _, stderr) = run(&["headless", "--interval", "5"]);
+    assert_eq!(code, 2, "at least 10 seconds: {stderr}");
+    assert_no_secrets(&monzo, "transactions output", &[&stdout, &table]);
+}
+
 #[test]
 fn expiry_is_refreshed_and_the_rotated_token_lands_in_the_keyring() {
     let desktop = Desktop::start();

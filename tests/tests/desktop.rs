@@ -245,6 +245,60 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £5.00"))
         .await;
 
+    // Recent transactions: a "Recent" submenu per account, newest first. Dana asks
+    // for notifications of her new transactions (off until she does).
+    let recent = watcher
+        .wait_for(WAIT, |l| {
+            l.iter().any(|e| e.label.ends_with("Tesco Metro  \u{2212}£12.30"))
+        })
+        .await;
+    assert!(recent.iter().any(|e| e.label == "    Recent"), "{recent:#?}");
+    assert!(
+        recent
+            .iter()
+            .any(|e| e.label.ends_with("To Holiday ☀️  \u{2212}£500.00")),
+        "pot transfers named: {recent:#?}"
+    );
+    assert!(
+        recent
+            .iter()
+            .any(|e| e.label.ends_with("Co-op  \u{2212}£45.00 (declined)")),
+        "declined ones marked: {recent:#?}"
+    );
+    let notify = eventually("Dana's notify box", WAIT, || async {
+        person_button(&client, "Dana", ".notify").await
+    })
+    .await;
+    click_element(&client, &notify).await;
+    eventually("the choice saved", WAIT, || async {
+        let saved = std::fs::read_to_string(desktop.settings_path()).ok()?;
+        saved.contains("\"notify_transactions\": true").then_some(())
+    })
+    .await;
+    sandbox
+        .add_transaction(monzo_tray_e2e::spend(
+            "acc_00009demodanacurrent",
+            -1599,
+            "M&S Simply Food",
+        ))
+        .unwrap();
+    watcher.click("Refresh now").await;
+    watcher
+        .wait_for(WAIT, |l| {
+            l.iter()
+                .any(|e| e.label.ends_with("M&S Simply Food  \u{2212}£15.99"))
+        })
+        .await;
+    let told = "Dana · \u{2212}£15.99 M&S Simply Food";
+    eventually("the transaction notification", WAIT, || async {
+        notifications
+            .shown()
+            .iter()
+            .any(|n| n.summary == told)
+            .then_some(())
+    })
+    .await;
+
     // Hide amounts from the tray: every amount becomes £•••.
     watcher.click("Hide amounts").await;
     let hidden = watcher
@@ -252,10 +306,11 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         .await;
     assert!(!hidden
         .iter()
-        .any(|e| e.label.contains("£5.00") || e.label.contains("£1,500.00")));
+        .any(|e| e.label.contains("£10.99") || e.label.contains("£1,500.00") || e.label.contains("Tesco")));
     watcher.click("Hide amounts").await;
+    // £5.00, less the £15.99 at M&S.
     watcher
-        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £5.00"))
+        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   -£10.99"))
         .await;
 
     // The paste path: Alex opened the email on a phone.

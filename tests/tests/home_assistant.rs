@@ -7,15 +7,19 @@
 use std::time::Duration;
 
 use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
+use monzo_tray_core::background;
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::home_assistant::entities::EntityIds;
+use monzo_tray_core::home_assistant::link;
 use monzo_tray_core::home_assistant::{people_ids, HaClient, PushStatus, Pusher, RestTransport};
 use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_e2e::home_assistant::HomeAssistant;
 use monzo_tray_e2e::signed_in::signed_in;
-use monzo_tray_e2e::{cli_login, text, Desktop, Running};
+use monzo_tray_e2e::{cli_login, spend, text, Desktop, Running};
 use serde_json::json;
 use std::collections::HashSet;
+use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Everyone in settings: whom the pusher may keep entities for.
 fn people(engine: &Engine) -> HashSet<String> {
@@ -262,6 +266,8 @@ async fn odd_replies_and_one_partial_list_delete_nothing() {
             }],
             random: None,
         });
+        // The account list is kept for minutes; "Refresh now" reads it again.
+        engine.refresh_now();
         let snapshot = engine.poll_once().await;
         assert!(
             snapshot.people.iter().all(|p| p.state == ConnectionState::Stale),
@@ -327,6 +333,115 @@ async fn odd_replies_and_one_partial_list_delete_nothing() {
     ] {
         assert!(ha.state(entity).await.is_none(), "{entity} still there");
     }
+}
+
+/// Reads events (JSON lines) from a listener until `count` came, within `within`.
+fn events(listening: &mut Running, count: usize, within: Duration) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + within;
+    let mut out = Vec::new();
+    while out.len() < count {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let Some(line) = listening.try_next_line(left) else {
+            panic!("only {} of {count} events came: {out:#?}", out.len());
+        };
+        out.push(serde_json::from_str(&line).unwrap());
+    }
+    out
+}
+
+/// Each new transaction fires `monzo_tray_transaction` on Home Assistant's bus
+/// exactly once, a joint account's once for the household; while Home Assistant
+/// is down they wait, and arrive once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_transactions_fire_one_event_each_on_the_bus() {
+    let mut ha = HomeAssistant::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let signed = signed_in(
+        &sandbox,
+        &["Dana", "Alex"],
+        Duration::from_secs(2),
+        EngineConfig::default(),
+    )
+    .await;
+    link::connect(&signed.household, &ha.url, &ha.token, None)
+        .await
+        .unwrap();
+    let engine = Arc::new(signed.engine);
+    let mut listening = ha.listen("monzo_tray_transaction");
+    let (stop, stopped) = watch::channel(false);
+    let status = watch::Sender::new(None);
+    let mut pushes = status.subscribe();
+    let running = tokio::spawn(background::run(engine.clone(), status, stopped));
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        pushes.wait_for(|s| s.as_ref().is_some_and(|s| s.status == PushStatus::Ok)),
+    )
+    .await
+    .expect("a first push")
+    .unwrap();
+    assert!(
+        listening.try_next_line(Duration::from_millis(500)).is_none(),
+        "the backlog is never announced"
+    );
+
+    let tesco = sandbox
+        .add_transaction(spend("acc_00009demodanacurrent", -1230, "Tesco Metro"))
+        .unwrap();
+    let sainsburys = sandbox
+        .add_transaction(spend("acc_00009demojoint", -4599, "Sainsbury's"))
+        .unwrap();
+    engine.refresh_now();
+    let mut fired = events(&mut listening, 2, Duration::from_secs(30));
+    fired.sort_by_key(|e| e["data"]["id"].as_str().map(|id| id == sainsburys));
+    let tesco_event = &fired[0]["data"];
+    assert_eq!(tesco_event["id"], tesco.as_str());
+    assert_eq!(tesco_event["person"], "Dana");
+    assert_eq!(tesco_event["account_id"], "acc_00009demodanacurrent");
+    assert_eq!(tesco_event["account"], "Current Account");
+    assert_eq!(tesco_event["amount"], "-12.30");
+    assert_eq!(tesco_event["currency"], "GBP");
+    assert_eq!(tesco_event["merchant"], "Tesco Metro");
+    assert_eq!(tesco_event["category"], "groceries");
+    assert_eq!(tesco_event["description"], "CARD PAYMENT");
+    assert!(tesco_event["created"].is_string());
+    let joint_event = &fired[1]["data"];
+    assert_eq!(joint_event["id"], sainsburys.as_str());
+    assert_eq!(joint_event["person"], "Dana & Alex", "once for the household");
+    // Exactly once: more polls fire nothing more.
+    engine.refresh_now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    engine.refresh_now();
+    assert!(
+        listening.try_next_line(Duration::from_secs(2)).is_none(),
+        "fired twice"
+    );
+
+    // Home Assistant down: the new transaction waits, and comes once it is back.
+    ha.stop();
+    let while_down = sandbox
+        .add_transaction(spend("acc_00009demoalexcurrent", -880, "Pret A Manger"))
+        .unwrap();
+    engine.refresh_now();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        pushes.wait_for(|s| s.as_ref().is_some_and(|s| s.status == PushStatus::Unreachable)),
+    )
+    .await
+    .expect("Home Assistant reported unreachable")
+    .unwrap();
+    ha.start_again();
+    let mut listening = ha.listen("monzo_tray_transaction");
+    engine.refresh_now();
+    let fired = events(&mut listening, 1, Duration::from_secs(30));
+    assert_eq!(fired[0]["data"]["id"], while_down.as_str());
+    assert_eq!(fired[0]["data"]["person"], "Alex");
+    engine.refresh_now();
+    assert!(
+        listening.try_next_line(Duration::from_secs(2)).is_none(),
+        "fired twice"
+    );
+    stop.send(true).unwrap();
+    running.await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

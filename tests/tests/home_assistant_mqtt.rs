@@ -13,7 +13,7 @@ use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
 use monzo_tray_e2e::gui::eventually;
 use monzo_tray_e2e::home_assistant::HomeAssistant;
 use monzo_tray_e2e::mosquitto::{Mosquitto, Security};
-use monzo_tray_e2e::{cli_login, Desktop, Running};
+use monzo_tray_e2e::{cli_login, spend, Desktop, Running};
 use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -107,6 +107,37 @@ fn signal(app: &Running, name: &str) {
     assert!(ok, "kill -{name}");
 }
 
+/// The next `count` state changes of Transaction event entities (others skipped),
+/// then two quiet seconds in which no more may come.
+fn event_entity_events(listening: &mut Running, count: usize) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut out: Vec<Value> = Vec::new();
+    loop {
+        let wait = if out.len() < count {
+            deadline.saturating_duration_since(std::time::Instant::now())
+        } else {
+            Duration::from_secs(2)
+        };
+        let Some(line) = listening.try_next_line(wait) else {
+            assert!(
+                out.len() >= count,
+                "only {} of {count} events came: {out:#?}",
+                out.len()
+            );
+            return out;
+        };
+        let event: Value = serde_json::from_str(&line).unwrap();
+        let entity = event["data"]["entity_id"].as_str().unwrap_or_default();
+        // An event entity's state is the time of its last event; "unknown" and
+        // "unavailable" are not events.
+        let state = event["data"]["new_state"]["state"].as_str().unwrap_or_default();
+        if entity.starts_with("event.monzo_") && !matches!(state, "unknown" | "unavailable" | "") {
+            out.push(event);
+            assert!(out.len() <= count, "more events than transactions: {out:#?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn devices_in_home_assistant_through_discovery() {
     let mut broker = Mosquitto::start();
@@ -148,9 +179,10 @@ async fn devices_in_home_assistant_through_discovery() {
     wait_for_state(&ha, "sensor.monzo_dana_holiday_balance", "1500.00").await;
 
     // Dana: current (3 sensors, 2 pots) + joint (3, 2 pots); Alex: joint (3, 2 pots),
-    // current (3), business in EUR (3, 1 pot).
+    // current (3), business in EUR (3, 1 pot); and a Transaction event entity per
+    // account and owner (5).
     let entities = mqtt_entities(&ha);
-    assert_eq!(entities.len(), 5 + 5 + 5 + 3 + 4, "{entities:#?}");
+    assert_eq!(entities.len(), 5 + 5 + 5 + 3 + 4 + 5, "{entities:#?}");
     let entity = |id: &str| entities.iter().find(|e| e["entity_id"] == id).cloned().unwrap();
     let current = entity("sensor.monzo_dana_current_account_balance");
     let unique_id = current["unique_id"].as_str().unwrap();
@@ -158,6 +190,10 @@ async fn devices_in_home_assistant_through_discovery() {
         unique_id.starts_with("acc_") && unique_id.ends_with("_balance"),
         "{unique_id}"
     );
+    // The Transaction event entity, on the account's device.
+    let transaction_entity = entity("event.monzo_dana_current_account_transaction");
+    assert_eq!(transaction_entity["device_id"], current["device_id"]);
+
     let holiday = entity("sensor.monzo_dana_holiday_balance");
     assert!(holiday["unique_id"].as_str().unwrap().starts_with("pot_"));
 
@@ -183,7 +219,7 @@ async fn devices_in_home_assistant_through_discovery() {
     ha.restart();
     wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1234.56").await;
     wait_for_state(&ha, "sensor.monzo_dana_holiday_balance", "1500.00").await;
-    assert_eq!(mqtt_entities(&ha).len(), 22);
+    assert_eq!(mqtt_entities(&ha).len(), 27);
     signal(&app, "CONT");
 
     // A state the broker no longer holds comes back when Home Assistant announces
@@ -216,14 +252,14 @@ async fn devices_in_home_assistant_through_discovery() {
     sandbox.set_balance("acc_00009demodanacurrent", 100).unwrap();
     let mut app = headless(&desktop, &sandbox);
     wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1.00").await;
-    // Monzo answers 200 with `{}` for the account list (Home Assistant's own
-    // integration met it as `KeyError: 'accounts'`): everyone goes stale, and no
-    // entity or device is removed (nor the areas and names people gave them).
+    // Monzo answers 200 with `{}` for the pots (as Home Assistant's own integration
+    // met for accounts, `KeyError: 'accounts'`): everyone goes stale, and no entity
+    // or device is removed (nor the areas and names people gave them).
     sandbox.set_faults(FaultPlan {
         rules: vec![FaultRule {
             kind: FaultKind::MissingList,
             times: None,
-            path: Some("/accounts".into()),
+            path: Some("/pots".into()),
             retry_after: None,
             delay_ms: None,
         }],
@@ -232,7 +268,7 @@ async fn devices_in_home_assistant_through_discovery() {
     wait_for_line(&mut app, "Dana=stale, Alex=stale");
     wait_for_line(&mut app, "Dana=stale, Alex=stale");
     assert_eq!(monzo_devices(&ha).len(), 5 + 7);
-    assert_eq!(mqtt_entities(&ha).len(), 22);
+    assert_eq!(mqtt_entities(&ha).len(), 27);
     sandbox.clear_faults();
     wait_for_line(&mut app, "Dana=live, Alex=live");
     sandbox
@@ -255,6 +291,60 @@ async fn devices_in_home_assistant_through_discovery() {
     broker.start_again();
     wait_for_line(&mut app, "Home Assistant ok");
     wait_for_state(&ha, "sensor.monzo_dana_current_account_balance", "1.00").await;
+
+    // New transactions: each once on the event entity of every owner (a joint
+    // account's under both), never retained.
+    let mut listening = ha.listen("state_changed");
+    let tesco = sandbox
+        .add_transaction(spend("acc_00009demodanacurrent", -1230, "Tesco Metro"))
+        .unwrap();
+    let sainsburys = sandbox
+        .add_transaction(spend("acc_00009demojoint", -4599, "Sainsbury's"))
+        .unwrap();
+    let fired = event_entity_events(&mut listening, 3);
+    let of = |entity: &str| -> Vec<&Value> {
+        fired
+            .iter()
+            .filter(|e| e["data"]["entity_id"] == entity)
+            .map(|e| &e["data"]["new_state"]["attributes"])
+            .collect()
+    };
+    let dana_current = of("event.monzo_dana_current_account_transaction");
+    assert_eq!(dana_current.len(), 1);
+    assert_eq!(dana_current[0]["event_type"], "transaction_created");
+    assert_eq!(dana_current[0]["id"], tesco.as_str());
+    assert_eq!(dana_current[0]["amount"], "-12.30");
+    assert_eq!(dana_current[0]["merchant"], "Tesco Metro");
+    assert_eq!(dana_current[0]["person"], "Dana");
+    for (entity, person) in [
+        ("event.monzo_dana_joint_account_transaction", "Dana"),
+        ("event.monzo_alex_joint_account_transaction", "Alex"),
+    ] {
+        let seen = of(entity);
+        assert_eq!(seen.len(), 1, "{entity}");
+        assert_eq!(seen[0]["id"], sainsburys.as_str());
+        assert_eq!(seen[0]["person"], person);
+    }
+    // Not retained: nothing waits on the broker for a Home Assistant restart.
+    let retained = Command::new("mosquitto_sub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &broker.port.to_string(),
+            "-t",
+            "monzo_tray/event/#",
+            "-W",
+            "2",
+            "-v",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&retained.stdout).trim().is_empty(),
+        "an event was retained"
+    );
+    drop(listening);
     let _ = app.child.kill();
 }
 
@@ -404,9 +494,10 @@ async fn switching_between_rest_and_mqtt_keeps_entity_ids() {
     let (code, out, err) = run(&desktop, &sandbox, &["headless", "--once"], "");
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("Home Assistant ok"), "{out}");
+    // Dana's 10 sensors and her 2 accounts' Transaction event entities.
     let entities = eventually("the MQTT entities", WAIT, || async {
         let entities = mqtt_entities(&ha);
-        (entities.len() == 10).then_some(entities)
+        (entities.len() == 10 + 2).then_some(entities)
     })
     .await;
     assert!(entities.iter().any(|e| e["entity_id"] == id), "{entities:#?}");

@@ -123,6 +123,15 @@ fn human_duration(d: Duration) -> String {
 }
 
 impl Error {
+    /// A secret of `person` that should be in the keyring is not; `kind` as
+    /// `SecretKind::label` says it ("refresh token").
+    pub fn secret_missing(person: &str, kind: &'static str) -> Self {
+        Error::SecretMissing {
+            person: person.to_owned(),
+            kind,
+        }
+    }
+
     /// Worth retrying soon: rate limits, server trouble, the network, and replies
     /// garbled in transit. Nothing here means the person must do anything.
     pub fn is_transient(&self) -> bool {
@@ -166,6 +175,7 @@ impl Error {
                 "name" => "invalid_name",
                 "client_id" => "invalid_client_id",
                 "client_secret" => "invalid_client_secret",
+                "amount" => "invalid_amount",
                 _ => "invalid_input",
             },
         }

@@ -3,20 +3,27 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use oauth2::ClientSecret;
 use rand::distr::{Alphanumeric, SampleString};
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::oauth::TokenSet;
 use crate::secrets::{SecretKind, SecretStore};
 use crate::settings::{PersonSettings, Settings, SettingsFile};
+use crate::sync::lock;
+use crate::transactions::seen::{SeenTransactions, SEEN_FILE};
 
 pub struct Household {
     /// `None` keeps settings in memory only (the demo).
     file: Option<SettingsFile>,
     settings: Mutex<Settings>,
     secrets: SecretStore,
+    /// Wall time for everything recorded here and by those who use the household.
+    clock: Clock,
+    /// The last transaction seen per account.
+    seen_transactions: SeenTransactions,
     /// Said once to the person, e.g. that a broken settings file was set aside.
     pub load_warning: Option<String>,
 }
@@ -42,10 +49,13 @@ pub fn validate_person_name(name: &str) -> Result<String> {
 impl Household {
     pub fn open(file: SettingsFile, secrets: SecretStore) -> Result<Self> {
         let loaded = file.load()?;
+        let seen_transactions = SeenTransactions::open(file.path().with_file_name(SEEN_FILE));
         Ok(Self {
             file: Some(file),
             settings: Mutex::new(loaded.settings),
             secrets,
+            clock: Clock::system(),
+            seen_transactions,
             load_warning: loaded.warning,
         })
     }
@@ -55,12 +65,30 @@ impl Household {
             file: None,
             settings: Mutex::new(settings),
             secrets,
+            clock: Clock::system(),
+            seen_transactions: SeenTransactions::in_memory(),
             load_warning: None,
         }
     }
 
+    /// The same household reading time from `clock` (tests drive it).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The one clock the core reads wall time from.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The last transaction seen per account, kept across restarts.
+    pub fn seen_transactions(&self) -> &SeenTransactions {
+        &self.seen_transactions
+    }
+
     fn lock(&self) -> MutexGuard<'_, Settings> {
-        self.settings.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.settings)
     }
 
     pub fn settings(&self) -> Settings {
@@ -169,12 +197,13 @@ impl Household {
             name,
             client_id: client_id.to_owned(),
             redirect_uri: redirect_uri.to_owned(),
-            signed_in_at: Some(Utc::now()),
+            signed_in_at: Some(self.clock.now()),
             approved_at: None,
             monzo_user_id: tokens
                 .user_id
                 .clone()
                 .or_else(|| existing.as_ref().and_then(|p| p.monzo_user_id.clone())),
+            notify_transactions: existing.as_ref().is_some_and(|p| p.notify_transactions),
             other: existing.map(|p| p.other).unwrap_or_default(),
         };
         let saved = self.update(|s| match s.person_by_id_mut(&id) {
@@ -209,7 +238,7 @@ impl Household {
         self.store_tokens(&owner.id, tokens).await?;
         self.update(|s| {
             if let Some(p) = s.person_by_id_mut(&owner.id) {
-                p.signed_in_at = Some(Utc::now());
+                p.signed_in_at = Some(self.clock.now());
                 p.approved_at = None;
             }
         })?;
@@ -219,6 +248,32 @@ impl Household {
 
     pub fn person_by_id(&self, id: &str) -> Option<PersonSettings> {
         self.lock().person_by_id(id).cloned()
+    }
+
+    /// Records when the person's in-app approval was first seen in use (`None`: it
+    /// ended). Monzo asks again `APPROVAL_LIFETIME_DAYS` later. A failure to save is
+    /// logged: it costs only the reminder's date.
+    pub fn record_approval(&self, person_id: &str, approved_at: Option<DateTime<Utc>>) {
+        let saved = self.update(|s| {
+            if let Some(p) = s.person_by_id_mut(person_id) {
+                p.approved_at = approved_at;
+            }
+        });
+        if let Err(err) = saved {
+            tracing::warn!(%err, "could not record the in-app approval time");
+        }
+    }
+
+    /// Binds a person signed in before people were bound to their Monzo user.
+    pub fn bind_monzo_user(&self, person_id: &str, user_id: &str) {
+        let bound = self.update(|s| {
+            if let Some(p) = s.person_by_id_mut(person_id) {
+                p.monzo_user_id.get_or_insert_with(|| user_id.to_owned());
+            }
+        });
+        if let Err(err) = bound {
+            tracing::warn!(%err, "could not record the person's Monzo user");
+        }
     }
 
     /// Removes a person from settings and every keyring entry of theirs.

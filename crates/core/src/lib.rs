@@ -1,32 +1,44 @@
 //! monzo-tray-core: everything in monzo-tray that is not GUI. It builds and tests
 //! without GTK or WebKit.
 //!
-//! Where to look:
+//! Where to look, from the ground floor up (each layer uses only those above it):
+//! - [`error`]: the crate's one error type; [`sync`]: locks that survive a panic;
+//!   [`clock`]: the one wall clock, which tests can drive.
 //! - [`money`]: exact amounts (`rust_decimal`) in ISO 4217 currencies; the one place
-//!   that formats money.
+//!   that parses and formats money.
 //! - [`account_types`]: Monzo's account types in words, and which are not shown.
+//! - [`atomic_file`]: writes that a crash cannot leave half-done; backups kept apart.
+//! - [`monzo`]: our HTTP client for Monzo's API, with typed errors; replies read
+//!   strictly where it matters.
+//! - [`transactions`]: a transaction as shown and announced; the last one seen per
+//!   account, kept across restarts.
 //! - [`snapshot`]: the immutable picture of every balance the engine publishes; the
 //!   tray, UI, command line and Home Assistant read only this.
-//! - [`monzo`]: our HTTP client for Monzo's data API, with typed errors.
+//! - [`settings`]: people, poll interval, privacy mode; JSON read value by value.
+//! - [`secrets`]: the OS keyring (time-bounded), or memory for tests and the demo.
+//! - [`retry`]: backoff with jitter for transient failures.
 //! - [`oauth`]: authorize URL, code exchange, refresh (the `oauth2` crate), and
 //!   reading a pasted redirect URL or code.
+//! - [`household`]: settings and secrets changed together, never half-way; people
+//!   bound to their Monzo user.
+//! - [`session`]: the one path for signed-in calls: tokens, serialised refresh,
+//!   keyring writes, a retry policy per call.
 //! - [`loopback`]: the one-shot listener on 127.0.0.1 that receives the redirect.
 //! - [`login`]: a sign-in from start to finish.
-//! - [`secrets`]: the OS keyring (time-bounded), or memory for tests and the demo.
-//! - [`settings`]: people, poll interval, privacy mode; JSON read value by value.
-//! - [`atomic_file`]: writes that a crash cannot leave half-done; backups kept apart.
-//! - [`household`]: settings and secrets changed together, never half-way.
-//! - [`retry`]: backoff with jitter for transient failures.
-//! - [`engine`]: the poll engine and per-person state machine.
-//! - [`home_assistant`]: pushing every balance into Home Assistant.
+//! - [`engine`]: the poll engine and per-person state machine; its second output,
+//!   new transactions.
+//! - [`home_assistant`]: every balance into Home Assistant (REST or MQTT).
+//! - [`background`]: polling and pushing, started and stopped together.
 //! - [`menu`]: the tray menu as data (labels, privacy mode), rendered by the shell.
 //! - [`notifications`]: which desktop notifications a new snapshot calls for.
 //! - [`terminal`]: what the command line prints, aligned by terminal cells.
-//! - [`service`]: what the settings window can do (redacted views, background sign-in).
-//! - [`error`]: the crate's one error type.
+//! - [`service`]: what the settings window can do (redacted views, background
+//!   sign-in, Home Assistant), and the changes it follows.
 
 pub mod account_types;
 pub mod atomic_file;
+pub mod background;
+pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod home_assistant;
@@ -41,8 +53,11 @@ pub mod oauth;
 pub mod retry;
 pub mod secrets;
 pub mod service;
+pub mod session;
 pub mod settings;
 pub mod snapshot;
+pub mod sync;
 pub mod terminal;
+pub mod transactions;
 
 pub use error::{Error, Result};

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::household::{validate_person_name, Household};
 use crate::monzo::MonzoApi;
 use crate::oauth::{self, ClientCredentials};
+use crate::retry::RetryPolicy;
+use crate::secrets::SecretKind;
+use crate::session::Sessions;
 use crate::settings::PersonSettings;
 
 /// Whether Monzo already lets us read data after the sign-in.
@@ -79,12 +82,9 @@ impl SignIn {
         let person = household.person(name)?;
         let secret = household
             .secrets()
-            .get(&person.id, crate::secrets::SecretKind::ClientSecret)
+            .get(&person.id, SecretKind::ClientSecret)
             .await?
-            .ok_or(Error::SecretMissing {
-                person: person.name.clone(),
-                kind: "client secret",
-            })?;
+            .ok_or_else(|| Error::secret_missing(&person.name, SecretKind::ClientSecret.label()))?;
         Self::start(api, &person.name, &person.client_id, &secret, redirect_uri)
     }
 
@@ -110,15 +110,15 @@ impl SignIn {
     }
 
     /// Exchanges the code, stores the person and tokens, and checks whether the
-    /// in-app approval is still to come.
-    pub async fn finish(
-        self,
-        http: &reqwest::Client,
-        api: &MonzoApi,
-        household: &Household,
-        code: AuthorizationCode,
-    ) -> Result<SignedIn> {
-        let tokens = oauth::exchange_code(http, api.endpoints(), &self.creds, code).await?;
+    /// in-app approval is still to come (through the person's session, as every
+    /// signed-in call goes).
+    ///
+    /// Errors: the token exchange's, and the household's refusals of a sign-in that
+    /// landed on the wrong Monzo user ([`Household::save_sign_in`]).
+    pub async fn finish(self, sessions: &Sessions, code: AuthorizationCode) -> Result<SignedIn> {
+        let household = sessions.household();
+        let tokens =
+            oauth::exchange_code(sessions.http(), sessions.api().endpoints(), &self.creds, code).await?;
         let mut person = household
             .save_sign_in(
                 &self.name,
@@ -128,7 +128,13 @@ impl SignIn {
                 &tokens,
             )
             .await?;
-        let approval = match api.accounts(&tokens.access_token).await {
+        let api = sessions.api();
+        let checked = sessions
+            .authorized(&person, &RetryPolicy::none(), None, "accounts", |t| async move {
+                api.accounts(&t).await
+            })
+            .await;
+        let approval = match checked {
             Ok(_) => Approval::Approved,
             Err(Error::NeedsApproval) => Approval::Pending,
             Err(err) => {
@@ -140,14 +146,8 @@ impl SignIn {
             }
         };
         if approval == Approval::Approved {
-            let now = chrono::Utc::now();
-            let id = person.id.clone();
-            household.update(|s| {
-                if let Some(p) = s.person_by_id_mut(&id) {
-                    p.approved_at = Some(now);
-                }
-            })?;
-            person.approved_at = Some(now);
+            person.approved_at = Some(household.clock().now());
+            household.record_approval(&person.id, person.approved_at);
         }
         tracing::info!(person = %person.name, ?approval, "signed in");
         Ok(SignedIn { person, approval })

@@ -6,7 +6,8 @@
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::money::Money;
-use crate::snapshot::{ConnectionState, PersonSnapshot, Snapshot};
+use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, Snapshot};
+use crate::transactions::Transaction;
 
 /// Ids of the fixed actions; a person's "Reconnect…" is `reconnect:<person id>`.
 pub mod action {
@@ -35,6 +36,12 @@ pub enum MenuEntry {
         label: String,
         checked: bool,
     },
+    /// A submenu (an account's "Recent" transactions).
+    Submenu {
+        id: String,
+        label: String,
+        entries: Vec<MenuEntry>,
+    },
     Separator,
 }
 
@@ -57,6 +64,40 @@ pub fn shown(money: &Money, privacy: bool) -> String {
 
 fn local_hhmm(at: DateTime<Utc>, offset: FixedOffset) -> String {
     at.with_timezone(&offset).format("%H:%M").to_string()
+}
+
+/// "14:02" today, "27 Nov" before.
+fn local_when(at: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> String {
+    let (at, now) = (at.with_timezone(&offset), now.with_timezone(&offset));
+    if at.date_naive() == now.date_naive() {
+        at.format("%H:%M").to_string()
+    } else {
+        at.format("%-d %b").to_string()
+    }
+}
+
+/// A transaction on one line: "14:02  Tesco Metro  −£12.30", pot transfers as "To
+/// Holiday", declined ones marked. Privacy mode hides what it was and the amount.
+pub fn transaction_line(
+    transaction: &Transaction,
+    pot_name: impl Fn(&str) -> Option<String>,
+    privacy: bool,
+    now: DateTime<Utc>,
+    offset: FixedOffset,
+) -> String {
+    let when = local_when(transaction.created, now, offset);
+    let (what, amount) = if privacy {
+        ("•••".to_owned(), transaction.amount.hidden())
+    } else {
+        (transaction.what(pot_name), transaction.amount.display_signed())
+    };
+    let declined = if transaction.declined { " (declined)" } else { "" };
+    format!("{when}  {what}  {amount}{declined}")
+}
+
+/// The name of a pot of `account`, by id.
+fn pot_of(account: &AccountSnapshot) -> impl Fn(&str) -> Option<String> + '_ {
+    move |id| account.pots.iter().find(|p| p.id == id).map(|p| p.name.clone())
 }
 
 /// "Updated just now", "Updated 2 min ago", "Updated 14:02".
@@ -135,6 +176,27 @@ pub fn tray_model(
                 id: format!("total:{aid}"),
                 label: format!("    with pots {}", shown(&account.total_balance, privacy)),
             });
+            let recent = snapshot
+                .recent
+                .get(&account.id)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            if !recent.is_empty() {
+                // Newest first.
+                let lines = recent
+                    .iter()
+                    .rev()
+                    .map(|t| MenuEntry::Text {
+                        id: format!("transaction:{aid}:{}", t.id),
+                        label: transaction_line(t, pot_of(account), privacy, now, offset),
+                    })
+                    .collect();
+                entries.push(MenuEntry::Submenu {
+                    id: format!("recent:{aid}"),
+                    label: "    Recent".into(),
+                    entries: lines,
+                });
+            }
             for pot in &account.pots {
                 entries.push(MenuEntry::Text {
                     id: format!("pot:{pid}:{}", pot.id),
@@ -225,7 +287,6 @@ mod tests {
             error: None,
             updated_at: Some(at(14, 2)),
             approval_due_at: None,
-            closed_or_deleted: vec![],
             accounts: vec![AccountSnapshot {
                 id: "acc_1".into(),
                 name: "Current Account".into(),
@@ -241,6 +302,7 @@ mod tests {
                     balance: gbp(150000),
                 }],
             }],
+            ..Default::default()
         }
     }
 
@@ -249,7 +311,9 @@ mod tests {
             .entries
             .iter()
             .map(|e| match e {
-                MenuEntry::Text { label, .. } | MenuEntry::Action { label, .. } => label.clone(),
+                MenuEntry::Text { label, .. }
+                | MenuEntry::Action { label, .. }
+                | MenuEntry::Submenu { label, .. } => label.clone(),
                 MenuEntry::Toggle { label, checked, .. } => {
                     format!("[{}] {label}", if *checked { "x" } else { " " })
                 }
@@ -266,6 +330,7 @@ mod tests {
     fn a_live_person_lists_accounts_totals_and_pots() {
         let snap = Snapshot {
             people: vec![dana(ConnectionState::Live)],
+            ..Default::default()
         };
         let model = tray_model(&snap, false, at(14, 4), utc(), None);
         assert_eq!(
@@ -289,10 +354,82 @@ mod tests {
         assert_eq!(model.tooltip, "monzo-tray — £2,734.56");
     }
 
+    fn transaction(
+        id: &str,
+        minutes_ago: i64,
+        minor: i64,
+        merchant: Option<&str>,
+        pot: Option<&str>,
+    ) -> Transaction {
+        Transaction {
+            id: id.into(),
+            account_id: "acc_1".into(),
+            created: at(14, 4) - chrono::Duration::minutes(minutes_ago),
+            amount: gbp(minor),
+            description: "SOMETHING".into(),
+            merchant: merchant.map(str::to_owned),
+            category: "general".into(),
+            pot_id: pot.map(str::to_owned),
+            declined: false,
+            pending: false,
+            local_amount: None,
+        }
+    }
+
+    /// Each account's last transactions, newest first, in a "Recent" submenu: pot
+    /// transfers named, declined ones marked; privacy mode hides what and how much.
+    #[test]
+    fn recent_transactions_are_a_submenu_per_account() {
+        let mut declined = transaction("tx_3", 5, -4500, Some("Co-op"), None);
+        declined.declined = true;
+        let snap = Snapshot {
+            people: vec![dana(ConnectionState::Live)],
+            recent: [(
+                "acc_1".to_owned(),
+                vec![
+                    transaction("tx_1", 60 * 24 * 3, -50000, None, Some("pot_1")),
+                    transaction("tx_2", 30, -1230, Some("Tesco Metro"), None),
+                    declined,
+                ],
+            )]
+            .into(),
+        };
+        let submenu = |privacy| {
+            let model = tray_model(&snap, privacy, at(14, 4), utc(), None);
+            let recent = model.entries.iter().find_map(|e| match e {
+                MenuEntry::Submenu { label, entries, .. } if label.trim() == "Recent" => {
+                    Some(entries.clone())
+                }
+                _ => None,
+            });
+            labels(&TrayModel {
+                entries: recent.expect("a Recent submenu"),
+                ..model
+            })
+        };
+        assert_eq!(
+            submenu(false),
+            [
+                "13:59  Co-op  \u{2212}£45.00 (declined)",
+                "13:34  Tesco Metro  \u{2212}£12.30",
+                "21 Nov  To Holiday ☀️  \u{2212}£500.00",
+            ]
+        );
+        assert_eq!(
+            submenu(true),
+            [
+                "13:59  •••  £••• (declined)",
+                "13:34  •••  £•••",
+                "21 Nov  •••  £•••"
+            ]
+        );
+    }
+
     #[test]
     fn privacy_hides_every_amount() {
         let snap = Snapshot {
             people: vec![dana(ConnectionState::Live)],
+            ..Default::default()
         };
         let model = tray_model(&snap, true, at(14, 4), utc(), None);
         let all = labels(&model).join("\n") + &model.title + &model.tooltip;
@@ -318,6 +455,7 @@ mod tests {
         ] {
             let snap = Snapshot {
                 people: vec![dana(state)],
+                ..Default::default()
             };
             let model = tray_model(&snap, false, at(14, 4), offset, None);
             assert_eq!(labels(&model)[1], line, "{state:?}");

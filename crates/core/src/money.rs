@@ -71,22 +71,55 @@ impl Money {
         Self { amount, currency }
     }
 
-    /// Parses a major-unit decimal string ("1234.56", "-12.3"), normalised to the
-    /// currency's exponent. Rejects more decimals than the currency has.
+    /// Parses an amount as people type it, in major units: "1234.56", "-12.3",
+    /// "£50", "GBP 50", normalised to the currency's exponent.
+    ///
+    /// Errors ([`crate::Error::InvalidField`] for the field `amount`): not a number,
+    /// or more decimals than the currency has (ISO 4217: GBP 2, JPY 0).
     pub fn parse(text: &str, currency: Currency) -> Result<Self, crate::Error> {
-        let amount: Decimal = text
-            .trim()
-            .parse()
-            .map_err(|_| crate::Error::InvalidInput(format!("\"{text}\" is not an amount of money")))?;
+        let invalid = |message: String| crate::Error::InvalidField {
+            field: "amount",
+            message,
+        };
+        let trimmed = text.trim();
+        let (sign, rest) = match trimmed.strip_prefix('-') {
+            Some(rest) => ("-", rest.trim_start()),
+            None => ("", trimmed),
+        };
+        let rest = currency
+            .display_symbol()
+            .and_then(|symbol| rest.strip_prefix(symbol))
+            .or_else(|| {
+                rest.get(..currency.code.len())
+                    .filter(|head| head.eq_ignore_ascii_case(&currency.code))
+                    .map(|_| &rest[currency.code.len()..])
+            })
+            .unwrap_or(rest)
+            .trim();
+        let amount: Decimal = format!("{sign}{rest}").parse().map_err(|_| {
+            invalid(format!(
+                "\"{}\" is not an amount of money, e.g. 50.00",
+                text.trim()
+            ))
+        })?;
         if amount.scale() > currency.exponent {
-            return Err(crate::Error::InvalidInput(format!(
-                "{} has {} decimal places; \"{text}\" has more",
-                currency.code, currency.exponent
+            return Err(invalid(format!(
+                "{} has {} decimal places; \"{}\" has more",
+                currency.code,
+                currency.exponent,
+                text.trim()
             )));
         }
         let mut amount = amount;
         amount.rescale(currency.exponent);
         Ok(Self { amount, currency })
+    }
+
+    /// The amount in minor units (what Monzo's API takes), if it fits.
+    pub fn to_minor(&self) -> Option<i64> {
+        let mut minor = self.amount;
+        minor.rescale(self.currency.exponent);
+        i64::try_from(minor.mantissa()).ok()
     }
 
     pub fn zero(currency: Currency) -> Self {
@@ -162,6 +195,19 @@ impl Money {
         match self.currency.display_symbol() {
             Some(symbol) => format!("{sign}{symbol}{number}"),
             None => format!("{sign}{} {number}", self.currency.code),
+        }
+    }
+
+    /// With its sign in front, as a movement of money: `−£12.30` (a true minus
+    /// sign), `+£2,500.00`, `£0.00`.
+    pub fn display_signed(&self) -> String {
+        let shown = self.abs().display();
+        if self.is_negative() {
+            format!("\u{2212}{shown}")
+        } else if self.amount.is_zero() {
+            shown
+        } else {
+            format!("+{shown}")
         }
     }
 
@@ -254,7 +300,21 @@ mod tests {
             "7.00"
         );
         assert!(Money::parse("1.234", gbp_c.clone()).is_err());
-        assert!(Money::parse("twelve", gbp_c).is_err());
+        assert!(Money::parse("twelve", gbp_c.clone()).is_err());
+        assert!(Money::parse("1,000", gbp_c.clone()).is_err());
+        assert!(Money::parse("", gbp_c.clone()).is_err());
+        for (typed, minor) in [
+            ("£50", 5000),
+            (" gbp 12.5 ", 1250),
+            ("-£12.30", -1230),
+            ("- 3", -300),
+        ] {
+            assert_eq!(Money::parse(typed, gbp_c.clone()).unwrap(), gbp(minor), "{typed}");
+        }
+        assert_eq!(gbp(-1230).to_minor(), Some(-1230));
+        let jpy = Currency::from_code("JPY");
+        assert_eq!(Money::parse("¥1200", jpy.clone()).unwrap().to_minor(), Some(1200));
+        assert!(Money::parse("12.5", jpy).is_err());
     }
 
     #[test]
@@ -263,6 +323,13 @@ mod tests {
         let b = gbp(100);
         assert_eq!(a.checked_add(&b).unwrap().to_decimal_string(), "0.00");
         assert!(!a.checked_add(&b).unwrap().is_negative());
+    }
+
+    #[test]
+    fn signed_display_shows_the_direction() {
+        assert_eq!(gbp(-1230).display_signed(), "\u{2212}£12.30");
+        assert_eq!(gbp(250000).display_signed(), "+£2,500.00");
+        assert_eq!(gbp(0).display_signed(), "£0.00");
     }
 
     #[test]

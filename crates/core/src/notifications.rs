@@ -6,7 +6,8 @@
 //! - back online after an outage (`stale` → `live`);
 //! - a reminder a week before a person's 90-day in-app approval runs out;
 //! - a low balance, per account with a threshold, when it drops below it (re-armed
-//!   once it is back above).
+//!   once it is back above);
+//! - new transactions, for the people who chose them ([`transactions`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -14,7 +15,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::menu::shown;
+use crate::settings::{Settings, APPROVAL_LIFETIME_DAYS};
 use crate::snapshot::{ConnectionState, Snapshot};
+use crate::transactions::AccountTransaction;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -70,7 +73,7 @@ impl Notifier {
                     out.push(Notification {
                         title: format!("{name}: Monzo will ask for approval again"),
                         body: format!(
-                            "Monzo asks every 90 days. On {} it will ask {name} to approve access in the Monzo app again.",
+                            "Monzo asks every {APPROVAL_LIFETIME_DAYS} days. On {} it will ask {name} to approve access in the Monzo app again.",
                             due.format("%-d %B")
                         ),
                     });
@@ -80,11 +83,13 @@ impl Notifier {
                 continue;
             }
             for account in &person.accounts {
+                // A joint account is listed under each owner: alerted per owner.
+                let key = format!("{}:{}", person.id, account.id);
                 let Some(threshold) = thresholds.get(&account.id) else {
-                    self.below.remove(&account.id);
+                    // No alert (cleared): set again later, it fires again.
+                    self.below.remove(&key);
                     continue;
                 };
-                let key = format!("{}:{}", person.id, account.id);
                 if account.balance.amount() < *threshold {
                     if self.below.insert(key) {
                         out.push(Notification {
@@ -99,6 +104,65 @@ impl Notifier {
         }
         out
     }
+}
+
+/// How many transactions one grouped notification names.
+const NAMED_IN_GROUP: usize = 3;
+
+/// The notifications new transactions call for: each is told once, to the first of
+/// the people who see its account (a joint account: both owners) who chose
+/// transaction notifications; several for one person at once are one notification.
+/// "Dana · −£12.30 Tesco Metro"; "Dana · 5 new transactions". Privacy mode hides
+/// amounts and merchants. `pot_name` names a pot by id.
+pub fn transactions(
+    new: &[AccountTransaction],
+    settings: &Settings,
+    pot_name: impl Fn(&str) -> Option<String>,
+) -> Vec<Notification> {
+    let privacy = settings.privacy_mode;
+    let mut by_person: Vec<(String, Vec<&AccountTransaction>)> = Vec::new();
+    for item in new {
+        let chosen = item
+            .people
+            .iter()
+            .find(|(id, _)| settings.person_by_id(id).is_some_and(|p| p.notify_transactions));
+        let Some((_, name)) = chosen else { continue };
+        match by_person.iter_mut().find(|(n, _)| n == name) {
+            Some((_, items)) => items.push(item),
+            None => by_person.push((name.clone(), vec![item])),
+        }
+    }
+    let line = |item: &AccountTransaction| {
+        let t = &item.transaction;
+        let declined = if t.declined { " (declined)" } else { "" };
+        format!("{} {}{declined}", t.amount.display_signed(), t.what(&pot_name))
+    };
+    by_person
+        .into_iter()
+        .map(|(name, items)| match items.as_slice() {
+            [one] => Notification {
+                title: if privacy {
+                    format!("{name} · new transaction")
+                } else {
+                    format!("{name} · {}", line(one))
+                },
+                body: one.account.clone(),
+            },
+            many => Notification {
+                title: format!("{name} · {} new transactions", many.len()),
+                body: if privacy {
+                    "Open the tray menu's Recent lists to see them.".to_owned()
+                } else {
+                    let mut named: Vec<String> =
+                        many.iter().rev().take(NAMED_IN_GROUP).map(|i| line(i)).collect();
+                    if many.len() > NAMED_IN_GROUP {
+                        named.push(format!("and {} more", many.len() - NAMED_IN_GROUP));
+                    }
+                    named.join(", ")
+                },
+            },
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -117,7 +181,6 @@ mod tests {
                 error: None,
                 updated_at: None,
                 approval_due_at: due,
-                closed_or_deleted: vec![],
                 accounts: vec![AccountSnapshot {
                     id: "acc_1".into(),
                     name: "Current Account".into(),
@@ -128,12 +191,97 @@ mod tests {
                     spend_today: gbp(0),
                     pots: vec![],
                 }],
+                ..Default::default()
             }],
+            ..Default::default()
         }
     }
 
     fn titles(n: &[Notification]) -> Vec<&str> {
         n.iter().map(|n| n.title.as_str()).collect()
+    }
+
+    fn new_transaction(id: &str, minor: i64, merchant: &str, people: &[(&str, &str)]) -> AccountTransaction {
+        AccountTransaction {
+            transaction: crate::transactions::Transaction {
+                id: id.into(),
+                account_id: "acc_1".into(),
+                created: Utc::now(),
+                amount: Money::from_minor(minor, Currency::from_code("GBP")),
+                description: "X".into(),
+                merchant: Some(merchant.into()),
+                category: "general".into(),
+                pot_id: None,
+                declined: false,
+                pending: false,
+                local_amount: None,
+            },
+            account: "Current Account".into(),
+            people: people.iter().map(|(i, n)| ((*i).into(), (*n).into())).collect(),
+        }
+    }
+
+    fn household(notify: &[&str], privacy: bool) -> Settings {
+        let person = |id: &str, name: &str| crate::settings::PersonSettings {
+            id: id.into(),
+            name: name.into(),
+            client_id: "c".into(),
+            redirect_uri: "r".into(),
+            signed_in_at: None,
+            approved_at: None,
+            monzo_user_id: None,
+            notify_transactions: notify.contains(&id),
+            other: Default::default(),
+        };
+        Settings {
+            people: vec![person("p1", "Dana"), person("p2", "Alex")],
+            privacy_mode: privacy,
+            ..Settings::default()
+        }
+    }
+
+    /// Opt-in per person; one notification per transaction, grouped when several
+    /// come at once; a joint account's transaction told once; privacy hides what.
+    #[test]
+    fn transactions_are_told_to_those_who_chose_them_once() {
+        let dana = [("p1", "Dana")];
+        let joint = [("p1", "Dana"), ("p2", "Alex")];
+        let one = [new_transaction("tx_1", -1230, "Tesco Metro", &dana)];
+        assert!(
+            transactions(&one, &household(&[], false), |_| None).is_empty(),
+            "off by default"
+        );
+        let said = transactions(&one, &household(&["p1"], false), |_| None);
+        assert_eq!(titles(&said), ["Dana · \u{2212}£12.30 Tesco Metro"]);
+        assert_eq!(said[0].body, "Current Account");
+
+        let five: Vec<AccountTransaction> = (1..=5)
+            .map(|n| new_transaction(&format!("tx_{n}"), -100 * n, &format!("Shop {n}"), &dana))
+            .collect();
+        let said = transactions(&five, &household(&["p1"], false), |_| None);
+        assert_eq!(titles(&said), ["Dana · 5 new transactions"]);
+        assert_eq!(
+            said[0].body,
+            "\u{2212}£5.00 Shop 5, \u{2212}£4.00 Shop 4, \u{2212}£3.00 Shop 3, and 2 more"
+        );
+
+        // A joint account: once, to the first owner who chose notifications.
+        let shared = [new_transaction("tx_9", -4599, "Sainsbury's", &joint)];
+        assert_eq!(
+            titles(&transactions(&shared, &household(&["p1", "p2"], false), |_| None)),
+            ["Dana · \u{2212}£45.99 Sainsbury's"]
+        );
+        assert_eq!(
+            titles(&transactions(&shared, &household(&["p2"], false), |_| None)),
+            ["Alex · \u{2212}£45.99 Sainsbury's"]
+        );
+
+        // Privacy mode: neither amount nor merchant.
+        let said = transactions(&one, &household(&["p1"], true), |_| None);
+        assert_eq!(titles(&said), ["Dana · new transaction"]);
+        let said = transactions(&five, &household(&["p1"], true), |_| None);
+        let all = format!("{} {}", said[0].title, said[0].body);
+        assert!(!all.contains('£') && !all.contains("Shop"), "{all}");
     }
 
     #[test]
@@ -186,6 +334,20 @@ mod tests {
         assert!(notifier
             .update(&snap(ConnectionState::Live, 0, near), &none, false, now)
             .is_empty());
+    }
+
+    /// Clearing an alert and setting it again while still below fires it again.
+    #[test]
+    fn a_cleared_alert_set_again_while_below_fires_again() {
+        let mut notifier = Notifier::default();
+        let thresholds = BTreeMap::from([("acc_1".to_owned(), Decimal::new(10000, 2))]);
+        let none = BTreeMap::new();
+        let now = Utc::now();
+        let low = snap(ConnectionState::Live, 5000, None);
+        assert_eq!(notifier.update(&low, &thresholds, false, now).len(), 1);
+        assert!(notifier.update(&low, &none, false, now).is_empty());
+        let again = notifier.update(&low, &thresholds, false, now);
+        assert_eq!(titles(&again), ["Low balance: Dana's Current Account"]);
     }
 
     #[test]

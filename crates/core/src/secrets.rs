@@ -1,5 +1,6 @@
-//! Secrets: client secrets, access and refresh tokens (and later the Home Assistant
-//! token), one keyring entry per connection and kind.
+//! Secrets: client secrets, access and refresh tokens, the Home Assistant token and
+//! the MQTT broker's password; one keyring entry per owner (a person, or
+//! `home_assistant`) and kind.
 //!
 //! The OS keyring is reached through the `keyring` crate (Secret Service on Linux).
 //! Every call runs on a blocking thread with a time limit: with a locked keyring and
@@ -117,7 +118,7 @@ pub struct MemoryBackend {
 
 impl MemoryBackend {
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.entries)
     }
 
     /// Every stored value (tests check secrets never leak elsewhere).

@@ -1,20 +1,22 @@
 //! The snapshot: one immutable picture of every person's accounts and pots, with
-//! each person's connection state. The engine publishes it on a `watch` channel; the
-//! tray, the UI, the command line and the Home Assistant pusher only ever read it.
+//! each person's connection state: only what was fetched from Monzo (as Home
+//! Assistant's coordinator data is). The engine publishes it on a `watch` channel;
+//! the tray, the UI, the command line and the Home Assistant pusher only read it.
 //!
 //! Serialised, it is the `monzo-tray status --json` document:
-//! `{"people":[{"name","state","error"?,"updated_at","accounts":[{"id","name","type",
-//! "currency","balance","total_balance","spend_today","pots":[{"id","name","currency",
-//! "balance"}]}]}]}`, amounts as decimal strings in major units.
+//! `{"people":[{"id","name","state","error"?,"updated_at","approval_due_at"?,
+//! "accounts":[{"id","name","type","currency","balance","total_balance",
+//! "spend_today","pots":[{"id","name","currency","balance"}]}]}]}`, amounts as decimal
+//! strings in major units with the currency's ISO 4217 exponent, Monzo's own signs
+//! (`spend_today` negative when money was spent).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::money::Money;
 
-/// Where a person's connection to Monzo stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Where a person's connection to Monzo stands. Serialised as [`Self::as_str`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum ConnectionState {
     /// No usable sign-in: never signed in, or Monzo ended it. Needs "Sign in again".
     #[default]
@@ -29,7 +31,15 @@ pub enum ConnectionState {
     Error,
 }
 
+impl Serialize for ConnectionState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl ConnectionState {
+    /// The name in `status --json` and the UI: `signed_out`, `awaiting_approval`,
+    /// `live`, `stale`, `error`.
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionState::SignedOut => "signed_out",
@@ -44,6 +54,11 @@ impl ConnectionState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Snapshot {
     pub people: Vec<PersonSnapshot>,
+    /// The last few transactions per account (`acc_…` id), oldest first: the tray's
+    /// "Recent" lists. A joint account's list is shared by its owners. Not in
+    /// `status --json` (`monzo-tray transactions` prints them).
+    #[serde(skip)]
+    pub recent: std::collections::BTreeMap<String, Vec<crate::transactions::Transaction>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -66,6 +81,10 @@ pub struct PersonSnapshot {
     /// `status --json`.
     #[serde(skip)]
     pub closed_or_deleted: Vec<String>,
+    /// When the account list these accounts come from was read (it is read every
+    /// few minutes, not every poll): one list, however many polls reuse it.
+    #[serde(skip)]
+    pub accounts_listed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -98,6 +117,16 @@ pub struct PotSnapshot {
 impl Snapshot {
     pub fn person(&self, name: &str) -> Option<&PersonSnapshot> {
         self.people.iter().find(|p| p.name == name)
+    }
+
+    /// The name of the pot `pot_id`, wherever it is.
+    pub fn pot_name(&self, pot_id: &str) -> Option<String> {
+        self.people
+            .iter()
+            .flat_map(|p| &p.accounts)
+            .flat_map(|a| &a.pots)
+            .find(|p| p.id == pot_id)
+            .map(|p| p.name.clone())
     }
 
     /// The household's total including pots, one figure per currency, in order of
@@ -153,8 +182,8 @@ mod tests {
             error: None,
             updated_at: None,
             approval_due_at: None,
-            closed_or_deleted: vec![],
             accounts,
+            ..Default::default()
         }
     }
 
@@ -171,6 +200,7 @@ mod tests {
                     vec![account("acc_joint", 500, "GBP"), account("acc_2", 700, "EUR")],
                 ),
             ],
+            ..Default::default()
         };
         let totals: Vec<String> = snap.totals().iter().map(|m| m.to_decimal_string()).collect();
         assert_eq!(totals, ["15.00", "7.00"]);
@@ -180,6 +210,7 @@ mod tests {
     fn json_shape_matches_the_status_contract() {
         let snap = Snapshot {
             people: vec![person("Dana", vec![account("acc_1", -1230, "GBP")])],
+            ..Default::default()
         };
         let json = serde_json::to_value(&snap).unwrap();
         let acc = &json["people"][0]["accounts"][0];

@@ -1,9 +1,11 @@
 //! What the command line prints for people: the balance table, the people list, and
 //! the line per poll of `headless`. Columns are aligned by terminal cells.
 
+use crate::error::{Error, Result};
 use crate::home_assistant::PushState;
-use crate::settings::Settings;
+use crate::settings::{PersonSettings, Settings};
 use crate::snapshot::{ConnectionState, PersonSnapshot, Snapshot};
+use crate::transactions::{AccountTransaction, TransactionRecord};
 use unicode_width::UnicodeWidthStr;
 
 /// `text` padded with spaces to `width` terminal cells: counted by display width
@@ -94,6 +96,84 @@ pub fn cycle_line(snapshot: &Snapshot, push: Option<&PushState>) -> String {
     )
 }
 
+/// `monzo-tray transactions`: the newest `limit` of `list` (newest first), only
+/// `person`'s and only `account`'s (its name or `acc_…` id) when given. `person` in
+/// each record is the person asked about, else everyone who sees the account.
+///
+/// Errors: an `account` that none of the shown accounts (of `person`) is.
+pub fn select_transactions(
+    snapshot: &Snapshot,
+    list: Vec<AccountTransaction>,
+    person: Option<&PersonSettings>,
+    account: Option<&str>,
+    limit: usize,
+) -> Result<Vec<TransactionRecord>> {
+    let account = account.map(str::trim);
+    let matches = |id: &str, name: &str| account.is_none_or(|a| a == id || a.eq_ignore_ascii_case(name));
+    let known = snapshot
+        .people
+        .iter()
+        .filter(|p| person.is_none_or(|wanted| wanted.id == p.id))
+        .flat_map(|p| &p.accounts)
+        .any(|a| matches(&a.id, &a.name));
+    if let (Some(account), false) = (account, known) {
+        return Err(Error::InvalidInput(format!(
+            "There is no account \"{account}\"{}; `monzo-tray status` lists them.",
+            person.map(|p| format!(" of {}", p.name)).unwrap_or_default()
+        )));
+    }
+    Ok(list
+        .into_iter()
+        .filter(|t| person.is_none_or(|p| t.people.iter().any(|(id, _)| *id == p.id)))
+        .filter(|t| matches(&t.transaction.account_id, &t.account))
+        .take(limit)
+        .map(|t| {
+            let who = person.map_or_else(|| t.people_names(), |p| p.name.clone());
+            TransactionRecord::new(&t.transaction, &who, &t.account)
+        })
+        .collect())
+}
+
+/// The transactions as a table, newest first, columns aligned by terminal cells.
+pub fn transactions_table(records: &[TransactionRecord], snapshot: &Snapshot) -> String {
+    if records.is_empty() {
+        return "No transactions.\n".to_owned();
+    }
+    let mut out = String::new();
+    for r in records {
+        let when = r
+            .created
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M")
+            .to_string();
+        let what = match (&r.merchant, &r.pot_id) {
+            (Some(merchant), _) => merchant.clone(),
+            (None, Some(pot)) => {
+                let pot = snapshot.pot_name(pot).unwrap_or_else(|| "a pot".into());
+                if r.amount.is_negative() {
+                    format!("To {pot}")
+                } else {
+                    format!("From {pot}")
+                }
+            }
+            (None, None) => r.description.clone(),
+        };
+        let mark = match (r.declined, r.pending) {
+            (true, _) => "  declined",
+            (false, true) => "  pending",
+            _ => "",
+        };
+        out.push_str(&format!(
+            "{when}  {} {} {} {}{mark}\n",
+            pad(&r.person, 14),
+            pad(&r.account, 18),
+            pad(&what, 26),
+            pad_left(&r.amount.display_signed(), 13),
+        ));
+    }
+    out
+}
+
 pub fn people_table(settings: &Settings) -> String {
     if settings.people.is_empty() {
         return "No people yet. Add someone with: monzo-tray login --person NAME --client-id ID\n".to_owned();
@@ -169,6 +249,7 @@ mod tests {
                 }],
                 ..Default::default()
             }],
+            ..Default::default()
         };
         let table = status_table(&snapshot);
         let pot_lines: Vec<&str> = table.lines().filter(|l| l.starts_with("    ")).collect();

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use monzo_sandbox::fixture::ClientFixture;
 use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_tray_core::background;
+use monzo_tray_core::clock::Clock;
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::household::Household;
 use monzo_tray_core::login::{Approval, SignIn};
@@ -94,7 +96,7 @@ async fn sign_in(world: &World, name: &str, user: &str) -> Approval {
     let landed = browser_lands_on(world, &sign_in, user).await;
     let code = sign_in.code_from_pasted(&landed).unwrap();
     sign_in
-        .finish(&world.http, &world.api, &world.house, code)
+        .finish(world.engine.sessions(), code)
         .await
         .unwrap()
         .approval
@@ -126,10 +128,7 @@ async fn full_sign_in_through_the_loopback_redirect_then_balances() {
     let page = reqwest::get(url).await.unwrap().text().await.unwrap();
     assert!(page.contains("close this tab"), "{page}");
     let code = waiting.await.unwrap().unwrap();
-    let signed_in = sign_in
-        .finish(&world.http, &world.api, &world.house, code)
-        .await
-        .unwrap();
+    let signed_in = sign_in.finish(world.engine.sessions(), code).await.unwrap();
     assert_eq!(signed_in.approval, Approval::Approved);
 
     let snapshot = world.engine.poll_once().await;
@@ -170,10 +169,7 @@ async fn a_pasted_url_with_the_wrong_state_is_refused_and_the_right_one_works() 
         Err(Error::BadRedirectInput(_))
     ));
     let code = sign_in.code_from_pasted(&format!("  {landed}\n")).unwrap();
-    sign_in
-        .finish(&world.http, &world.api, &world.house, code)
-        .await
-        .unwrap();
+    sign_in.finish(world.engine.sessions(), code).await.unwrap();
     assert!(world.house.person("Dana").is_ok());
 }
 
@@ -407,6 +403,8 @@ async fn a_reply_missing_its_list_is_malformed_not_empty() {
             }],
             random: None,
         });
+        // The account list is kept for minutes; "Refresh now" reads it again.
+        world.engine.refresh_now();
         let snapshot = world.engine.poll_once().await;
         let dana = snapshot.person("Dana").unwrap();
         assert_eq!(dana.state, ConnectionState::Stale, "{path}");
@@ -470,7 +468,7 @@ async fn a_person_is_bound_to_their_monzo_user() {
                 SignIn::start(&world.api, name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
             let landed = browser_lands_on(world, &sign_in, user).await;
             let code = sign_in.code_from_pasted(&landed).unwrap();
-            sign_in.finish(&world.http, &world.api, &world.house, code).await
+            sign_in.finish(world.engine.sessions(), code).await
         }
     };
     let err = attempt("Dana", "Alex").await.unwrap_err();
@@ -502,6 +500,118 @@ async fn a_person_is_bound_to_their_monzo_user() {
     assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::Live);
 }
 
+/// Approval timing reads the one clock a test can drive: the quick look for the
+/// in-app approval lasts 30 minutes after the sign-in, and Monzo's 90 days start
+/// when data is first seen.
+#[tokio::test]
+async fn approval_timing_follows_the_households_clock() {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-03-01T09:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let clock = Clock::manual(start);
+    let mut fixture = Fixture::demo();
+    fixture.users.iter_mut().for_each(|u| u.approve_on_login = false);
+    let house = Household::in_memory(Settings::default(), SecretStore::memory()).with_clock(clock.clone());
+    let world = world_with(fixture, Some(house), None).await;
+    assert_eq!(sign_in(&world, "Dana", "Dana").await, Approval::Pending);
+    assert_eq!(world.house.person("Dana").unwrap().signed_in_at, Some(start));
+    let snapshot = world.engine.poll_once().await;
+    assert_eq!(state_of(&snapshot, "Dana"), ConnectionState::AwaitingApproval);
+    assert_eq!(world.engine.next_poll_in(), Duration::from_secs(10));
+    clock.advance(Duration::from_secs(29 * 60));
+    assert_eq!(world.engine.next_poll_in(), Duration::from_secs(10));
+    clock.advance(Duration::from_secs(2 * 60));
+    assert_eq!(
+        world.engine.next_poll_in(),
+        Duration::from_secs(60),
+        "30 minutes are over"
+    );
+
+    world.sandbox.approve("Dana").unwrap();
+    clock.advance(Duration::from_secs(3600));
+    let snapshot = world.engine.poll_once().await;
+    let dana = snapshot.person("Dana").unwrap();
+    assert_eq!(dana.state, ConnectionState::Live);
+    let approved = start + chrono::Duration::minutes(31 + 60);
+    assert_eq!(dana.updated_at, Some(approved));
+    assert_eq!(dana.approval_due_at, Some(approved + chrono::Duration::days(90)));
+    assert_eq!(world.house.person("Dana").unwrap().approved_at, Some(approved));
+}
+
+/// Stopping while a token refresh is under way waits for it: when `run` returns, the
+/// rotated refresh token (Monzo already killed the old one) is in the keyring.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_a_refresh_loses_no_token() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    let engine = Arc::new(Engine::new(
+        world.house.clone(),
+        world.http.clone(),
+        world.api.clone(),
+        EngineConfig {
+            retry: fast_retries(),
+            ..EngineConfig::default()
+        },
+    ));
+    assert_eq!(state_of(&engine.poll_once().await, "Dana"), ConnectionState::Live);
+    world.sandbox.expire_tokens(None).unwrap();
+    world.sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            path: Some("/oauth2/token".into()),
+            delay_ms: Some(800),
+            ..rule(FaultKind::Slow, Some(1))
+        }],
+        random: None,
+    });
+    world.sandbox.reset_request_counts();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(background::run(
+        engine.clone(),
+        tokio::sync::watch::Sender::new(None),
+        stopped,
+    ));
+    // The refresh is at the token endpoint (and Monzo has rotated by the time it
+    // answers): stop now.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while world
+        .sandbox
+        .request_counts()
+        .get("/oauth2/token")
+        .copied()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no refresh started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), running)
+        .await
+        .expect("run returns after a stop")
+        .unwrap();
+    let stored = world
+        .secrets
+        .values()
+        .into_iter()
+        .filter(|v| v.starts_with("sbx_rt_"))
+        .collect::<Vec<_>>();
+    let newest = world
+        .sandbox
+        .issued_tokens()
+        .last()
+        .and_then(|t| t.refresh_token.clone())
+        .unwrap();
+    assert_eq!(stored, [newest], "the rotated refresh token is in the keyring");
+    // A fresh engine (the app started again) goes on with it: nobody signed out.
+    let again = Engine::new(
+        world.house.clone(),
+        world.http.clone(),
+        world.api.clone(),
+        EngineConfig::default(),
+    );
+    assert_eq!(state_of(&again.poll_once().await, "Dana"), ConnectionState::Live);
+}
+
 #[tokio::test]
 async fn two_people_are_polled_concurrently_and_share_the_joint_account() {
     let world = demo_world().await;
@@ -518,8 +628,15 @@ async fn two_people_are_polled_concurrently_and_share_the_joint_account() {
         "max in flight {}",
         world.sandbox.max_in_flight()
     );
-    // Two account lists, then balance + pots for Dana's 2 and Alex's 3 shown accounts.
-    assert_eq!(world.sandbox.total_requests(), 2 + (2 + 3) * 2);
+    // Two account lists, then balance + pots for Dana's 2 and Alex's 3 shown accounts;
+    // at the start of a run each account's transactions are read once (the joint
+    // account once for the household).
+    let counts = world.sandbox.request_counts();
+    assert_eq!(counts["/accounts"], 2);
+    assert_eq!(counts["/balance"], 2 + 3);
+    assert_eq!(counts["/pots"], 2 + 3);
+    assert_eq!(counts["/transactions"], 4);
+    assert_eq!(world.sandbox.total_requests(), 2 + (2 + 3) * 2 + 4);
 
     let alex = snapshot.person("Alex").unwrap();
     let ids: Vec<&str> = alex.accounts.iter().map(|a| a.id.as_str()).collect();
@@ -556,7 +673,7 @@ async fn bad_client_input_is_refused_and_nothing_is_stored() {
     let code = sign_in
         .code_from_pasted(&browser_lands_on(&world, &sign_in, "Dana").await)
         .unwrap();
-    let result = sign_in.finish(&world.http, &world.api, &world.house, code).await;
+    let result = sign_in.finish(world.engine.sessions(), code).await;
     assert!(
         matches!(result, Err(Error::NotConfidential)),
         "{:?}",
@@ -569,7 +686,7 @@ async fn bad_client_input_is_refused_and_nothing_is_stored() {
     let code = sign_in
         .code_from_pasted(&browser_lands_on(&world, &sign_in, "Dana").await)
         .unwrap();
-    let result = sign_in.finish(&world.http, &world.api, &world.house, code).await;
+    let result = sign_in.finish(world.engine.sessions(), code).await;
     assert!(
         matches!(result, Err(Error::BadClientCredentials)),
         "{:?}",
@@ -582,12 +699,9 @@ async fn bad_client_input_is_refused_and_nothing_is_stored() {
     let second = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
     let code = first.code_from_pasted(&landed).unwrap();
     let again = oauth2::AuthorizationCode::new(code.secret().clone());
-    first
-        .finish(&world.http, &world.api, &world.house, code)
-        .await
-        .unwrap();
+    first.finish(world.engine.sessions(), code).await.unwrap();
     let tokens_before = world.secrets.values();
-    let result = second.finish(&world.http, &world.api, &world.house, again).await;
+    let result = second.finish(world.engine.sessions(), again).await;
     assert!(matches!(result, Err(Error::CodeRejected)), "{:?}", result.err());
     let mut tokens_after = world.secrets.values();
     let mut before_sorted = tokens_before.clone();
@@ -603,13 +717,10 @@ async fn bad_client_input_is_refused_and_nothing_is_stored() {
     let down = Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9/").unwrap();
     let api = MonzoApi::new(world.http.clone(), down);
     let sign_in = SignIn::start(&api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
+    let sessions =
+        monzo_tray_core::session::Sessions::new(world.house.clone(), world.http.clone(), api, fast_retries());
     let result = sign_in
-        .finish(
-            &world.http,
-            &api,
-            &world.house,
-            oauth2::AuthorizationCode::new("c".into()),
-        )
+        .finish(&sessions, oauth2::AuthorizationCode::new("c".into()))
         .await;
     assert!(matches!(result, Err(Error::Network(_))), "{:?}", result.err());
 }

@@ -47,7 +47,7 @@ async fn setup(approve_on_login: bool) -> Setup {
     ));
     Setup {
         sandbox,
-        service: AppService::new(engine, http, api, 0, tokio::sync::watch::channel(None).1),
+        service: AppService::new(engine, 0, tokio::sync::watch::channel(None).1),
         secrets,
     }
 }

@@ -41,8 +41,8 @@ pub struct FaultRule {
     #[serde(default)]
     pub times: Option<u32>,
     /// Only requests whose path starts with this. Without it, every data endpoint
-    /// (`/ping/whoami`, `/accounts`, `/balance`, `/pots`); the token endpoint is only
-    /// hit when named here.
+    /// (`/ping/whoami`, `/accounts`, `/balance`, `/pots`, `/transactions`); the token
+    /// endpoint and the pot moves are only hit when named here.
     #[serde(default)]
     pub path: Option<String>,
     #[serde(default)]
@@ -72,7 +72,7 @@ pub struct FaultPlan {
     pub random: Option<RandomFaults>,
 }
 
-pub(crate) const DATA_PATHS: [&str; 4] = ["/ping/whoami", "/accounts", "/balance", "/pots"];
+pub(crate) const DATA_PATHS: [&str; 5] = ["/ping/whoami", "/accounts", "/balance", "/pots", "/transactions"];
 
 impl FaultPlan {
     /// The fault for a request to `path`, if any, using up one of its `times`.

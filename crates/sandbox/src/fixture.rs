@@ -19,6 +19,8 @@ pub struct Fixture {
     pub accounts: Vec<AccountFixture>,
     #[serde(default)]
     pub pots: Vec<PotFixture>,
+    #[serde(default)]
+    pub transactions: Vec<TransactionFixture>,
 }
 
 /// An OAuth client as made at developers.monzo.com.
@@ -87,6 +89,56 @@ pub struct PotFixture {
     pub currency: String,
     #[serde(default)]
     pub deleted: bool,
+}
+
+/// A transaction, as `GET /transactions` serves it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionFixture {
+    /// `tx_…`; made up when absent.
+    #[serde(default)]
+    pub id: String,
+    pub account_id: String,
+    /// RFC 3339, or an age relative to when the fixture is loaded: `-2h`, `-3d`,
+    /// `-45m` (so a demo household always has recent transactions); empty: now.
+    #[serde(default)]
+    pub created: String,
+    /// Minor units; negative for money out.
+    pub amount: i64,
+    /// The account's currency when absent.
+    #[serde(default)]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub merchant: Option<MerchantFixture>,
+    /// Monzo's category (`groceries`, `eating_out`, …); `general` when absent.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Still pending: `settled` is "".
+    #[serde(default)]
+    pub pending: bool,
+    /// Declined, with Monzo's reason (`INSUFFICIENT_FUNDS`, …).
+    #[serde(default)]
+    pub decline_reason: Option<String>,
+    /// Abroad: the amount and currency as spent there.
+    #[serde(default)]
+    pub local_amount: Option<i64>,
+    #[serde(default)]
+    pub local_currency: Option<String>,
+    /// A transfer into (negative) or out of (positive) this pot.
+    #[serde(default)]
+    pub pot_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantFixture {
+    #[serde(default)]
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 fn yes() -> bool {

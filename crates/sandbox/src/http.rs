@@ -18,8 +18,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::faults::{FaultKind, FaultPlan, DATA_PATHS};
-use crate::fixture::{ClientFixture, Fixture};
-use crate::world::{ApiError, World};
+use crate::fixture::{ClientFixture, Fixture, TransactionFixture};
+use crate::world::{AccountChange, ApiError, World};
+
+/// The guard even if a handler panicked while holding it: the data stays usable for
+/// the remaining requests, and a test harness must not cascade one panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// State shared by every request.
 pub struct Shared {
@@ -43,16 +49,13 @@ impl Shared {
         }
     }
 
-    /// The world, even if a handler panicked while holding it (the data stays usable
-    /// for the remaining requests; a test harness must not cascade one panic).
+    /// The world (see [`lock`]).
     pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.world)
     }
 
     pub fn faults(&self) -> MutexGuard<'_, FaultPlan> {
-        self.faults
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.faults)
     }
 
     pub fn set_latency(&self, latency: Duration) {
@@ -61,11 +64,11 @@ impl Shared {
     }
 
     pub fn request_counts(&self) -> HashMap<String, u64> {
-        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.requests).clone()
     }
 
     pub fn reset_request_counts(&self) {
-        self.requests.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        lock(&self.requests).clear();
         self.max_in_flight.store(0, Ordering::Relaxed);
     }
 
@@ -85,6 +88,7 @@ pub fn router(shared: AppState) -> Router {
         .route("/accounts", get(accounts))
         .route("/balance", get(balance))
         .route("/pots", get(pots))
+        .route("/transactions", get(transactions))
         .layer(middleware::from_fn_with_state(shared.clone(), faults_and_latency));
     let control = Router::new()
         .route("/approve", post(control_approve))
@@ -99,7 +103,9 @@ pub fn router(shared: AppState) -> Router {
         .route("/clients", post(control_add_client))
         .route("/tokens", get(control_tokens))
         .route("/token_lifetime", post(control_token_lifetime))
-        .route("/stats", get(control_stats).delete(control_reset_stats));
+        .route("/stats", get(control_stats).delete(control_reset_stats))
+        .route("/transaction", post(control_transaction))
+        .route("/sca_window", post(control_sca_window));
     monzo.nest("/_sandbox", control).with_state(shared)
 }
 
@@ -135,12 +141,7 @@ async fn faults_and_latency(State(shared): State<AppState>, request: Request, ne
 
 async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    *shared
-        .requests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .entry(path.clone())
-        .or_default() += 1;
+    *lock(&shared.requests).entry(path.clone()).or_default() += 1;
     let latency = shared.latency_ms.load(Ordering::Relaxed);
     if latency > 0 && (DATA_PATHS.contains(&path.as_str()) || path == "/oauth2/token") {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -335,6 +336,25 @@ async fn pots(
     ))
 }
 
+async fn transactions(
+    State(shared): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let get = |key: &str| q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let query = crate::transactions::Query {
+        since: get("since"),
+        before: get("before"),
+        limit: get("limit"),
+        expand_merchant: q.iter().any(|(k, v)| k == "expand[]" && v == "merchant"),
+    };
+    reply(
+        shared
+            .world()
+            .transactions(bearer(&headers).as_deref(), get("account_id"), &query),
+    )
+}
+
 // ---- control surface -------------------------------------------------------------
 
 fn control(result: Result<(), String>) -> Response {
@@ -396,20 +416,8 @@ async fn control_latency(State(shared): State<AppState>, Json(latency): Json<Lat
     control(Ok(()))
 }
 
-#[derive(Deserialize)]
-struct AccountChange {
-    account_id: String,
-    balance: Option<i64>,
-    spend_today: Option<i64>,
-    closed: Option<bool>,
-}
-
-async fn control_account(State(shared): State<AppState>, Json(c): Json<AccountChange>) -> Response {
-    control(
-        shared
-            .world()
-            .set_account(&c.account_id, c.balance, c.spend_today, c.closed),
-    )
+async fn control_account(State(shared): State<AppState>, Json(change): Json<AccountChange>) -> Response {
+    control(shared.world().set_account(change))
 }
 
 #[derive(Deserialize)]
@@ -422,6 +430,23 @@ struct PotChange {
 
 async fn control_pot(State(shared): State<AppState>, Json(c): Json<PotChange>) -> Response {
     control(shared.world().set_pot(&c.pot_id, c.balance, c.name, c.deleted))
+}
+
+async fn control_transaction(State(shared): State<AppState>, Json(tx): Json<TransactionFixture>) -> Response {
+    match shared.world().add_transaction(tx) {
+        Ok(id) => Json(json!({"ok": true, "id": id})).into_response(),
+        Err(message) => control(Err(message)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ScaWindow {
+    seconds: u64,
+}
+
+async fn control_sca_window(State(shared): State<AppState>, Json(w): Json<ScaWindow>) -> Response {
+    shared.world().sca_window = Duration::from_secs(w.seconds);
+    control(Ok(()))
 }
 
 async fn control_fixture(State(shared): State<AppState>, Json(fixture): Json<Fixture>) -> Response {

@@ -6,8 +6,10 @@
 //! - [`fixture`]: the people, accounts and pots it serves (JSON; a demo household ships).
 //! - [`world`]: the rules: OAuth codes and tokens, rotation, expiry, in-app approval,
 //!   and what each endpoint answers.
-//! - [`faults`]: 429/500/502/504, slow replies, malformed JSON, dropped connections
-//!   and token expiry, on chosen or random requests.
+//! - [`transactions`]: `GET /transactions`: paging, `expand[]=merchant`, the 90-day
+//!   rule.
+//! - [`faults`]: 429/500/502/504, slow replies, malformed JSON, replies missing their
+//!   list, dropped connections and token expiry, on chosen or random requests.
 //! - [`http`]: the axum router: `GET /` (authorize), `POST /oauth2/token`,
 //!   `/ping/whoami`, `/accounts`, `/balance`, `/pots`, and the `/_sandbox/*` control
 //!   surface.
@@ -18,6 +20,7 @@
 pub mod faults;
 pub mod fixture;
 pub mod http;
+pub mod transactions;
 pub mod world;
 
 use std::net::SocketAddr;
@@ -25,8 +28,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use faults::{FaultKind, FaultPlan, FaultRule, RandomFaults};
-pub use fixture::{Fixture, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
-pub use world::IssuedToken;
+pub use fixture::{Fixture, MerchantFixture, TransactionFixture, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+pub use world::{AccountChange, IssuedToken};
 
 /// A running sandbox. Dropping it stops the server.
 pub struct Sandbox {
@@ -107,9 +110,15 @@ impl Sandbox {
     }
 
     pub fn set_balance(&self, account_id: &str, balance: i64) -> Result<(), String> {
-        self.shared
-            .world()
-            .set_account(account_id, Some(balance), None, None)
+        self.change_account(AccountChange {
+            account_id: account_id.to_owned(),
+            balance: Some(balance),
+            ..AccountChange::default()
+        })
+    }
+
+    pub fn change_account(&self, change: AccountChange) -> Result<(), String> {
+        self.shared.world().set_account(change)
     }
 
     pub fn set_pot(
@@ -132,6 +141,16 @@ impl Sandbox {
 
     pub fn fixture(&self) -> Fixture {
         self.shared.world().fixture().clone()
+    }
+
+    /// Adds a transaction (see [`world::World::add_transaction`]); returns its id.
+    pub fn add_transaction(&self, tx: TransactionFixture) -> Result<String, String> {
+        self.shared.world().add_transaction(tx)
+    }
+
+    /// How long after a sign-in all transactions can be read (Monzo: 5 minutes).
+    pub fn set_sca_window(&self, window: Duration) {
+        self.shared.world().sca_window = window;
     }
 
     pub fn issued_tokens(&self) -> Vec<IssuedToken> {

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 
-use crate::fixture::{AccountFixture, ClientFixture, Fixture, PotFixture, UserFixture};
+use crate::fixture::{AccountFixture, ClientFixture, Fixture, PotFixture, TransactionFixture, UserFixture};
+use crate::transactions;
 
 /// A Monzo-shaped error reply: HTTP status, dotted `code`, `message`, and for OAuth
 /// errors the standard `error` field.
@@ -25,7 +26,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -119,12 +120,34 @@ pub struct World {
     refresh: HashMap<String, RefreshGrant>,
     /// (user_id, client_id) pairs whose current sign-in is approved in the app.
     approved: HashMap<(String, String), bool>,
+    /// When each (user_id, client_id) last signed in (the code exchange; a refresh
+    /// keeps it): strong customer authentication is that long ago.
+    signed_in: HashMap<(String, String), Instant>,
     issued: Vec<IssuedToken>,
     pub token_lifetime: Duration,
+    /// How long after a sign-in all transactions can be read (Monzo: 5 minutes);
+    /// after it only the last 90 days.
+    pub sca_window: Duration,
 }
 
 fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", Alphanumeric.sample_string(&mut rand::rng(), 48))
+}
+
+/// A change to an account (`POST /_sandbox/account`); absent fields stay.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChange {
+    pub account_id: String,
+    #[serde(default)]
+    pub balance: Option<i64>,
+    #[serde(default)]
+    pub spend_today: Option<i64>,
+    #[serde(default)]
+    pub closed: Option<bool>,
+    /// User ids: taking someone out makes the account answer them as not theirs.
+    #[serde(default)]
+    pub owners: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -133,22 +156,36 @@ pub struct TokenReply {
 }
 
 impl World {
-    pub fn new(data: Fixture) -> Self {
+    pub fn new(mut data: Fixture) -> Self {
+        // Transactions get ids and absolute times now, so paging by id and time is
+        // stable however long the sandbox runs.
+        let now = chrono::Utc::now();
+        for tx in &mut data.transactions {
+            if tx.id.is_empty() {
+                tx.id = random_token("tx_");
+            }
+            let at = transactions::resolve_created(&tx.created, now).unwrap_or(now);
+            tx.created = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        }
         Self {
             data,
             codes: HashMap::new(),
             access: HashMap::new(),
             refresh: HashMap::new(),
             approved: HashMap::new(),
+            signed_in: HashMap::new(),
             issued: Vec::new(),
             token_lifetime: Duration::from_secs(21_600),
+            sca_window: Duration::from_secs(300),
         }
     }
 
-    /// Replaces people, accounts, pots and clients; every token is forgotten.
+    /// Replaces people, accounts, pots, transactions and clients; every token is
+    /// forgotten.
     pub fn load(&mut self, data: Fixture) {
         *self = Self {
             token_lifetime: self.token_lifetime,
+            sca_window: self.sca_window,
             ..Self::new(data)
         };
     }
@@ -286,6 +323,8 @@ impl World {
         let approve = self.user(&user_id).is_some_and(|u| u.approve_on_login);
         self.approved
             .insert((user_id.clone(), client_id.to_owned()), approve);
+        self.signed_in
+            .insert((user_id.clone(), client_id.to_owned()), Instant::now());
         Ok(self.issue(&user_id, client_id, confidential))
     }
 
@@ -389,11 +428,49 @@ impl World {
 
     /// Authenticated and approved in the app: what every data endpoint requires.
     fn authorize_data(&self, bearer: Option<&str>) -> Result<String, ApiError> {
+        self.authorize_data_of(bearer).map(|(user_id, _)| user_id)
+    }
+
+    /// As [`Self::authorize_data`], with the client too.
+    fn authorize_data_of(&self, bearer: Option<&str>) -> Result<(String, String), ApiError> {
         let (user_id, client_id) = self.authenticate(bearer)?;
-        if self.approved.get(&(user_id.clone(), client_id)) != Some(&true) {
+        if self.approved.get(&(user_id.clone(), client_id.clone())) != Some(&true) {
             return Err(ApiError::needs_approval());
         }
-        Ok(user_id)
+        Ok((user_id, client_id))
+    }
+
+    /// `GET /transactions` (see [`transactions`]).
+    pub fn transactions(
+        &self,
+        bearer: Option<&str>,
+        account_id: Option<&str>,
+        query: &transactions::Query<'_>,
+    ) -> Result<Value, ApiError> {
+        let (user_id, client_id) = self.authorize_data_of(bearer)?;
+        let account = self.owned_account(&user_id, account_id, "account_id")?;
+        if matches!(
+            account.account_type.as_str(),
+            "uk_loan" | "uk_monzo_flex_backing_loan"
+        ) {
+            // Loan accounts have no transactions to read (seen in third-party clients).
+            return Err(ApiError::new(
+                403,
+                "forbidden.unsupported_account_type",
+                "Transactions are not available for this account",
+            ));
+        }
+        let restricted = self
+            .signed_in
+            .get(&(user_id, client_id))
+            .is_none_or(|at| at.elapsed() > self.sca_window);
+        transactions::page(
+            &self.data.transactions,
+            account,
+            query,
+            restricted,
+            chrono::Utc::now(),
+        )
     }
 
     pub fn whoami(&self, bearer: Option<&str>) -> Result<Value, ApiError> {
@@ -609,27 +686,24 @@ impl World {
         Ok(())
     }
 
-    pub fn set_account(
-        &mut self,
-        account_id: &str,
-        balance: Option<i64>,
-        spend_today: Option<i64>,
-        closed: Option<bool>,
-    ) -> Result<(), String> {
+    pub fn set_account(&mut self, change: AccountChange) -> Result<(), String> {
         let account = self
             .data
             .accounts
             .iter_mut()
-            .find(|a| a.id == account_id)
-            .ok_or_else(|| format!("no sandbox account {account_id}"))?;
-        if let Some(balance) = balance {
+            .find(|a| a.id == change.account_id)
+            .ok_or_else(|| format!("no sandbox account {}", change.account_id))?;
+        if let Some(balance) = change.balance {
             account.balance = balance;
         }
-        if let Some(spend) = spend_today {
+        if let Some(spend) = change.spend_today {
             account.spend_today = spend;
         }
-        if let Some(closed) = closed {
+        if let Some(closed) = change.closed {
             account.closed = closed;
+        }
+        if let Some(owners) = change.owners {
+            account.owners = owners;
         }
         Ok(())
     }
@@ -657,6 +731,37 @@ impl World {
             pot.deleted = deleted;
         }
         Ok(())
+    }
+
+    /// Adds a transaction as it would happen at Monzo (`POST /_sandbox/transaction`):
+    /// the balance moves by its amount and spending today grows by what it spent,
+    /// unless it was declined. Returns its id.
+    pub fn add_transaction(&mut self, mut tx: TransactionFixture) -> Result<String, String> {
+        let account = self
+            .data
+            .accounts
+            .iter_mut()
+            .find(|a| a.id == tx.account_id)
+            .ok_or_else(|| format!("no sandbox account {}", tx.account_id))?;
+        if tx.id.is_empty() {
+            tx.id = random_token("tx_");
+        }
+        let now = chrono::Utc::now();
+        let created = if tx.created.is_empty() {
+            now
+        } else {
+            transactions::resolve_created(&tx.created, now).ok_or("created must be RFC 3339 or like -2h")?
+        };
+        tx.created = created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        if tx.decline_reason.is_none() {
+            account.balance += tx.amount;
+            if tx.amount < 0 && tx.pot_id.is_none() {
+                account.spend_today += tx.amount;
+            }
+        }
+        let id = tx.id.clone();
+        self.data.transactions.push(tx);
+        Ok(id)
     }
 
     pub fn issued_tokens(&self) -> &[IssuedToken] {

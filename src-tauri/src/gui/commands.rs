@@ -1,6 +1,7 @@
 //! The settings window's commands: each one line into the core service. They return
 //! redacted views only; errors reach the UI as `{code, message}`.
 
+use monzo_tray_core::home_assistant::PushState;
 use monzo_tray_core::service::{HomeAssistantView, PersonView, SettingsView, SignInStarted, SignInStatus};
 use monzo_tray_core::settings::HaTransport;
 use serde::Serialize;
@@ -86,6 +87,11 @@ fn set_poll_interval(shell: State<'_, Shell>, seconds: u64) -> Result<()> {
 }
 
 #[tauri::command]
+fn set_transaction_notifications(shell: State<'_, Shell>, person_id: String, on: bool) -> Result<()> {
+    Ok(shell.service.set_transaction_notifications(&person_id, on)?)
+}
+
+#[tauri::command]
 fn set_privacy(app: AppHandle, shell: State<'_, Shell>, on: bool) -> Result<()> {
     shell.service.set_privacy(on)?;
     tray::render(&app, &shell.service);
@@ -100,6 +106,13 @@ fn set_low_balance_alert(shell: State<'_, Shell>, account_id: String, amount: St
 #[tauri::command]
 async fn home_assistant(shell: State<'_, Shell>) -> Result<HomeAssistantView> {
     Ok(shell.service.home_assistant().await)
+}
+
+/// How the push stands, without reading the keyring (the window asks on every
+/// push-status event).
+#[tauri::command]
+fn push_status(shell: State<'_, Shell>) -> Option<PushState> {
+    shell.service.push_status()
 }
 
 #[tauri::command]
@@ -158,9 +171,11 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'st
         remove_person,
         set_poll_interval,
         set_privacy,
+        set_transaction_notifications,
         set_low_balance_alert,
         refresh_now,
         home_assistant,
+        push_status,
         test_home_assistant,
         save_home_assistant,
         autostart,

@@ -2,6 +2,7 @@
 //! made on demand. All Monzo work is the core engine's; this wires it to Tauri.
 
 mod commands;
+mod events;
 mod memory;
 mod notify;
 mod screen_lock;
@@ -11,7 +12,7 @@ mod window;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use monzo_tray_core::home_assistant::link;
+use monzo_tray_core::background;
 use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
 use monzo_tray_core::service::AppService;
 use tauri::{Manager, RunEvent};
@@ -31,7 +32,13 @@ pub struct Shell {
     pub service: Arc<AppService>,
     pub context: AppContext,
     stop: tokio::sync::watch::Sender<bool>,
+    /// Polling and pushing; waited for at exit, so no rotated token is lost.
+    background: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
 }
+
+/// How long quitting waits for a poll or push under way to finish (a refresh takes
+/// at most the retry budget, 10 s).
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(12);
 
 fn redirect_port() -> u16 {
     std::env::var("MONZO_TRAY_REDIRECT_PORT")
@@ -50,8 +57,6 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
     })?;
     let service = Arc::new(AppService::new(
         context.engine.clone(),
-        context.http.clone(),
-        context.api.clone(),
         redirect_port(),
         context.push_status.subscribe(),
     ));
@@ -60,6 +65,7 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         service,
         context,
         stop,
+        background: std::sync::Mutex::new(None),
     };
 
     let app = tauri::Builder::default()
@@ -71,16 +77,15 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, None))
         .invoke_handler(commands::handler())
         .setup(move |app| {
-            let engine = shell.context.engine.clone();
-            tauri::async_runtime::spawn(link::follow(
-                shell.context.household.clone(),
-                engine.subscribe(),
+            let running = tauri::async_runtime::spawn(background::run(
+                shell.context.engine.clone(),
                 shell.context.push_status.clone(),
-                stopped.clone(),
+                stopped,
             ));
-            tauri::async_runtime::spawn(async move { engine.run(stopped).await });
+            *monzo_tray_core::sync::lock(&shell.background) = Some(running);
             tray::create(app.handle(), &shell)?;
             tray::follow_snapshots(app.handle().clone(), shell.service.clone());
+            events::forward(app.handle().clone(), shell.service.clone());
             screen_lock::follow(shell.context.engine.clone());
             app.manage(shell);
             if open_settings {
@@ -101,6 +106,14 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         RunEvent::Exit => {
             if let Some(shell) = app.try_state::<Shell>() {
                 let _ = shell.stop.send(true);
+                let running = monzo_tray_core::sync::lock(&shell.background).take();
+                if let Some(running) = running {
+                    // A refresh under way finishes and its tokens are saved first.
+                    let stopped = tauri::async_runtime::block_on(tokio::time::timeout(STOP_WAIT, running));
+                    if stopped.is_err() {
+                        tracing::warn!("polling did not stop in time; quitting anyway");
+                    }
+                }
             }
         }
         _ => {}

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use monzo_tray_core::menu::{action, tray_model, MenuEntry, TrayModel};
-use monzo_tray_core::notifications::Notifier;
+use monzo_tray_core::notifications::{self, Notifier};
 use monzo_tray_core::service::AppService;
 use tauri::image::Image;
-use tauri::menu::{CheckMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Wry};
 use tauri_plugin_opener::OpenerExt;
+use tokio::sync::broadcast;
 
 use super::{notify, window, Shell};
 
@@ -32,26 +33,52 @@ fn model(service: &AppService) -> TrayModel {
     )
 }
 
+/// A label as the menu shows it: `&` marks a mnemonic in menu labels (muda), so a
+/// literal one (a merchant "M&S", a person "Dana & Alex") is doubled.
+fn literal(label: &str) -> String {
+    label.replace('&', "&&")
+}
+
+/// One entry as a Tauri menu item (a submenu with its entries).
+fn item(app: &AppHandle, entry: &MenuEntry) -> tauri::Result<Box<dyn IsMenuItem<Wry>>> {
+    Ok(match entry {
+        MenuEntry::Text { id, label } => Box::new(MenuItem::with_id(
+            app,
+            id.as_str(),
+            literal(label),
+            false,
+            None::<&str>,
+        )?),
+        MenuEntry::Action { id, label } => Box::new(MenuItem::with_id(
+            app,
+            id.as_str(),
+            literal(label),
+            true,
+            None::<&str>,
+        )?),
+        MenuEntry::Toggle { id, label, checked } => Box::new(CheckMenuItem::with_id(
+            app,
+            id.as_str(),
+            literal(label),
+            true,
+            *checked,
+            None::<&str>,
+        )?),
+        MenuEntry::Submenu { id, label, entries } => {
+            let submenu = Submenu::with_id(app, id.as_str(), literal(label), true)?;
+            for entry in entries {
+                submenu.append(item(app, entry)?.as_ref())?;
+            }
+            Box::new(submenu)
+        }
+        MenuEntry::Separator => Box::new(PredefinedMenuItem::separator(app)?),
+    })
+}
+
 fn build_menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<Wry>> {
     let menu = Menu::new(app)?;
     for entry in &model.entries {
-        match entry {
-            MenuEntry::Text { id, label } => {
-                menu.append(&MenuItem::with_id(app, id.as_str(), label, false, None::<&str>)?)?
-            }
-            MenuEntry::Action { id, label } => {
-                menu.append(&MenuItem::with_id(app, id.as_str(), label, true, None::<&str>)?)?
-            }
-            MenuEntry::Toggle { id, label, checked } => menu.append(&CheckMenuItem::with_id(
-                app,
-                id.as_str(),
-                label,
-                true,
-                *checked,
-                None::<&str>,
-            )?)?,
-            MenuEntry::Separator => menu.append(&PredefinedMenuItem::separator(app)?)?,
-        }
+        menu.append(item(app, entry)?.as_ref())?;
     }
     Ok(menu)
 }
@@ -98,9 +125,28 @@ pub fn follow_snapshots(app: AppHandle, service: Arc<AppService>) {
         snapshots.mark_changed();
         let mut notifier = Notifier::default();
         let mut push_status = service.push_status_changes();
+        let mut new_transactions = service.engine().new_transactions();
         loop {
             tokio::select! {
                 changed = push_status.changed() => if changed.is_err() { break },
+                received = new_transactions.recv() => {
+                    let first = match received {
+                        Ok(first) => first,
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    };
+                    // A poll announces its new transactions together: told as one group.
+                    let mut batch = vec![first];
+                    while let Ok(more) = new_transactions.try_recv() {
+                        batch.push(more);
+                    }
+                    let settings = service.engine().household().settings();
+                    let snapshot = service.engine().snapshot();
+                    for notification in notifications::transactions(&batch, &settings, |id| snapshot.pot_name(id)) {
+                        notify::show(notification);
+                    }
+                    continue;
+                }
                 changed = snapshots.changed() => {
                     if changed.is_err() {
                         break;

@@ -18,12 +18,16 @@ pub enum EntityKind {
     TotalBalance,
     SpendToday,
     PotBalance,
+    /// An account's new transactions, as events (MQTT's `event` platform; through
+    /// REST they are events on Home Assistant's bus instead, with no entity).
+    Transaction,
 }
 
 /// Home Assistant's platform (entity domain) of an entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {
     Sensor,
+    Event,
 }
 
 impl Platform {
@@ -31,6 +35,7 @@ impl Platform {
     pub fn domain(self) -> &'static str {
         match self {
             Platform::Sensor => "sensor",
+            Platform::Event => "event",
         }
     }
 }
@@ -40,6 +45,8 @@ impl Platform {
 pub enum Source {
     Account(fn(&AccountSnapshot) -> Money),
     Pot(fn(&PotSnapshot) -> Money),
+    /// An account's events: no state of its own.
+    AccountEvents,
 }
 
 /// One kind of entity.
@@ -63,7 +70,7 @@ pub struct EntityDescription {
 }
 
 /// Every kind of entity, in [`EntityKind`] order.
-pub const DESCRIPTIONS: [EntityDescription; 4] = [
+pub const DESCRIPTIONS: [EntityDescription; 5] = [
     EntityDescription {
         kind: EntityKind::Balance,
         platform: Platform::Sensor,
@@ -110,7 +117,23 @@ pub const DESCRIPTIONS: [EntityDescription; 4] = [
         state_class: Some("total"),
         source: Source::Pot(|p| p.balance.clone()),
     },
+    EntityDescription {
+        kind: EntityKind::Transaction,
+        platform: Platform::Event,
+        key: "transaction",
+        suffix: "transaction",
+        // As Home Assistant's own integration names its event entity.
+        name: "Transaction",
+        icon: "mdi:swap-horizontal",
+        device_class: None,
+        state_class: None,
+        source: Source::AccountEvents,
+    },
 ];
+
+/// The event type of a new transaction, on an event entity (Home Assistant's own
+/// integration uses the same).
+pub const TRANSACTION_CREATED: &str = "transaction_created";
 
 impl EntityKind {
     pub fn description(self) -> &'static EntityDescription {
@@ -233,6 +256,10 @@ mod tests {
         }
         assert_eq!(EntityKey::parse("p_1/acc_1/nonsense"), None);
         assert_eq!(EntityKey::parse("p_1/acc_1"), None);
+        assert_eq!(
+            preferred_entity_id(EntityKind::Transaction, "Dana", "Current Account"),
+            "event.monzo_dana_current_account_transaction"
+        );
         assert_eq!(
             preferred_entity_id(EntityKind::SpendToday, "Dana", "Current Account"),
             "sensor.monzo_dana_current_account_spend_today"

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use super::mqtt;
 use super::rest::client::{clean_token, HaClient};
@@ -18,6 +18,7 @@ use crate::household::Household;
 use crate::secrets::SecretKind;
 use crate::settings::{HaTransport, HomeAssistantSettings, MqttSettings};
 use crate::snapshot::Snapshot;
+use crate::transactions::AccountTransaction;
 
 /// The keyring owner of Home Assistant's secrets: its long-lived token (REST) and
 /// the MQTT broker's password.
@@ -303,6 +304,25 @@ impl PusherSlot {
         Ok(())
     }
 
+    /// Hands new transactions to Home Assistant, if it is set up and switched on.
+    /// `None`: not set up (nothing to keep); `Some(Err)`: try again later.
+    pub async fn announce(
+        &mut self,
+        household: &Household,
+        new: &[AccountTransaction],
+    ) -> Option<std::result::Result<usize, HaFailure>> {
+        let settings = household.settings().home_assistant;
+        if self.prepare(household, &settings).await.is_err() {
+            return Some(Err(HaFailure::Unreachable("not connected".into())));
+        }
+        let (_, pusher) = self.current.as_mut()?;
+        Some(
+            tokio::time::timeout(PUSH_TIMEOUT, pusher.announce(new))
+                .await
+                .unwrap_or_else(|_| Err(HaFailure::Unreachable("it did not answer in time".into()))),
+        )
+    }
+
     /// Forces the next push to read back a state (to notice a restarted Home
     /// Assistant at once).
     pub fn verify_next_push(&mut self) {
@@ -320,23 +340,65 @@ impl PusherSlot {
     }
 }
 
-/// Pushes every new snapshot (and whenever the connection calls for it), publishing
-/// how the push stands on `status`, until `shutdown`.
+/// New transactions kept for Home Assistant while it cannot take them, at most:
+/// past it the oldest are dropped (said in the log).
+const WAITING_TRANSACTIONS: usize = 1000;
+
+/// Pushes every new snapshot (and whenever the connection calls for it) and hands
+/// over new transactions, publishing how the push stands on `status`, until
+/// `shutdown`. Transactions Home Assistant could not take are tried again with the
+/// next push; with Home Assistant not set up they are not kept.
 pub async fn follow(
     household: std::sync::Arc<Household>,
     mut snapshots: watch::Receiver<Snapshot>,
+    mut transactions: broadcast::Receiver<AccountTransaction>,
     status: watch::Sender<Option<PushState>>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     snapshots.mark_changed();
     let mut slot = PusherSlot::new(status);
+    let mut waiting: Vec<AccountTransaction> = Vec::new();
     loop {
+        let mut push = true;
         tokio::select! {
             changed = snapshots.changed() => if changed.is_err() { break },
             _ = slot.link_changed() => {},
+            received = transactions.recv() => {
+                match received {
+                    Ok(new) => waiting.push(new),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "new transactions were missed for Home Assistant");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+                while let Ok(new) = transactions.try_recv() {
+                    waiting.push(new);
+                }
+                push = false;
+            }
             _ = shutdown.changed() => break,
         }
-        let snapshot = snapshots.borrow_and_update().clone();
-        slot.push(&household, &snapshot).await;
+        if push {
+            let snapshot = snapshots.borrow_and_update().clone();
+            slot.push(&household, &snapshot).await;
+        }
+        if waiting.is_empty() {
+            continue;
+        }
+        match slot.announce(&household, &waiting).await {
+            Some(Err(failure)) => {
+                tracing::warn!(
+                    ?failure,
+                    waiting = waiting.len(),
+                    "Home Assistant did not take the new transactions; will try again"
+                );
+                let over = waiting.len().saturating_sub(WAITING_TRANSACTIONS);
+                if over > 0 {
+                    tracing::warn!(dropped = over, "too many transactions waiting for Home Assistant");
+                    waiting.drain(..over);
+                }
+            }
+            _ => waiting.clear(),
+        }
     }
 }

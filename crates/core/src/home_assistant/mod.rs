@@ -11,6 +11,10 @@
 //!
 //! Here: what both transports share: the [`Transport`] interface, the [`Pusher`]
 //! that drives one, and the push status ([`PushState`]) the tray and window show.
+//!
+//! New transactions reach Home Assistant too: through REST as the event
+//! `monzo_tray_transaction` on its bus, through MQTT on each account's Transaction
+//! event entity (event type `transaction_created`).
 
 pub mod entities;
 pub mod link;
@@ -31,6 +35,7 @@ use self::entities::EntityIds;
 use self::retire::Retirement;
 use crate::settings::HaTransport;
 use crate::snapshot::Snapshot;
+use crate::transactions::AccountTransaction;
 
 /// How a push to Home Assistant failed, in the words the status line uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +169,11 @@ pub trait Transport: Send + Sync {
     /// Reads back on the next push whether Home Assistant still has our states
     /// (REST forgets them when Home Assistant restarts); nothing to do for MQTT.
     fn verify_next_push(&mut self) {}
+
+    /// Hands new transactions to Home Assistant (REST: events on its bus; MQTT: on
+    /// the accounts' event entities). Returns the requests or messages sent; on
+    /// failure the caller keeps them to try again.
+    async fn announce(&mut self, new: &[AccountTransaction]) -> std::result::Result<usize, HaFailure>;
 }
 
 /// A transport with the memory that decides removals: what pushes the snapshot.
@@ -221,6 +231,10 @@ impl Pusher {
 
     pub fn verify_next_push(&mut self) {
         self.transport.verify_next_push();
+    }
+
+    pub async fn announce(&mut self, new: &[AccountTransaction]) -> std::result::Result<usize, HaFailure> {
+        self.transport.announce(new).await
     }
 }
 

@@ -122,6 +122,7 @@ mod tests {
                 closed_or_deleted: evidence.iter().map(|e| (*e).to_owned()).collect(),
                 ..Default::default()
             }],
+            ..Default::default()
         }
     }
 

@@ -7,7 +7,7 @@
 //! values stay as they were in Home Assistant.
 
 use super::entities::{
-    assign, preferred_entity_id, EntityDescription, EntityIds, EntityKey, Source, DESCRIPTIONS,
+    assign, preferred_entity_id, EntityDescription, EntityIds, EntityKey, Platform, Source, DESCRIPTIONS,
 };
 use crate::money::Money;
 use crate::snapshot::{ConnectionState, Snapshot};
@@ -38,8 +38,13 @@ impl WantedEntity<'_> {
     }
 }
 
-/// Every entity of `snapshot`, with its entity id (new ones added to `ids`).
-pub fn wanted<'a>(snapshot: &'a Snapshot, ids: &mut EntityIds) -> Vec<WantedEntity<'a>> {
+/// Every entity of `snapshot` on one of `platforms`, with its entity id (new ones
+/// added to `ids`).
+pub fn wanted<'a>(
+    snapshot: &'a Snapshot,
+    ids: &mut EntityIds,
+    platforms: &[Platform],
+) -> Vec<WantedEntity<'a>> {
     let mut out = Vec::new();
     for person in snapshot
         .people
@@ -58,7 +63,8 @@ pub fn wanted<'a>(snapshot: &'a Snapshot, ids: &mut EntityIds) -> Vec<WantedEnti
                     account_id: &account.id,
                     account_name: &account.name,
                 };
-            for description in &DESCRIPTIONS {
+            let descriptions = || DESCRIPTIONS.iter().filter(|d| platforms.contains(&d.platform));
+            for description in descriptions() {
                 match description.source {
                     Source::Account(value) => out.push(entity(
                         description,
@@ -66,11 +72,12 @@ pub fn wanted<'a>(snapshot: &'a Snapshot, ids: &mut EntityIds) -> Vec<WantedEnti
                         &account.name,
                         Some(value(account)),
                     )),
+                    Source::AccountEvents => out.push(entity(description, &account.id, &account.name, None)),
                     Source::Pot(_) => {}
                 }
             }
             for pot in &account.pots {
-                for description in &DESCRIPTIONS {
+                for description in descriptions() {
                     if let Source::Pot(value) = description.source {
                         out.push(entity(description, &pot.id, &pot.name, Some(value(pot))));
                     }

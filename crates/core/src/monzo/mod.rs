@@ -1,4 +1,5 @@
-//! Our own client for Monzo's data API: accounts, balances, pots.
+//! Our own client for Monzo's API: accounts, balances, pots, transactions (and the
+//! pot moves).
 //!
 //! Why not `monzo-lib`: it hard-codes api.monzo.com (no sandbox), reduces errors to
 //! status codes (so "approve in the app" looks like any 403) and refreshes tokens on
@@ -15,8 +16,11 @@ use url::Url;
 
 use crate::error::{Error, Result};
 
-mod wire;
-pub use wire::{decode, decode_accounts, decode_balance, decode_pots, WireAccount, WireBalance, WirePot};
+pub mod wire;
+pub use wire::{
+    decode, decode_accounts, decode_balance, decode_pots, decode_transactions, WireAccount, WireBalance,
+    WireMerchant, WirePot, WireTransaction,
+};
 
 #[derive(Deserialize, Default)]
 struct ErrorBody {
@@ -172,6 +176,26 @@ impl MonzoApi {
                 .get_raw("/balance", &[("account_id", account_id)], token)
                 .await?,
         )
+    }
+
+    /// One page (up to `limit`, at most 100) of an account's transactions after
+    /// `since` (a transaction id or an RFC 3339 time), oldest first, merchants
+    /// expanded.
+    pub async fn transactions(
+        &self,
+        token: &AccessToken,
+        account_id: &str,
+        since: &str,
+        limit: u32,
+    ) -> Result<Vec<WireTransaction>> {
+        let limit = limit.clamp(1, 100).to_string();
+        let query = [
+            ("account_id", account_id),
+            ("since", since),
+            ("limit", limit.as_str()),
+            ("expand[]", "merchant"),
+        ];
+        decode_transactions(&self.get_raw("/transactions", &query, token).await?)
     }
 
     pub async fn pots(&self, token: &AccessToken, account_id: &str) -> Result<Vec<WirePot>> {

@@ -61,6 +61,58 @@ pub struct WirePot {
     pub locked: bool,
 }
 
+/// One entry of `GET /transactions`: amounts in minor units, negative for money out.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WireTransaction {
+    /// `tx_…`.
+    pub id: String,
+    /// RFC 3339.
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub amount: i64,
+    pub currency: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// An object with `expand[]=merchant`, else the merchant's id; null for transfers.
+    #[serde(default)]
+    pub merchant: Option<WireMerchant>,
+    #[serde(default)]
+    pub category: Option<String>,
+    /// "" while pending.
+    #[serde(default)]
+    pub settled: Option<String>,
+    /// Only on declined transactions (`INSUFFICIENT_FUNDS`, …).
+    #[serde(default)]
+    pub decline_reason: Option<String>,
+    /// The amount as spent abroad, in `local_currency`.
+    #[serde(default)]
+    pub local_amount: Option<i64>,
+    #[serde(default)]
+    pub local_currency: Option<String>,
+    /// A pot transfer carries `pot_id`. Values are kept as JSON: Monzo puts all
+    /// sorts there.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `merchant` as Monzo sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum WireMerchant {
+    Expanded {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        category: Option<String>,
+    },
+    /// Not expanded: only the `merch_…` id.
+    Id(String),
+}
+
+#[derive(Deserialize)]
+struct TransactionsReply {
+    transactions: Vec<WireTransaction>,
+}
+
 #[derive(Deserialize)]
 struct AccountsReply {
     accounts: Vec<WireAccount>,
@@ -87,6 +139,11 @@ pub fn decode_pots(body: &[u8]) -> Result<Vec<WirePot>> {
     decode::<PotsReply>(body).map(|r| r.pots)
 }
 
+/// `{"transactions": [...]}`; `{}` or a null list is malformed, not "none".
+pub fn decode_transactions(body: &[u8]) -> Result<Vec<WireTransaction>> {
+    decode::<TransactionsReply>(body).map(|r| r.transactions)
+}
+
 /// `{"balance", "currency", "spend_today", "total_balance"?}`.
 pub fn decode_balance(body: &[u8]) -> Result<WireBalance> {
     decode(body)
@@ -95,6 +152,32 @@ pub fn decode_balance(body: &[u8]) -> Result<WireBalance> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_are_read_tolerantly_but_not_without_their_list() {
+        let body = br#"{"transactions": [
+            {"id": "tx_1", "created": "2026-11-29T10:00:00.000Z", "amount": -1230, "currency": "GBP",
+             "description": "TESCO", "merchant": {"id": "m", "name": "Tesco Metro", "category": "groceries"},
+             "category": "groceries", "settled": "", "metadata": {"x": 1}, "surprise": [1]},
+            {"id": "tx_2", "created": "2026-11-29T10:01:00Z", "amount": 0, "currency": "EUR", "merchant": "merch_1"},
+            {"id": "tx_3", "created": "2026-11-29T10:02:00Z", "amount": 500, "currency": "GBP", "merchant": null,
+             "category": "a_category_from_the_future", "metadata": {"pot_id": "pot_1"}}
+        ]}"#;
+        let txs = decode_transactions(body).unwrap();
+        assert_eq!(txs.len(), 3);
+        assert!(
+            matches!(&txs[0].merchant, Some(WireMerchant::Expanded { name: Some(n), .. }) if n == "Tesco Metro")
+        );
+        assert!(matches!(&txs[1].merchant, Some(WireMerchant::Id(id)) if id == "merch_1"));
+        assert!(txs[2].merchant.is_none());
+        for bad in [
+            &b"{}"[..],
+            br#"{"transactions": null}"#,
+            br#"{"transactions": [{"id": "tx_1"}]}"#,
+        ] {
+            assert!(matches!(decode_transactions(bad), Err(Error::Decode(_))));
+        }
+    }
 
     #[test]
     fn unknown_fields_and_types_are_tolerated() {

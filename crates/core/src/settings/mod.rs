@@ -141,6 +141,10 @@ pub struct PersonSettings {
     /// The Monzo user (`user_…`) this person is bound to: the `user_id` of the token
     /// reply at their first sign-in. A later sign-in as another Monzo user is refused.
     pub monzo_user_id: Option<String>,
+    /// Desktop notifications of this person's new transactions. Off unless they
+    /// choose it: on a shared desktop they would show one person's spending to
+    /// another.
+    pub notify_transactions: bool,
     /// Keys of newer versions, kept as they are.
     #[serde(flatten)]
     pub other: Map<String, Value>,
@@ -418,6 +422,7 @@ mod tests {
             signed_in_at: None,
             approved_at: Some(approved),
             monzo_user_id: None,
+            notify_transactions: false,
             other: Map::new(),
         };
         assert_eq!(

@@ -195,6 +195,7 @@ fn people(entries: Vec<Value>, warnings: &mut Vec<String>) -> (Vec<PersonSetting
         let signed_in_at = fields.get("signed_in_at", None);
         let approved_at = fields.get("approved_at", None);
         let monzo_user_id = fields.get("monzo_user_id", None);
+        let notify_transactions = fields.get("notify_transactions", false);
         let other = fields.rest();
         people.push(PersonSettings {
             id,
@@ -204,6 +205,7 @@ fn people(entries: Vec<Value>, warnings: &mut Vec<String>) -> (Vec<PersonSetting
             signed_in_at,
             approved_at,
             monzo_user_id,
+            notify_transactions,
             other,
         });
     }

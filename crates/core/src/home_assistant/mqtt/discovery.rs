@@ -19,9 +19,10 @@
 
 use serde_json::{json, Value};
 
-use super::super::entities::{EntityIds, EntityKey, EntityKind};
+use super::super::entities::{EntityIds, EntityKey, EntityKind, Platform, TRANSACTION_CREATED};
 use super::super::wanted::wanted;
 use crate::snapshot::Snapshot;
+use crate::transactions::{AccountTransaction, TransactionRecord};
 
 /// Where messages go: Home Assistant's discovery prefix and our own base topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +100,7 @@ pub fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topic
         payload: "online".into(),
         retain: true,
     }];
-    for entity in wanted(snapshot, ids) {
+    for entity in wanted(snapshot, ids, &[Platform::Sensor, Platform::Event]) {
         let key = &entity.key;
         let d = entity.description;
         let unique_id = unique_id(key);
@@ -141,22 +142,55 @@ pub fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topic
         if let Some(state_class) = d.state_class {
             config["state_class"] = json!(state_class);
         }
-        let Some(value) = &entity.value else {
-            continue;
-        };
         config["state_topic"] = json!(topics.state(domain, &unique_id));
-        config["unit_of_measurement"] = json!(value.currency().code());
-        config["suggested_display_precision"] = json!(value.currency().exponent());
+        let state = match &entity.value {
+            Some(value) => {
+                config["unit_of_measurement"] = json!(value.currency().code());
+                config["suggested_display_precision"] = json!(value.currency().exponent());
+                Some(value.to_decimal_string())
+            }
+            // An event entity: its events are published as they come, never retained.
+            None => {
+                config["event_types"] = json!([TRANSACTION_CREATED]);
+                None
+            }
+        };
         messages.push(Message {
             topic: topics.config(domain, &unique_id),
             payload: config.to_string(),
             retain: true,
         });
-        messages.push(Message {
-            topic: topics.state(domain, &unique_id),
-            payload: value.to_decimal_string(),
-            retain: true,
-        });
+        if let Some(state) = state {
+            messages.push(Message {
+                topic: topics.state(domain, &unique_id),
+                payload: state,
+                retain: true,
+            });
+        }
+    }
+    messages
+}
+
+/// The events new transactions call for: on the Transaction event entity of each
+/// person who sees the account (a joint account's under each owner, as its sensors
+/// are), `{"event_type": "transaction_created", …}` with the transaction's data and
+/// that person as `person`. Never retained: a retained event would fire again at
+/// every Home Assistant restart.
+pub fn event_messages(new: &[AccountTransaction], topics: &Topics) -> Vec<Message> {
+    let mut messages = Vec::new();
+    for item in new {
+        for (person_id, name) in &item.people {
+            let key = EntityKey::new(person_id, &item.transaction.account_id, EntityKind::Transaction);
+            let mut payload =
+                serde_json::to_value(TransactionRecord::new(&item.transaction, name, &item.account))
+                    .unwrap_or_default();
+            payload["event_type"] = json!(TRANSACTION_CREATED);
+            messages.push(Message {
+                topic: topics.state(Platform::Event.domain(), &unique_id(&key)),
+                payload: payload.to_string(),
+                retain: false,
+            });
+        }
     }
     messages
 }
@@ -209,6 +243,7 @@ mod tests {
                 }],
                 ..Default::default()
             }],
+            ..Default::default()
         }
     }
 
@@ -224,7 +259,9 @@ mod tests {
         let mut ids = EntityIds::new();
         let messages = desired_messages(&snapshot(), &mut ids, &topics());
         assert_eq!(messages[0].topic, "monzo_tray/availability");
-        assert_eq!(messages.len(), 1 + 4 * 2);
+        // Availability; config and state per sensor (4); the account's Transaction
+        // event entity: a config, no retained state.
+        assert_eq!(messages.len(), 1 + 4 * 2 + 1);
         assert!(messages.iter().all(|m| m.retain));
 
         let config = |unique: &str| -> Value {
@@ -273,6 +310,59 @@ mod tests {
         );
         assert!(spend.get("state_class").is_none(), "{spend}");
         assert_eq!(spend["device_class"], "monetary");
+    }
+
+    #[test]
+    fn transactions_are_events_on_the_accounts_event_entity_never_retained() {
+        let mut ids = EntityIds::new();
+        let messages = desired_messages(&snapshot(), &mut ids, &topics());
+        let topic = "homeassistant/event/monzo_tray/acc_1_p_dana_transaction/config";
+        let config: Value =
+            serde_json::from_str(&messages.iter().find(|m| m.topic == topic).unwrap().payload).unwrap();
+        assert_eq!(
+            config["default_entity_id"],
+            "event.monzo_dana_current_account_transaction"
+        );
+        assert_eq!(config["event_types"], json!(["transaction_created"]));
+        assert_eq!(config["name"], "Transaction");
+        assert!(config.get("unit_of_measurement").is_none());
+        let balance_config = messages
+            .iter()
+            .find(|m| m.topic == "homeassistant/sensor/monzo_tray/acc_1_p_dana_balance/config")
+            .unwrap();
+        let balance: Value = serde_json::from_str(&balance_config.payload).unwrap();
+        assert_eq!(config["device"]["identifiers"], balance["device"]["identifiers"]);
+
+        let gbp = Currency::from_code("GBP");
+        let new = AccountTransaction {
+            transaction: crate::transactions::Transaction {
+                id: "tx_1".into(),
+                account_id: "acc_joint".into(),
+                created: chrono::Utc::now(),
+                amount: Money::from_minor(-4599, gbp),
+                description: "SAINSBURYS".into(),
+                merchant: Some("Sainsbury's".into()),
+                category: "groceries".into(),
+                pot_id: None,
+                declined: false,
+                pending: false,
+                local_amount: None,
+            },
+            account: "Joint Account".into(),
+            people: vec![("p_dana".into(), "Dana".into()), ("p_alex".into(), "Alex".into())],
+        };
+        let events = event_messages(&[new], &topics());
+        assert_eq!(events.len(), 2, "one per owner's event entity");
+        assert!(events.iter().all(|m| !m.retain));
+        assert_eq!(
+            events[0].topic,
+            "monzo_tray/event/acc_joint_p_dana_transaction/state"
+        );
+        let payload: Value = serde_json::from_str(&events[1].payload).unwrap();
+        assert_eq!(payload["event_type"], "transaction_created");
+        assert_eq!(payload["person"], "Alex");
+        assert_eq!(payload["amount"], "-45.99");
+        assert_eq!(payload["merchant"], "Sainsbury's");
     }
 
     #[test]

@@ -10,11 +10,12 @@ use chrono::Utc;
 use rumqttc::QoS;
 
 use super::connection::{LinkState, MqttConnection, CONNECT_TIMEOUT};
-use super::discovery::{desired_messages, removal_messages, Message, Topics};
+use super::discovery::{desired_messages, event_messages, removal_messages, Message, Topics};
 use crate::home_assistant::entities::{EntityIds, EntityKey};
 use crate::home_assistant::{HaFailure, PushReport, PushState, Transport};
 use crate::settings::HaTransport;
 use crate::snapshot::Snapshot;
+use crate::transactions::AccountTransaction;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -46,6 +47,39 @@ impl MqttTransport {
             requests,
             state: PushState::failed(HaTransport::Mqtt, failure, self.last_ok_at),
         }
+    }
+
+    /// Publishes `messages` (QoS 1) and waits until the broker acknowledged them all.
+    async fn publish_acked(&self, link: &LinkState, messages: &[Message]) -> Result<(), HaFailure> {
+        let acked_before = self.connection.state().acked;
+        let client = self.connection.client();
+        for message in messages {
+            let sent = client
+                .publish(
+                    message.topic.clone(),
+                    QoS::AtLeastOnce,
+                    message.retain,
+                    message.payload.clone().into_bytes(),
+                )
+                .await;
+            if sent.is_err() {
+                return Err(HaFailure::Unreachable("the MQTT connection closed".into()));
+            }
+        }
+        let target = acked_before + messages.len() as u64;
+        let mut watch = self.connection.watch();
+        let acked = tokio::time::timeout(
+            ACK_TIMEOUT,
+            watch.wait_for(|s| s.acked >= target || !s.connected || s.epoch != link.epoch),
+        )
+        .await;
+        let state = self.connection.state();
+        if acked.is_err() || state.acked < target {
+            return Err(state
+                .failure
+                .unwrap_or_else(|| HaFailure::Unreachable("the broker did not acknowledge in time".into())));
+        }
+        Ok(())
     }
 
     async fn link(&self) -> LinkState {
@@ -106,38 +140,9 @@ impl Transport for MqttTransport {
             .into_iter()
             .filter(|m| self.published.get(&m.topic) != Some(&m.payload))
             .collect();
-        let acked_before = link.acked;
-        let client = self.connection.client();
-        for message in &changed {
-            let sent = client
-                .publish(
-                    message.topic.clone(),
-                    QoS::AtLeastOnce,
-                    message.retain,
-                    message.payload.clone().into_bytes(),
-                )
-                .await;
-            if sent.is_err() {
-                return self.fail(
-                    HaFailure::Unreachable("the MQTT connection closed".into()),
-                    changed.len(),
-                );
-            }
-        }
-        let target = acked_before + changed.len() as u64;
-        let mut watch = self.connection.watch();
-        let acked = tokio::time::timeout(
-            ACK_TIMEOUT,
-            watch.wait_for(|s| s.acked >= target || !s.connected || s.epoch != link.epoch),
-        )
-        .await;
-        let state = self.connection.state();
-        if acked.is_err() || state.acked < target {
+        if let Err(failure) = self.publish_acked(&link, &changed).await {
             // Whatever did get through is published again on the next push.
             self.published.clear();
-            let failure = state
-                .failure
-                .unwrap_or_else(|| HaFailure::Unreachable("the broker did not acknowledge in time".into()));
             return self.fail(failure, changed.len());
         }
         for message in changed.iter() {
@@ -153,5 +158,19 @@ impl Transport for MqttTransport {
             requests: changed.len(),
             state,
         }
+    }
+
+    /// Each new transaction on the Transaction event entity of each person who sees
+    /// its account, acknowledged by the broker, never retained.
+    async fn announce(&mut self, new: &[AccountTransaction]) -> Result<usize, HaFailure> {
+        let link = self.link().await;
+        if !link.connected {
+            return Err(link
+                .failure
+                .unwrap_or_else(|| HaFailure::Unreachable("still connecting to the broker".into())));
+        }
+        let messages = event_messages(new, &self.topics);
+        self.publish_acked(&link, &messages).await?;
+        Ok(messages.len())
     }
 }

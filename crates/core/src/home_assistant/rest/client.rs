@@ -1,5 +1,6 @@
 //! Home Assistant's REST API, as the pusher uses it: `GET /api/` to test the
-//! connection, `POST/GET/DELETE /api/states/<entity_id>`.
+//! connection, `POST/GET/DELETE /api/states/<entity_id>`, and
+//! `POST /api/events/<event_type>` for new transactions.
 
 use std::path::Path;
 use std::time::Duration;
@@ -141,6 +142,18 @@ impl HaClient {
             return Ok(None);
         }
         Ok(serde_json::from_str(&body).ok())
+    }
+
+    /// `POST /api/events/<event_type>` with `data`: fires an event on Home
+    /// Assistant's bus (an admin token may fire any event type).
+    pub async fn fire_event(&self, event_type: &str, data: &Value) -> std::result::Result<(), HaFailure> {
+        let url = self.url(&format!("/api/events/{event_type}"));
+        match self.send(self.http.post(url).json(data)).await? {
+            (404, _) => Err(HaFailure::Rejected(
+                "Home Assistant has no events API at that address".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub async fn delete_state(&self, entity_id: &str) -> std::result::Result<(), HaFailure> {

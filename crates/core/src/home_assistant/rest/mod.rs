@@ -22,6 +22,7 @@ use super::wanted::{wanted, WantedEntity};
 use super::{HaFailure, PushReport, PushState, Transport};
 use crate::settings::HaTransport;
 use crate::snapshot::Snapshot;
+use crate::transactions::{AccountTransaction, TransactionRecord};
 
 /// The body of `POST /api/states/<entity_id>`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -62,9 +63,9 @@ impl EntityState {
 /// The sensor states to push for `snapshot`, entity ids assigned (new ones added to
 /// `ids`).
 pub fn desired_states(snapshot: &Snapshot, ids: &mut EntityIds) -> Vec<EntityState> {
-    wanted(snapshot, ids)
+    // Transactions go to Home Assistant's event bus: no entity through REST.
+    wanted(snapshot, ids, &[Platform::Sensor])
         .iter()
-        .filter(|e| e.description.platform == Platform::Sensor)
         .filter_map(EntityState::of)
         .collect()
 }
@@ -180,4 +181,19 @@ impl Transport for RestTransport {
         self.last_ok_at = state.last_ok_at;
         PushReport { requests, state }
     }
+
+    /// Each new transaction as the event [`TRANSACTION_EVENT`] on Home Assistant's
+    /// bus, once for the household: `person` names everyone who sees the account
+    /// ("Dana & Alex" for a joint one).
+    async fn announce(&mut self, new: &[AccountTransaction]) -> Result<usize, HaFailure> {
+        for item in new {
+            let record = TransactionRecord::new(&item.transaction, &item.people_names(), &item.account);
+            let data = serde_json::to_value(record).unwrap_or_default();
+            self.client.fire_event(TRANSACTION_EVENT, &data).await?;
+        }
+        Ok(new.len())
+    }
 }
+
+/// The event each new transaction fires on Home Assistant's bus through REST.
+pub const TRANSACTION_EVENT: &str = "monzo_tray_transaction";

@@ -1,0 +1,138 @@
+//! Home Assistant from the settings window: what is set up (never the token or the
+//! password, only whether one is stored), testing, saving, and the push status.
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use super::AppService;
+use crate::error::{Error, Result};
+use crate::home_assistant::{link, mqtt, PushState};
+use crate::secrets::SecretKind;
+use crate::settings::{HaTransport, MqttSettings, DEFAULT_BASE_TOPIC, DEFAULT_DISCOVERY_PREFIX};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HomeAssistantView {
+    pub transport: HaTransport,
+    pub url: Option<String>,
+    /// The broker, `mqtt://[user@]host:port`, when MQTT is set up.
+    pub mqtt_url: Option<String>,
+    pub enabled: bool,
+    pub token_stored: bool,
+    pub password_stored: bool,
+    pub status: Option<PushState>,
+}
+
+impl AppService {
+    /// How the Home Assistant push stands (`None` when it is not set up).
+    pub fn push_status(&self) -> Option<PushState> {
+        self.push_status.borrow().clone()
+    }
+
+    /// Changes of [`Self::push_status`], for those who follow them.
+    pub fn push_status_changes(&self) -> watch::Receiver<Option<PushState>> {
+        self.push_status.clone()
+    }
+
+    /// Home Assistant as the window shows it: never the token or password, only
+    /// whether one is stored.
+    pub async fn home_assistant(&self) -> HomeAssistantView {
+        let settings = self.household().settings().home_assistant;
+        let stored = |kind| async move {
+            matches!(
+                self.household().secrets().get(link::SECRET_OWNER, kind).await,
+                Ok(Some(_))
+            )
+        };
+        HomeAssistantView {
+            transport: settings.transport,
+            url: settings.url,
+            mqtt_url: settings.mqtt.map(|m| m.url),
+            enabled: settings.enabled,
+            token_stored: stored(SecretKind::HomeAssistantToken).await,
+            password_stored: stored(SecretKind::MqttPassword).await,
+            status: self.push_status(),
+        }
+    }
+
+    /// The token typed, or the stored one when the field was left empty.
+    async fn token_or_stored(&self, token: &str) -> Result<String> {
+        if !token.trim().is_empty() {
+            return Ok(token.to_owned());
+        }
+        self.household()
+            .secrets()
+            .get(link::SECRET_OWNER, SecretKind::HomeAssistantToken)
+            .await?
+            .ok_or_else(|| {
+                Error::InvalidInput(
+                    "Paste a long-lived access token from your Home Assistant profile.".into(),
+                )
+            })
+    }
+
+    /// The broker settings typed (prefixes and CA file kept from before), and the
+    /// password typed or, left empty, the stored one; none without a user name.
+    async fn mqtt_input(&self, url: &str, password: &str) -> Result<(MqttSettings, Option<String>)> {
+        let before = self.household().settings().home_assistant.mqtt;
+        let settings = mqtt::settings_from_input(
+            url,
+            before.as_ref().and_then(|m| m.ca_file.clone()),
+            before
+                .as_ref()
+                .map_or(DEFAULT_DISCOVERY_PREFIX, |m| &m.discovery_prefix),
+            before.as_ref().map_or(DEFAULT_BASE_TOPIC, |m| &m.base_topic),
+        )?;
+        if !settings.url.contains('@') {
+            return Ok((settings, None));
+        }
+        if !password.is_empty() {
+            return Ok((settings, Some(password.to_owned())));
+        }
+        let stored = self
+            .household()
+            .secrets()
+            .get(link::SECRET_OWNER, SecretKind::MqttPassword)
+            .await?;
+        Ok((settings, stored))
+    }
+
+    /// "Test connection": reads `/api/` or connects to the broker; saves nothing.
+    pub async fn test_home_assistant(&self, transport: HaTransport, url: &str, secret: &str) -> Result<()> {
+        match transport {
+            HaTransport::Rest => {
+                let token = self.token_or_stored(secret).await?;
+                let ca = self.household().settings().home_assistant.ca_file;
+                link::test_connection(url, &token, ca).await
+            }
+            HaTransport::Mqtt => {
+                let (settings, password) = self.mqtt_input(url, secret).await?;
+                link::test_mqtt(&settings, password.as_deref()).await
+            }
+        }
+    }
+
+    /// Saves the address and its secret (tested first; nothing saved if the test
+    /// fails) and the on/off switch, then pushes at once.
+    pub async fn save_home_assistant(
+        &self,
+        transport: HaTransport,
+        url: &str,
+        secret: &str,
+        enabled: bool,
+    ) -> Result<()> {
+        match transport {
+            HaTransport::Rest => {
+                let token = self.token_or_stored(secret).await?;
+                let ca = self.household().settings().home_assistant.ca_file;
+                link::connect(self.household(), url, &token, ca).await?;
+            }
+            HaTransport::Mqtt => {
+                let (settings, password) = self.mqtt_input(url, secret).await?;
+                link::connect_mqtt(self.household(), settings, password.as_deref()).await?;
+            }
+        }
+        self.household().update(|s| s.home_assistant.enabled = enabled)?;
+        self.engine.refresh_now();
+        Ok(())
+    }
+}

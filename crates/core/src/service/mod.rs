@@ -1,0 +1,145 @@
+//! What the settings window can do, as one façade over the engine and household,
+//! by area: [`views`] (people and settings as the window shows them: never a secret,
+//! amounts already formatted), [`sign_in`] (adding and reconnecting people through a
+//! sign-in that runs in the background), and [`home_assistant`] (connecting, testing
+//! and the push status). Removing people and the simple settings are here.
+//!
+//! The desktop shell's commands are one line into this. Whoever shows the window
+//! follows [`AppService::changes`] instead of asking again and again.
+
+pub mod home_assistant;
+pub mod sign_in;
+pub mod views;
+
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::home_assistant::PushState;
+use crate::household::Household;
+use crate::money::{Currency, Money};
+use crate::settings::{PersonSettings, MAX_POLL_INTERVAL_SECS, MIN_POLL_INTERVAL_SECS};
+use crate::snapshot::Snapshot;
+
+pub use self::home_assistant::HomeAssistantView;
+pub use self::sign_in::{SignInStarted, SignInStatus, SIGN_IN_TIMEOUT};
+pub use self::views::{AccountView, PersonView, PotView, SettingsView};
+
+pub struct AppService {
+    engine: Arc<Engine>,
+    redirect_port: u16,
+    sign_in: watch::Sender<SignInStatus>,
+    active: Mutex<Option<sign_in::ActiveSignIn>>,
+    push_status: watch::Receiver<Option<PushState>>,
+}
+
+/// What the window follows: a new snapshot, a change of the push status, and a step
+/// of the sign-in under way.
+pub struct Changes {
+    pub snapshot: watch::Receiver<Snapshot>,
+    pub push_status: watch::Receiver<Option<PushState>>,
+    pub sign_in: watch::Receiver<SignInStatus>,
+}
+
+impl AppService {
+    /// `redirect_port`: where the sign-in redirect is received (0 picks a free port).
+    /// `push_status`: how the Home Assistant push stands, from its pusher.
+    pub fn new(
+        engine: Arc<Engine>,
+        redirect_port: u16,
+        push_status: watch::Receiver<Option<PushState>>,
+    ) -> Self {
+        Self {
+            engine,
+            redirect_port,
+            sign_in: watch::Sender::new(SignInStatus::Idle),
+            active: Mutex::new(None),
+            push_status,
+        }
+    }
+
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    fn household(&self) -> &Arc<Household> {
+        self.engine.household()
+    }
+
+    /// Receivers of everything the window shows that changes by itself.
+    pub fn changes(&self) -> Changes {
+        Changes {
+            snapshot: self.engine.subscribe(),
+            push_status: self.push_status.clone(),
+            sign_in: self.sign_in.subscribe(),
+        }
+    }
+
+    fn person(&self, person_id: &str) -> Result<PersonSettings> {
+        self.household()
+            .person_by_id(person_id)
+            .ok_or_else(|| Error::UnknownPerson(person_id.to_owned()))
+    }
+
+    pub fn set_poll_interval(&self, seconds: u64) -> Result<()> {
+        if !(MIN_POLL_INTERVAL_SECS..=MAX_POLL_INTERVAL_SECS).contains(&seconds) {
+            return Err(Error::InvalidInput(format!(
+                "The poll interval must be between {MIN_POLL_INTERVAL_SECS} seconds and a day."
+            )));
+        }
+        self.household().update(|s| s.poll_interval_secs = seconds)?;
+        self.engine.refresh_now();
+        Ok(())
+    }
+
+    /// Turns desktop notifications of a person's new transactions on or off.
+    pub fn set_transaction_notifications(&self, person_id: &str, on: bool) -> Result<()> {
+        self.person(person_id)?;
+        self.household().update(|s| {
+            if let Some(p) = s.person_by_id_mut(person_id) {
+                p.notify_transactions = on;
+            }
+        })
+    }
+
+    pub fn set_privacy(&self, on: bool) -> Result<()> {
+        self.household().update(|s| s.privacy_mode = on)
+    }
+
+    /// Sets (or with an empty amount, clears) an account's low-balance threshold, in
+    /// major units of the account's currency ("100", "£100.00"; no more decimals than
+    /// the currency has; GBP for an account not polled yet).
+    pub fn set_low_balance_alert(&self, account_id: &str, amount: &str) -> Result<()> {
+        if amount.trim().is_empty() {
+            return self.household().update(|s| {
+                s.low_balance_alerts.remove(account_id);
+            });
+        }
+        let currency = self
+            .engine
+            .snapshot()
+            .people
+            .iter()
+            .flat_map(|p| &p.accounts)
+            .find(|a| a.id == account_id)
+            .map_or_else(
+                || Currency::from_code("GBP"),
+                |a| Currency::from_code(&a.currency),
+            );
+        let value = Money::parse(amount, currency)?.amount();
+        self.household().update(|s| {
+            s.low_balance_alerts.insert(account_id.to_owned(), value);
+        })
+    }
+
+    /// Removes a person and every keyring entry of theirs.
+    pub async fn remove_person(&self, person_id: &str) -> Result<()> {
+        let person = self.person(person_id)?;
+        self.household().remove_person(&person.name).await?;
+        self.engine.forget(person_id);
+        self.engine.refresh_now();
+        Ok(())
+    }
+}

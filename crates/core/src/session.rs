@@ -1,0 +1,307 @@
+//! Signed-in calls to Monzo: one path for the poll, sign-in, and moving money.
+//!
+//! A [`Session`] per person holds their tokens (from memory, else the keyring).
+//! [`Sessions::authorized`] runs one call with the person's access token: transient
+//! failures are retried by the caller's [`RetryPolicy`]; an expired or refused token
+//! is refreshed and the call tried again. Refreshes are serialised per person, and
+//! the rotated tokens are written to the keyring (refresh token first) before they
+//! are used, because Monzo invalidates the old ones at once (Monzo's docs,
+//! "Refreshing access"). Tokens that could not be written are kept in memory, marked
+//! unsaved, and written at the next call or at [`Sessions::save_unsaved`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use oauth2::{AccessToken, ClientSecret, RefreshToken};
+use tokio::sync::Semaphore;
+
+use crate::error::{Error, Result};
+use crate::household::Household;
+use crate::monzo::MonzoApi;
+use crate::oauth::{self, ClientCredentials};
+use crate::retry::RetryPolicy;
+use crate::secrets::SecretKind;
+use crate::settings::PersonSettings;
+use crate::sync::lock;
+
+/// A token that expires again right after a refresh is Monzo (or the network)
+/// misbehaving, not the sign-in ending: one call refreshes at most this often.
+const MAX_REFRESHES_PER_CALL: u32 = 3;
+
+/// Tokens of one person as known in memory.
+#[derive(Default)]
+struct Tokens {
+    access: Option<AccessToken>,
+    refresh: Option<RefreshToken>,
+    client_secret: Option<ClientSecret>,
+    /// A refresh token Monzo refused: not tried again until a new sign-in stores
+    /// another one.
+    dead_refresh: Option<String>,
+    /// Rotated tokens that could not be written to the keyring yet.
+    unsaved: bool,
+    /// The sign-in these tokens came from (`PersonSettings::signed_in_at`): after a
+    /// newer sign-in the keyring holds new tokens, and these are dead.
+    signed_in_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One person's session.
+#[derive(Default)]
+pub struct Session {
+    tokens: tokio::sync::Mutex<Tokens>,
+}
+
+/// Every person's session, and what they need to call Monzo.
+pub struct Sessions {
+    household: Arc<Household>,
+    http: reqwest::Client,
+    api: MonzoApi,
+    /// How a refresh is retried.
+    refresh_retry: RetryPolicy,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+}
+
+impl Sessions {
+    pub fn new(
+        household: Arc<Household>,
+        http: reqwest::Client,
+        api: MonzoApi,
+        refresh_retry: RetryPolicy,
+    ) -> Self {
+        Self {
+            household,
+            http,
+            api,
+            refresh_retry,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn api(&self) -> &MonzoApi {
+        &self.api
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn household(&self) -> &Arc<Household> {
+        &self.household
+    }
+
+    fn session(&self, person_id: &str) -> Arc<Session> {
+        lock(&self.sessions)
+            .entry(person_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Drops what is held for a person (they were removed).
+    pub fn forget(&self, person_id: &str) {
+        lock(&self.sessions).remove(person_id);
+    }
+
+    /// Runs one API call with `person`'s token: transient failures retried by
+    /// `policy` (each try waits for a permit of `limit`, when given); an expired or
+    /// refused token refreshed, then the call tried again. The call gets the access
+    /// token each time it is tried.
+    ///
+    /// Errors: the call's own; [`Error::SignInRequired`] when Monzo refuses the
+    /// refresh (the person must sign in again); [`Error::SecretMissing`] and keyring
+    /// errors when the tokens cannot be read.
+    pub async fn authorized<T, F, Fut>(
+        &self,
+        person: &PersonSettings,
+        policy: &RetryPolicy,
+        limit: Option<&Semaphore>,
+        what: &str,
+        call: F,
+    ) -> Result<T>
+    where
+        F: Fn(AccessToken) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let session = self.session(&person.id);
+        let attempt = |token: AccessToken| {
+            let call = &call;
+            policy.run(what, move || {
+                let token = token.clone();
+                async move {
+                    let _permit = match limit {
+                        // The semaphore is never closed, so acquiring only waits.
+                        Some(limit) => Some(
+                            limit
+                                .acquire()
+                                .await
+                                .map_err(|_| Error::Network("shutting down".into()))?,
+                        ),
+                        None => None,
+                    };
+                    call(token).await
+                }
+            })
+        };
+        let mut token = self.access_token(person, &session).await?;
+        let mut refreshes = 0;
+        loop {
+            match attempt(token.clone()).await {
+                Err(Error::TokenExpired | Error::TokenRejected(_)) if refreshes < MAX_REFRESHES_PER_CALL => {
+                    refreshes += 1;
+                    token = self.refreshed_token(person, &session, &token).await?;
+                }
+                Err(Error::TokenExpired | Error::TokenRejected(_)) => {
+                    return Err(Error::SignInRequired {
+                        person: person.name.clone(),
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes every session's rotated tokens that are not in the keyring yet (at
+    /// shutdown: after this, stopping loses no sign-in).
+    pub async fn save_unsaved(&self) {
+        let sessions: Vec<(String, Arc<Session>)> = lock(&self.sessions)
+            .iter()
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect();
+        for (person_id, session) in sessions {
+            let Some(person) = self.household.person_by_id(&person_id) else {
+                continue;
+            };
+            let mut tokens = session.tokens.lock().await;
+            self.save(&person, &mut tokens).await;
+        }
+    }
+
+    /// The person's access token, from memory or the keyring.
+    async fn access_token(&self, person: &PersonSettings, session: &Session) -> Result<AccessToken> {
+        let mut tokens = session.tokens.lock().await;
+        if tokens.signed_in_at != person.signed_in_at {
+            *tokens = Tokens {
+                signed_in_at: person.signed_in_at,
+                ..Tokens::default()
+            };
+        }
+        self.save(person, &mut tokens).await;
+        if let Some(access) = &tokens.access {
+            return Ok(access.clone());
+        }
+        let secrets = self.household.secrets();
+        let missing = |kind: SecretKind| Error::secret_missing(&person.name, kind.label());
+        let refresh = secrets
+            .get(&person.id, SecretKind::RefreshToken)
+            .await?
+            .ok_or_else(|| missing(SecretKind::RefreshToken))?;
+        if tokens.dead_refresh.as_deref() == Some(refresh.as_str()) {
+            return Err(Error::SignInRequired {
+                person: person.name.clone(),
+            });
+        }
+        let client_secret = secrets
+            .get(&person.id, SecretKind::ClientSecret)
+            .await?
+            .ok_or_else(|| missing(SecretKind::ClientSecret))?;
+        let access = secrets.get(&person.id, SecretKind::AccessToken).await?;
+        tokens.refresh = Some(RefreshToken::new(refresh));
+        tokens.client_secret = Some(ClientSecret::new(client_secret));
+        tokens.dead_refresh = None;
+        match access {
+            Some(access) => {
+                let access = AccessToken::new(access);
+                tokens.access = Some(access.clone());
+                Ok(access)
+            }
+            None => {
+                drop(tokens);
+                self.refreshed_token(person, session, &AccessToken::new(String::new()))
+                    .await
+            }
+        }
+    }
+
+    /// Refreshes the person's tokens unless someone else already replaced `stale`.
+    async fn refreshed_token(
+        &self,
+        person: &PersonSettings,
+        session: &Session,
+        stale: &AccessToken,
+    ) -> Result<AccessToken> {
+        let mut tokens = session.tokens.lock().await;
+        if let Some(current) = &tokens.access {
+            if current.secret() != stale.secret() {
+                return Ok(current.clone());
+            }
+        }
+        let ended = || Error::SignInRequired {
+            person: person.name.clone(),
+        };
+        let refresh = tokens.refresh.clone().ok_or_else(ended)?;
+        let creds = ClientCredentials {
+            client_id: person.client_id.clone(),
+            client_secret: tokens.client_secret.clone().ok_or_else(ended)?,
+            redirect_uri: person.redirect_uri.clone(),
+        };
+        let endpoints = self.api.endpoints();
+        let result = self
+            .refresh_retry
+            .run("refresh", || {
+                // Each try owns its inputs (clones of Arc-backed handles), which keeps
+                // the retry future `Send` for spawned tasks.
+                let (http, endpoints, creds) = (self.http.clone(), endpoints.clone(), creds.clone());
+                let (refresh, name) = (refresh.clone(), person.name.clone());
+                async move { oauth::refresh(&http, &endpoints, &creds, &refresh, &name).await }
+            })
+            .await;
+        match result {
+            Ok(rotated) => {
+                tracing::info!(person = %person.name, "access token refreshed");
+                tokens.access = Some(rotated.access_token.clone());
+                tokens.refresh = rotated.refresh_token.clone();
+                tokens.unsaved = true;
+                self.save(person, &mut tokens).await;
+                if let (None, Some(user)) = (&person.monzo_user_id, &rotated.user_id) {
+                    // Signed in before people were bound to their Monzo user.
+                    self.household.bind_monzo_user(&person.id, user);
+                }
+                Ok(rotated.access_token)
+            }
+            Err(err @ (Error::SignInRequired { .. } | Error::BadClientCredentials)) => {
+                tracing::warn!(person = %person.name, code = err.code(), "refresh refused; the person must sign in again");
+                tokens.dead_refresh = Some(refresh.secret().clone());
+                tokens.access = None;
+                tokens.refresh = None;
+                Err(err)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Writes rotated tokens to the keyring: the refresh token first, since only it
+    /// can bring the sign-in back. On failure they stay in memory, marked unsaved.
+    async fn save(&self, person: &PersonSettings, tokens: &mut Tokens) {
+        if !tokens.unsaved {
+            return;
+        }
+        let (Some(refresh), Some(access)) = (&tokens.refresh, &tokens.access) else {
+            return;
+        };
+        let secrets = self.household.secrets();
+        let saved = async {
+            secrets
+                .set(&person.id, SecretKind::RefreshToken, refresh.secret())
+                .await?;
+            secrets
+                .set(&person.id, SecretKind::AccessToken, access.secret())
+                .await
+        }
+        .await;
+        match saved {
+            Ok(()) => tokens.unsaved = false,
+            Err(err) => {
+                tracing::error!(person = %person.name, %err, "could not store the refreshed sign-in; will retry")
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! Transactions: what just happened on an account, as the app shows and announces
+//! it. The engine reads new ones (`engine::transactions`) and remembers the last one
+//! seen per account ([`seen`]); each new one is announced once, as an
+//! [`AccountTransaction`], to whoever follows: the tray, the notifier and the Home
+//! Assistant pushers.
+//!
+//! Monzo's facts (monzo/docs, "Transactions"; see shared/monzo-api.md): amounts in
+//! minor units, negative for money out; `merchant` is an object with
+//! `expand[]=merchant`; a pot transfer carries `metadata.pot_id`; `decline_reason`
+//! marks a declined one; `local_amount`/`local_currency` are what was spent abroad.
+
+pub mod seen;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::money::{Currency, Money};
+use crate::monzo::{WireMerchant, WireTransaction};
+
+/// How many transactions an account's "Recent" list keeps.
+pub const RECENT: usize = 5;
+
+/// One transaction, as the app shows and announces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// `tx_…`.
+    pub id: String,
+    pub account_id: String,
+    pub created: DateTime<Utc>,
+    /// Negative for money out (Monzo's sign).
+    pub amount: Money,
+    pub description: String,
+    /// The merchant's name, where Monzo knows one.
+    pub merchant: Option<String>,
+    /// Monzo's category (`groceries`, `eating_out`, …; new ones appear over time).
+    pub category: String,
+    /// Set on a transfer into (money out) or out of (money in) this pot.
+    pub pot_id: Option<String>,
+    pub declined: bool,
+    /// Still pending (not settled).
+    pub pending: bool,
+    /// What was spent abroad, in the local currency, when it is not the account's.
+    pub local_amount: Option<Money>,
+}
+
+impl Transaction {
+    /// From Monzo's reply for `account_id`.
+    pub fn from_wire(account_id: &str, wire: WireTransaction) -> Self {
+        let currency = Currency::from_code(&wire.currency);
+        let merchant = match wire.merchant {
+            Some(WireMerchant::Expanded { name: Some(name), .. }) if !name.trim().is_empty() => {
+                Some(name.trim().to_owned())
+            }
+            _ => None,
+        };
+        let pot_id = wire
+            .metadata
+            .as_ref()
+            .and_then(|m| m.get("pot_id"))
+            .and_then(|v| v.as_str())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned);
+        let local_amount = match (wire.local_amount, wire.local_currency.as_deref()) {
+            (Some(minor), Some(code)) if !code.is_empty() && !code.eq_ignore_ascii_case(currency.code()) => {
+                Some(Money::from_minor(minor, Currency::from_code(code)))
+            }
+            _ => None,
+        };
+        Self {
+            id: wire.id,
+            account_id: account_id.to_owned(),
+            created: wire.created,
+            amount: Money::from_minor(wire.amount, currency),
+            description: wire.description.unwrap_or_default().trim().to_owned(),
+            merchant,
+            category: wire
+                .category
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "general".into()),
+            pot_id,
+            declined: wire.decline_reason.is_some_and(|r| !r.is_empty()),
+            pending: wire.settled.is_some_and(|s| s.is_empty()),
+            local_amount,
+        }
+    }
+
+    /// What it was, in a few words: the merchant, else for a pot transfer "To/From
+    /// <pot>" (`pot_name` finds the pot's name), else Monzo's description.
+    pub fn what(&self, pot_name: impl Fn(&str) -> Option<String>) -> String {
+        if let Some(merchant) = &self.merchant {
+            return merchant.clone();
+        }
+        if let Some(pot) = &self.pot_id {
+            let name = pot_name(pot).unwrap_or_else(|| "a pot".into());
+            return if self.amount.is_negative() {
+                format!("To {name}")
+            } else {
+                format!("From {name}")
+            };
+        }
+        if self.description.is_empty() {
+            "Transaction".into()
+        } else {
+            self.description.clone()
+        }
+    }
+}
+
+/// A household member who sees an account: `(person id, name)`.
+pub type Viewer = (String, String);
+
+/// A transaction with its account's name and who in the household sees the account
+/// (a joint account: both owners, in settings order): what is announced when it is
+/// new, and what `monzo-tray transactions` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTransaction {
+    pub transaction: Transaction,
+    /// The account's name, "Current Account".
+    pub account: String,
+    pub people: Vec<Viewer>,
+}
+
+impl AccountTransaction {
+    /// The people who see it, for one line: "Dana", "Dana & Alex".
+    pub fn people_names(&self) -> String {
+        self.people
+            .iter()
+            .map(|(_, name)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+}
+
+/// A transaction as the command line and Home Assistant events write it:
+/// `{"id","person","account_id","account","created","amount","currency",
+/// "description","merchant","category","pot_id"?,"declined"?}`, the amount a decimal
+/// string in major units, negative for money out (as `status --json` writes money).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransactionRecord {
+    pub id: String,
+    pub person: String,
+    pub account_id: String,
+    pub account: String,
+    pub created: DateTime<Utc>,
+    pub amount: Money,
+    pub currency: String,
+    pub description: String,
+    pub merchant: Option<String>,
+    pub category: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pot_id: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub declined: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub pending: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_amount: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_currency: Option<String>,
+}
+
+impl TransactionRecord {
+    pub fn new(transaction: &Transaction, person: &str, account: &str) -> Self {
+        Self {
+            id: transaction.id.clone(),
+            person: person.to_owned(),
+            account_id: transaction.account_id.clone(),
+            account: account.to_owned(),
+            created: transaction.created,
+            amount: transaction.amount.clone(),
+            currency: transaction.amount.currency().code().to_owned(),
+            description: transaction.description.clone(),
+            merchant: transaction.merchant.clone(),
+            category: transaction.category.clone(),
+            pot_id: transaction.pot_id.clone(),
+            declined: transaction.declined,
+            pending: transaction.pending,
+            local_currency: transaction
+                .local_amount
+                .as_ref()
+                .map(|m| m.currency().code().to_owned()),
+            local_amount: transaction.local_amount.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monzo::decode_transactions;
+
+    fn read(json: &str) -> Vec<Transaction> {
+        decode_transactions(json.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|w| Transaction::from_wire("acc_1", w))
+            .collect()
+    }
+
+    /// Odd transactions: no merchant, a null merchant, an unknown category, a
+    /// foreign currency, a zero amount.
+    #[test]
+    fn odd_transactions_read_sensibly() {
+        let txs = read(
+            r#"{"transactions": [
+              {"id": "tx_1", "created": "2026-11-29T10:00:00Z", "amount": -1230, "currency": "GBP", "description": "TESCO METRO",
+               "merchant": {"name": "Tesco Metro", "category": "groceries"}, "category": "groceries", "settled": ""},
+              {"id": "tx_2", "created": "2026-11-29T10:01:00Z", "amount": 0, "currency": "GBP", "description": "Card check"},
+              {"id": "tx_3", "created": "2026-11-29T10:02:00Z", "amount": -500, "currency": "GBP", "merchant": null,
+               "description": "pot_9", "category": "something_new", "metadata": {"pot_id": "pot_9"}},
+              {"id": "tx_4", "created": "2026-11-29T10:03:00Z", "amount": -2350, "currency": "GBP", "description": "CAFE",
+               "local_amount": -2750, "local_currency": "EUR", "decline_reason": "INSUFFICIENT_FUNDS", "merchant": "merch_1"},
+              {"id": "tx_5", "created": "2026-11-29T10:04:00Z", "amount": 50000, "currency": "GBP",
+               "metadata": {"pot_id": "pot_9"}, "local_currency": "GBP", "local_amount": 50000}
+            ]}"#,
+        );
+        let pots = |id: &str| (id == "pot_9").then(|| "Holiday".to_owned());
+        assert_eq!(txs[0].what(pots), "Tesco Metro");
+        assert!(txs[0].pending && !txs[0].declined);
+        assert_eq!(txs[1].what(pots), "Card check");
+        assert_eq!(txs[1].amount.to_decimal_string(), "0.00");
+        assert_eq!(txs[1].category, "general");
+        assert_eq!(txs[2].what(pots), "To Holiday");
+        assert_eq!(txs[2].category, "something_new");
+        assert_eq!(txs[3].what(pots), "CAFE", "a merchant id alone names nothing");
+        assert!(txs[3].declined);
+        assert_eq!(
+            txs[3].local_amount.as_ref().unwrap().to_decimal_string(),
+            "-27.50"
+        );
+        assert_eq!(txs[4].what(pots), "From Holiday");
+        assert_eq!(txs[4].local_amount, None, "same currency: nothing foreign");
+        assert_eq!(txs[4].what(|_| None), "From a pot");
+
+        let record =
+            serde_json::to_value(TransactionRecord::new(&txs[3], "Dana", "Current Account")).unwrap();
+        assert_eq!(record["amount"], "-23.50");
+        assert_eq!(record["currency"], "GBP");
+        assert_eq!(record["declined"], true);
+        assert_eq!(record["local_amount"], "-27.50");
+        assert_eq!(record["local_currency"], "EUR");
+        assert_eq!(record["merchant"], serde_json::Value::Null);
+        assert!(record.get("pot_id").is_none());
+        let plain = serde_json::to_value(TransactionRecord::new(&txs[0], "Dana", "Current Account")).unwrap();
+        assert!(plain.get("declined").is_none() && plain.get("local_amount").is_none());
+    }
+}
