@@ -75,7 +75,79 @@ function retellTimes() {
 
 const shownPeople = new Map();
 
-function renderAccount(account) {
+// "Move money…" under a pot: amount and direction, then the core's question, then
+// the move. Only the confirmation of that very question moves anything.
+function moveForm(personId, pot, li) {
+  const amount = el("input", { type: "text", class: "move-amount", inputMode: "decimal", placeholder: "50.00" });
+  amount.setAttribute("aria-label", `Amount to move, ${pot.name}`);
+  const amountError = el("p", { class: "error field-error move-amount-error", role: "alert" });
+  const name = `direction-${pot.id}`;
+  const into = el("input", { type: "radio", name, value: "into_pot", class: "move-into", checked: true });
+  const out = el("input", { type: "radio", name, value: "out_of_pot", class: "move-out" });
+  const question = el("p", { class: "move-question step" });
+  const error = el("p", { class: "error move-error", role: "alert" });
+  const go = el("button", { type: "button", class: "move-continue", textContent: "Continue" });
+  const confirm = el("button", { type: "button", class: "move-confirm", textContent: "Move", hidden: true });
+  const cancel = el("button", { type: "button", class: "move-cancel quiet", textContent: "Cancel" });
+  let planned = null;
+  const close = () => {
+    if (planned) invoke("cancel_pot_move", { id: planned.id });
+    form.remove();
+    refresh();
+  };
+  go.addEventListener("click", async () => {
+    amountError.textContent = "";
+    error.textContent = "";
+    try {
+      planned = await invoke("plan_pot_move", {
+        personId,
+        pot: pot.id,
+        direction: out.checked ? "out_of_pot" : "into_pot",
+        amount: amount.value,
+      });
+      question.textContent = planned.question;
+      go.hidden = true;
+      confirm.hidden = false;
+      confirm.focus();
+    } catch (err) {
+      (err && err.code === "invalid_amount" ? amountError : error).textContent = message(err);
+    }
+  });
+  confirm.addEventListener("click", async () => {
+    confirm.disabled = true;
+    const id = planned.id;
+    planned = null;
+    try {
+      const done = await invoke("confirm_pot_move", { id });
+      $("move-result").textContent = done.sentence;
+      form.remove();
+      refresh();
+    } catch (err) {
+      error.textContent = message(err);
+      question.textContent = "";
+      go.hidden = false;
+      confirm.hidden = true;
+      confirm.disabled = false;
+    }
+  });
+  cancel.addEventListener("click", close);
+  const form = el(
+    "div",
+    { class: "move-form" },
+    el("label", {}, "Amount ", amount),
+    amountError,
+    el("fieldset", { class: "choice" }, el("legend", {}, "Which way"),
+      el("label", { class: "check" }, into, ` Into ${pot.name}`),
+      el("label", { class: "check" }, out, ` Out of ${pot.name}`)),
+    question,
+    error,
+    el("div", { class: "row" }, go, confirm, cancel),
+  );
+  li.append(form);
+  amount.focus();
+}
+
+function renderAccount(account, personId) {
   const threshold = el("input", {
     type: "text",
     class: "threshold",
@@ -95,7 +167,13 @@ function renderAccount(account) {
   });
   const pots = el("ul", { class: "pots" });
   for (const pot of account.pots) {
-    pots.append(el("li", { class: "pot", "data-id": pot.id }, el("span", {}, pot.name), el("span", { class: "amount" }, pot.balance)));
+    const move = el("button", { type: "button", class: "move quiet", textContent: "Move money…" });
+    const li = el("li", { class: "pot", "data-id": pot.id },
+      el("div", { class: "pot-line" }, el("span", {}, pot.name), el("span", { class: "amount" }, pot.balance), move));
+    move.addEventListener("click", () => {
+      if (!li.querySelector(".move-form")) moveForm(personId, pot, li);
+    });
+    pots.append(li);
   }
   return el(
     "li",
@@ -132,7 +210,7 @@ function renderPerson(person) {
     }
   });
   const accounts = el("ul", { class: "accounts" });
-  for (const account of person.accounts) accounts.append(renderAccount(account));
+  for (const account of person.accounts) accounts.append(renderAccount(account, person.id));
   const notify = el("input", { type: "checkbox", class: "notify", checked: person.notify_transactions });
   notify.addEventListener("change", async () => {
     try {
@@ -158,9 +236,12 @@ function renderPerson(person) {
 }
 
 // Keep the person being edited (focus in a threshold) from being re-rendered away.
+// Keep what is being edited (a threshold, a move of money) from being re-rendered
+// away; the list catches up when it is done.
 function editing() {
   const active = document.activeElement;
-  return active && active.classList && active.classList.contains("threshold");
+  const typing = active && active.classList && active.classList.contains("threshold");
+  return typing || document.querySelector(".move-form") !== null;
 }
 
 async function refresh() {

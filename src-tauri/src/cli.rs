@@ -60,6 +60,12 @@ pub enum Command {
         #[arg(long)]
         person: String,
     },
+    /// Move money between an account and one of its pots. Asks on the terminal first,
+    /// unless --yes; moves nothing otherwise (nor when standard input is not a terminal).
+    Pot {
+        #[command(subcommand)]
+        command: PotCommand,
+    },
     /// Home Assistant: push every balance into it, through its REST API or MQTT discovery.
     Ha {
         #[command(subcommand)]
@@ -98,6 +104,30 @@ pub enum Command {
         #[arg(long)]
         fixture: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PotCommand {
+    /// Into the pot, from the account it belongs to.
+    Deposit(PotMove),
+    /// Out of the pot, into the account it belongs to.
+    Withdraw(PotMove),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PotMove {
+    /// Whose pot.
+    #[arg(long)]
+    pub person: String,
+    /// The pot's name ("Holiday") or its pot_… id.
+    #[arg(long)]
+    pub pot: String,
+    /// How much, in the pot's currency: 50, 50.00, £50.
+    #[arg(long)]
+    pub amount: String,
+    /// Move without asking (for scripts).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Subcommand)]

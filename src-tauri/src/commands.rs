@@ -1,6 +1,6 @@
 //! One function per command; each is a few lines into `monzo-tray-core`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,12 +10,13 @@ use monzo_tray_core::login::{Approval, SignIn};
 use monzo_tray_core::loopback::LoopbackListener;
 use tokio::sync::mpsc;
 
-use crate::cli::{Cli, Command, HaCommand};
+use crate::cli::{Cli, Command, HaCommand, PotCommand, PotMove};
 use crate::context::AppContext;
 use crate::demo;
 use monzo_tray_core::background;
 use monzo_tray_core::home_assistant::PushStatus;
 use monzo_tray_core::home_assistant::{link, mqtt};
+use monzo_tray_core::pots::{self, Direction};
 use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_core::terminal as output;
 
@@ -120,6 +121,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Disconnected from Home Assistant; nothing more will be pushed.");
             Ok(())
         }
+        Some(Command::Pot { command }) => {
+            let (direction, args) = match command {
+                PotCommand::Deposit(args) => (Direction::IntoPot, args),
+                PotCommand::Withdraw(args) => (Direction::OutOfPot, args),
+            };
+            pot_move(&context, direction, &args).await
+        }
         Some(Command::Sandbox { .. }) => unreachable!("handled above"),
     }
 }
@@ -149,6 +157,36 @@ async fn connect_mqtt(
         "Connected to the MQTT broker at {broker}; every balance will appear in Home Assistant as a device \
          (through its MQTT integration)."
     );
+    Ok(())
+}
+
+/// Moves money between an account and a pot: checked first, asked on the terminal
+/// (unless `--yes`), then carried out once.
+async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) -> anyhow::Result<()> {
+    let person = context.household.person(&args.person)?;
+    let snapshot = context.engine.poll_once().await;
+    let planned = pots::plan(&snapshot, &person, &args.pot, &args.amount, direction)?;
+    let question = planned.question();
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            bail!(
+                "Nothing was moved: {question} Add --yes to move it, or run this in a terminal to be asked."
+            );
+        }
+        eprint!("{question} [y/N] ");
+        let _ = std::io::stderr().flush();
+        let answer = stdin_lines().recv().await.unwrap_or_default();
+        if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+            bail!("Nothing was moved.");
+        }
+    }
+    let done = pots::carry_out(
+        context.engine.sessions(),
+        &context.engine.config().retry,
+        &planned,
+    )
+    .await?;
+    println!("{}", done.sentence);
     Ok(())
 }
 

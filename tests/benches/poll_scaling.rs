@@ -64,6 +64,7 @@ fn household_fixture(people: usize) -> Fixture {
                     balance: 1_000 * k as i64,
                     currency: "GBP".into(),
                     deleted: false,
+                    locked: false,
                 });
             }
         }

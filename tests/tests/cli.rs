@@ -377,6 +377,158 @@ fn transactions_are_listed_newest_first() {
     assert_no_secrets(&monzo, "transactions output", &[&stdout, &table]);
 }
 
+/// Dana's Holiday pot at the sandbox, in minor units.
+fn holiday(monzo: &Monzo) -> i64 {
+    monzo
+        .sandbox
+        .fixture()
+        .pots
+        .iter()
+        .find(|p| p.id == "pot_00009demoholiday")
+        .unwrap()
+        .balance
+}
+
+/// `monzo-tray ARGS` on a terminal (util-linux `script` gives it one), typing
+/// `typed` at it; returns the exit code and everything it printed.
+fn on_a_terminal(desktop: &Desktop, monzo: &Monzo, args: &[&str], typed: &str) -> (i32, String) {
+    let quoted: Vec<String> = std::iter::once(monzo_tray_e2e::binary().display().to_string())
+        .chain(args.iter().map(|a| (*a).to_owned()))
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let mut script = desktop.command("script");
+    script
+        .args(["-q", "-e", "-c", &quoted.join(" "), "/dev/null"])
+        .env("MONZO_API_URL", monzo.url())
+        .env("MONZO_AUTH_URL", format!("{}/", monzo.url()))
+        .env("MONZO_TRAY_LOG", "trace");
+    let mut running = Running::spawn(script);
+    running.write_line(typed);
+    let (status, stdout, stderr) = running.finish(Duration::from_secs(20));
+    (status.code().unwrap_or(-1), format!("{stdout}{stderr}"))
+}
+
+/// `monzo-tray pot deposit|withdraw`: asks on the terminal and moves only on "yes";
+/// moves nothing when it cannot ask; `--yes` for scripts; refusals one sentence.
+#[test]
+fn pot_moves_are_confirmed_on_the_terminal() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Dana", "Dana");
+    assert_eq!(code, 0, "{stderr}");
+    let before = holiday(&monzo);
+    let deposit = [
+        "pot", "deposit", "--person", "Dana", "--pot", "Holiday", "--amount", "5",
+    ];
+
+    // Standard input is not a terminal: nothing can be asked, so nothing moves.
+    let (code, stdout, stderr) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(deposit)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("Nothing was moved: Move £5.00 from Dana's Current Account into Holiday"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert_eq!(holiday(&monzo), before);
+
+    // On a terminal: asked; "n" moves nothing, "y" moves once.
+    let (code, printed) = on_a_terminal(&desktop, &monzo, &deposit, "n");
+    assert_eq!(code, 1, "{printed}");
+    assert!(
+        printed.contains("Move £5.00 from Dana's Current Account into Holiday ☀️? [y/N]"),
+        "{printed}"
+    );
+    assert!(printed.contains("Nothing was moved."), "{printed}");
+    assert_eq!(holiday(&monzo), before);
+    let (code, printed) = on_a_terminal(&desktop, &monzo, &deposit, "y");
+    assert_eq!(code, 0, "{printed}");
+    assert!(
+        printed.contains("Moved £5.00 into Holiday ☀️; it now holds £1,505.00."),
+        "{printed}"
+    );
+    assert_eq!(holiday(&monzo), before + 500);
+
+    // --yes: no question.
+    let (code, stdout, stderr) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args([
+                "pot",
+                "withdraw",
+                "--person",
+                "dana",
+                "--pot",
+                "pot_00009demoholiday",
+                "--amount",
+                "£2.50",
+                "--yes",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "Moved £2.50 out of Holiday ☀️; it now holds £1,502.50."
+    );
+    assert_eq!(holiday(&monzo), before + 250);
+
+    // Refused: one sentence each, exit 1, nothing moved.
+    monzo
+        .sandbox
+        .set_pot_locked("pot_00009demoholiday", true)
+        .unwrap();
+    for (args, said) in [
+        (
+            vec!["withdraw", "--pot", "Holiday", "--amount", "1"],
+            "protected with added security",
+        ),
+        (
+            vec!["deposit", "--pot", "Holiday", "--amount", "1.001"],
+            "GBP has 2 decimal places",
+        ),
+        (
+            vec!["deposit", "--pot", "Holiday", "--amount", "0"],
+            "more than £0.00",
+        ),
+        (
+            vec!["deposit", "--pot", "Holiday", "--amount", "9999999"],
+            "is more than that",
+        ),
+        (
+            vec!["deposit", "--pot", "Yacht", "--amount", "1"],
+            "no pot called \"Yacht\"",
+        ),
+    ] {
+        let mut all = vec!["pot"];
+        all.push(args[0]);
+        all.extend(["--person", "Dana"]);
+        all.extend(&args[1..]);
+        all.push("--yes");
+        let (code, stdout, stderr) = text(desktop.monzo_tray(&monzo.url()).args(&all).output().unwrap());
+        assert_eq!(code, 1, "{all:?}: {stdout}");
+        assert!(stderr.contains(said), "{all:?}: {stderr}");
+        assert_eq!(
+            stderr
+                .trim()
+                .lines()
+                .filter(|l| l.starts_with("monzo-tray:"))
+                .count(),
+            1,
+            "{stderr}"
+        );
+    }
+    assert_eq!(holiday(&monzo), before + 250);
+    assert_no_secrets(&monzo, "pot move output", &[&stdout, &stderr, &printed]);
+}
+
 #[test]
 fn expiry_is_refreshed_and_the_rotated_token_lands_in_the_keyring() {
     let desktop = Desktop::start();

@@ -299,6 +299,65 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     })
     .await;
 
+    // Move money out of a pot from the window: a wrong amount is shown next to its
+    // field; the question says exactly what will happen; the move is made once and
+    // the tray follows.
+    let holiday = "li.pot[data-id='pot_00009demoholiday']";
+    let find = |css: String| {
+        let client = &client;
+        async move { client.find(Locator::Css(&css)).await.unwrap() }
+    };
+    click_element(&client, &find(format!("{holiday} .move")).await).await;
+    let amount = find(format!("{holiday} .move-amount")).await;
+    amount.send_keys("12.345").await.unwrap();
+    click_element(&client, &find(format!("{holiday} .move-continue")).await).await;
+    let wrong = eventually("the amount's error", WAIT, || async {
+        let text = find(format!("{holiday} .move-amount-error"))
+            .await
+            .text()
+            .await
+            .ok()?;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert!(wrong.contains("2 decimal places"), "{wrong}");
+    amount.clear().await.unwrap();
+    amount.send_keys("20").await.unwrap();
+    click_element(&client, &find(format!("{holiday} .move-out")).await).await;
+    click_element(&client, &find(format!("{holiday} .move-continue")).await).await;
+    let question = eventually("the move's question", WAIT, || async {
+        let text = find(format!("{holiday} .move-question"))
+            .await
+            .text()
+            .await
+            .ok()?;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        question,
+        "Move £20.00 out of Holiday ☀️ into Dana's Current Account?"
+    );
+    let pot_at_monzo = || {
+        sandbox
+            .fixture()
+            .pots
+            .iter()
+            .find(|p| p.id == "pot_00009demoholiday")
+            .unwrap()
+            .balance
+    };
+    assert_eq!(pot_at_monzo(), 150_000, "nothing moves before the confirmation");
+    click_element(&client, &find(format!("{holiday} .move-confirm")).await).await;
+    let done = eventually("the move's result", WAIT, || visible_text(&client, "move-result")).await;
+    assert_eq!(done, "Moved £20.00 out of Holiday ☀️; it now holds £1,480.00.");
+    assert_eq!(pot_at_monzo(), 148_000);
+    watcher
+        .wait_for(WAIT, |l| {
+            l.iter().any(|e| e.label == "  Holiday ☀\u{fe0f}   £1,480.00")
+        })
+        .await;
+
     // Hide amounts from the tray: every amount becomes £•••.
     watcher.click("Hide amounts").await;
     let hidden = watcher
@@ -308,9 +367,9 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         .iter()
         .any(|e| e.label.contains("£10.99") || e.label.contains("£1,500.00") || e.label.contains("Tesco")));
     watcher.click("Hide amounts").await;
-    // £5.00, less the £15.99 at M&S.
+    // £5.00, less the £15.99 at M&S, plus the £20.00 out of Holiday.
     watcher
-        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   -£10.99"))
+        .wait_for(WAIT, |l| l.iter().any(|e| e.label == "Current Account   £9.01"))
         .await;
 
     // The paste path: Alex opened the email on a phone.

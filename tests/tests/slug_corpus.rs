@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use monzo_tray_core::home_assistant::slug::slugify;
+use monzo_tray_core::slug::slugify;
 use monzo_tray_e2e::home_assistant::venv;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -68,6 +68,28 @@ pub enum Error {
         kept_sentence(Some(.other.as_str()), *.kept))]
     AlreadyInHousehold { other: String, kept: bool },
 
+    // ---- moving money --------------------------------------------------------------
+    /// Nothing was moved: Monzo refused, and said why.
+    #[error("Monzo refused to move the money: {message}")]
+    MoveRefused { message: String },
+    /// A pot with "added security" (Monzo lets money out only in its app).
+    #[error("{pot} is protected with added security, so money can only come out of it in the Monzo app; nothing was moved.")]
+    PotLocked { pot: String },
+    /// The move was asked for, but no answer said whether it happened.
+    #[error("Monzo did not say whether the {amount} moved {direction} {pot} ({why}). Check the pot in the Monzo app before trying again.")]
+    MoveOutcomeUnknown {
+        amount: String,
+        /// "into", "out of".
+        direction: &'static str,
+        pot: String,
+        why: String,
+    },
+    #[error("{person} has no pot called \"{pot}\"; `monzo-tray status` lists the pots.")]
+    UnknownPot { person: String, pot: String },
+    /// Money is only moved for someone whose balances are current.
+    #[error("{person}'s balances are not up to date ({why}), so nothing is moved until they are.")]
+    NotLive { person: String, why: String },
+
     // ---- secrets -------------------------------------------------------------------
     #[error("The system keyring is not available ({0}). On Linux, monzo-tray needs a Secret Service such as GNOME Keyring or KWallet running and unlocked.")]
     KeyringUnavailable(String),
@@ -163,6 +185,11 @@ impl Error {
             Error::LoginTimedOut(_) => "login_timed_out",
             Error::WrongMonzoUser { .. } => "wrong_account",
             Error::AlreadyInHousehold { .. } => "already_configured",
+            Error::MoveRefused { .. } => "move_refused",
+            Error::PotLocked { .. } => "pot_locked",
+            Error::MoveOutcomeUnknown { .. } => "move_outcome_unknown",
+            Error::UnknownPot { .. } => "unknown_pot",
+            Error::NotLive { .. } => "not_live",
             Error::KeyringUnavailable(_)
             | Error::KeyringTimeout(_)
             | Error::KeyringLocked

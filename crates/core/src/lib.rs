@@ -7,6 +7,7 @@
 //! - [`money`]: exact amounts (`rust_decimal`) in ISO 4217 currencies; the one place
 //!   that parses and formats money.
 //! - [`account_types`]: Monzo's account types in words, and which are not shown.
+//! - [`slug`]: names to entity-id parts, exactly as Home Assistant's `slugify`.
 //! - [`atomic_file`]: writes that a crash cannot leave half-done; backups kept apart.
 //! - [`monzo`]: our HTTP client for Monzo's API, with typed errors; replies read
 //!   strictly where it matters.
@@ -27,6 +28,7 @@
 //! - [`login`]: a sign-in from start to finish.
 //! - [`engine`]: the poll engine and per-person state machine; its second output,
 //!   new transactions.
+//! - [`pots`]: moving money between an account and its pots, exactly once.
 //! - [`home_assistant`]: every balance into Home Assistant (REST or MQTT).
 //! - [`background`]: polling and pushing, started and stopped together.
 //! - [`menu`]: the tray menu as data (labels, privacy mode), rendered by the shell.
@@ -50,11 +52,13 @@ pub mod money;
 pub mod monzo;
 pub mod notifications;
 pub mod oauth;
+pub mod pots;
 pub mod retry;
 pub mod secrets;
 pub mod service;
 pub mod session;
 pub mod settings;
+pub mod slug;
 pub mod snapshot;
 pub mod sync;
 pub mod terminal;

@@ -300,6 +300,7 @@ mod tests {
                     name: "Holiday ☀️".into(),
                     currency: "GBP".into(),
                     balance: gbp(150000),
+                    locked: false,
                 }],
             }],
             ..Default::default()

@@ -112,6 +112,10 @@ pub struct PotSnapshot {
     pub name: String,
     pub currency: String,
     pub balance: Money,
+    /// "Added security": Monzo lets money out only in its app, not through the API
+    /// (Monzo's docs, pots). Not in `status --json`.
+    #[serde(skip)]
+    pub locked: bool,
 }
 
 impl Snapshot {

@@ -226,6 +226,7 @@ mod tests {
             name: name.into(),
             currency: "GBP".into(),
             balance: gbp(minor),
+            locked: false,
         };
         let snapshot = Snapshot {
             people: vec![PersonSnapshot {

@@ -10,6 +10,7 @@ use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
+use monzo_tray_core::pots::Direction;
 use monzo_tray_core::secrets::{MemoryBackend, SecretStore};
 use monzo_tray_core::service::{AppService, SignInStatus};
 use monzo_tray_core::settings::Settings;
@@ -223,4 +224,67 @@ async fn bad_input_is_refused_before_anything_starts() {
     };
     assert_eq!(code, "bad_client_credentials");
     assert!(s.service.people().is_empty());
+}
+
+/// From the window a move is planned, confirmed once, and carried out once:
+/// confirming the same plan again moves nothing; a cancelled plan cannot be
+/// confirmed; a wrong amount is refused for the amount field.
+#[tokio::test]
+async fn a_planned_move_is_carried_out_once_on_confirmation() {
+    let s = setup(true).await;
+    let started = s
+        .service
+        .add_person("Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+        .await
+        .unwrap();
+    reqwest::get(format!("{}&user=Dana", started.authorize_url))
+        .await
+        .unwrap();
+    let status = wait_for(&s.service, |st| matches!(st, SignInStatus::Done { .. })).await;
+    let SignInStatus::Done { person_id, .. } = status else {
+        unreachable!()
+    };
+    s.service.engine().poll_once().await;
+    let pot_balance = |s: &Setup| {
+        s.sandbox
+            .fixture()
+            .pots
+            .iter()
+            .find(|p| p.id == "pot_00009demoholiday")
+            .unwrap()
+            .balance
+    };
+    let before = pot_balance(&s);
+    let err = s
+        .service
+        .plan_pot_move(&person_id, "pot_00009demoholiday", Direction::IntoPot, "12.345")
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_amount");
+    let planned = s
+        .service
+        .plan_pot_move(&person_id, "pot_00009demoholiday", Direction::IntoPot, "12.34")
+        .unwrap();
+    assert_eq!(
+        planned.question,
+        "Move £12.34 from Dana's Current Account into Holiday ☀️?"
+    );
+    assert_eq!(pot_balance(&s), before, "nothing moves before the confirmation");
+    let done = s.service.confirm_pot_move(&planned.id).await.unwrap();
+    assert!(
+        done.sentence.starts_with("Moved £12.34 into Holiday"),
+        "{}",
+        done.sentence
+    );
+    assert!(
+        s.service.confirm_pot_move(&planned.id).await.is_err(),
+        "confirmed twice"
+    );
+    assert_eq!(pot_balance(&s), before + 1234, "moved once");
+    let cancelled = s
+        .service
+        .plan_pot_move(&person_id, "Holiday", Direction::OutOfPot, "1")
+        .unwrap();
+    s.service.cancel_pot_move(&cancelled.id);
+    assert!(s.service.confirm_pot_move(&cancelled.id).await.is_err());
+    assert_eq!(pot_balance(&s), before + 1234);
 }

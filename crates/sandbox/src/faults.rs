@@ -29,6 +29,9 @@ pub enum FaultKind {
     PartialList,
     /// The connection is dropped without a complete reply.
     DropConnection,
+    /// The request is carried out (a pot move made), then the connection is
+    /// dropped before the reply: the client cannot tell whether it happened.
+    DropReply,
     /// The presented access token expires just before the request is handled.
     ExpireToken,
 }

@@ -89,6 +89,9 @@ pub struct PotFixture {
     pub currency: String,
     #[serde(default)]
     pub deleted: bool,
+    /// "Added security": withdrawals only in the Monzo app.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// A transaction, as `GET /transactions` serves it.

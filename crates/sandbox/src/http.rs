@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Form, Query, Request, State};
+use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -89,6 +89,8 @@ pub fn router(shared: AppState) -> Router {
         .route("/balance", get(balance))
         .route("/pots", get(pots))
         .route("/transactions", get(transactions))
+        .route("/pots/{pot_id}/deposit", put(pot_deposit))
+        .route("/pots/{pot_id}/withdraw", put(pot_withdraw))
         .layer(middleware::from_fn_with_state(shared.clone(), faults_and_latency));
     let control = Router::new()
         .route("/approve", post(control_approve))
@@ -191,13 +193,10 @@ async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Re
             (StatusCode::OK, Json(body)).into_response()
         }
         FaultKind::PartialList => partial(next.run(request).await).await,
-        FaultKind::DropConnection => {
-            // A body that fails before its first byte makes the server abort the
-            // connection, so the client sees an incomplete reply.
-            let broken = futures::stream::once(async {
-                Err::<Bytes, std::io::Error>(std::io::Error::other("sandbox dropped the connection"))
-            });
-            Response::new(Body::from_stream(broken))
+        FaultKind::DropConnection => dropped(),
+        FaultKind::DropReply => {
+            let _handled = next.run(request).await;
+            dropped()
         }
         FaultKind::ExpireToken => {
             if let Some(token) = bearer(request.headers()) {
@@ -206,6 +205,15 @@ async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Re
             next.run(request).await
         }
     }
+}
+
+/// A reply whose body fails before its first byte: the server aborts the
+/// connection, so the client sees an incomplete reply.
+fn dropped() -> Response {
+    let broken = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::other("sandbox dropped the connection"))
+    });
+    Response::new(Body::from_stream(broken))
 }
 
 /// The reply with the last entry of its list taken out (other replies unchanged).
@@ -355,6 +363,47 @@ async fn transactions(
     )
 }
 
+async fn pot_deposit(
+    State(shared): State<AppState>,
+    Path(pot_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    pot_move(&shared, &pot_id, true, &headers, &form)
+}
+
+async fn pot_withdraw(
+    State(shared): State<AppState>,
+    Path(pot_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    pot_move(&shared, &pot_id, false, &headers, &form)
+}
+
+fn pot_move(
+    shared: &Shared,
+    pot_id: &str,
+    into: bool,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Response {
+    let field = |k: &str| form.get(k).map(String::as_str);
+    let account = if into {
+        field("source_account_id")
+    } else {
+        field("destination_account_id")
+    };
+    reply(shared.world().pot_move(
+        bearer(headers).as_deref(),
+        pot_id,
+        into,
+        account,
+        field("amount"),
+        field("dedupe_id"),
+    ))
+}
+
 // ---- control surface -------------------------------------------------------------
 
 fn control(result: Result<(), String>) -> Response {
@@ -426,10 +475,16 @@ struct PotChange {
     balance: Option<i64>,
     name: Option<String>,
     deleted: Option<bool>,
+    locked: Option<bool>,
 }
 
 async fn control_pot(State(shared): State<AppState>, Json(c): Json<PotChange>) -> Response {
-    control(shared.world().set_pot(&c.pot_id, c.balance, c.name, c.deleted))
+    let mut world = shared.world();
+    let locked = match c.locked {
+        Some(locked) => world.set_pot_locked(&c.pot_id, locked),
+        None => Ok(()),
+    };
+    control(locked.and_then(|()| world.set_pot(&c.pot_id, c.balance, c.name, c.deleted)))
 }
 
 async fn control_transaction(State(shared): State<AppState>, Json(tx): Json<TransactionFixture>) -> Response {

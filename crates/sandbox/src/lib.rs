@@ -11,8 +11,8 @@
 //! - [`faults`]: 429/500/502/504, slow replies, malformed JSON, replies missing their
 //!   list, dropped connections and token expiry, on chosen or random requests.
 //! - [`http`]: the axum router: `GET /` (authorize), `POST /oauth2/token`,
-//!   `/ping/whoami`, `/accounts`, `/balance`, `/pots`, and the `/_sandbox/*` control
-//!   surface.
+//!   `/ping/whoami`, `/accounts`, `/balance`, `/pots`, `/transactions`, the pot moves
+//!   (`PUT /pots/{id}/deposit`, `/withdraw`), and the `/_sandbox/*` control surface.
 //!
 //! [`Sandbox::start`] serves it on a loopback port and returns a handle whose methods
 //! are the same controls as the HTTP surface.
@@ -129,6 +129,11 @@ impl Sandbox {
         deleted: Option<bool>,
     ) -> Result<(), String> {
         self.shared.world().set_pot(pot_id, balance, name, deleted)
+    }
+
+    /// Turns a pot's "added security" on (withdrawals only in the Monzo app) or off.
+    pub fn set_pot_locked(&self, pot_id: &str, locked: bool) -> Result<(), String> {
+        self.shared.world().set_pot_locked(pot_id, locked)
     }
 
     pub fn add_client(&self, client: fixture::ClientFixture) {

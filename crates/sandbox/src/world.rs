@@ -128,10 +128,30 @@ pub struct World {
     /// How long after a sign-in all transactions can be read (Monzo: 5 minutes);
     /// after it only the last 90 days.
     pub sca_window: Duration,
+    /// Pot moves made, by (user, pot, `dedupe_id`): the same id again answers the
+    /// first reply and moves nothing.
+    moves: HashMap<(String, String, String), Value>,
 }
 
 fn random_token(prefix: &str) -> String {
     format!("{prefix}{}", Alphanumeric.sample_string(&mut rand::rng(), 48))
+}
+
+/// A pot as Monzo sends it.
+fn pot_json(p: &PotFixture) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "style": p.style,
+        "balance": p.balance,
+        "currency": p.currency,
+        "type": "default",
+        "created": "2020-01-01T00:00:00.000Z",
+        "updated": "2020-01-01T00:00:00.000Z",
+        "deleted": p.deleted,
+        "locked": p.locked,
+        "current_account_id": p.account_id,
+    })
 }
 
 /// A change to an account (`POST /_sandbox/account`); absent fields stay.
@@ -177,6 +197,7 @@ impl World {
             issued: Vec::new(),
             token_lifetime: Duration::from_secs(21_600),
             sca_window: Duration::from_secs(300),
+            moves: HashMap::new(),
         }
     }
 
@@ -580,27 +601,120 @@ impl World {
         }))
     }
 
+    /// `PUT /pots/{pot_id}/deposit` (`into` true: from `account_id` into the pot) or
+    /// `/withdraw` (out of the pot into `account_id`), `amount` in minor units, as
+    /// Monzo documents them: the reply is the pot with its new balance; the same
+    /// `dedupe_id` again answers the first reply and moves nothing; withdrawing from
+    /// a pot with added security is refused (only in the Monzo app); moving more than
+    /// the source holds is refused. The move is recorded as a transaction on the
+    /// account, with `metadata.pot_id`.
+    pub fn pot_move(
+        &mut self,
+        bearer: Option<&str>,
+        pot_id: &str,
+        into: bool,
+        account_id: Option<&str>,
+        amount: Option<&str>,
+        dedupe_id: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let user_id = self.authorize_data(bearer)?;
+        let param = if into {
+            "source_account_id"
+        } else {
+            "destination_account_id"
+        };
+        let account = self.owned_account(&user_id, account_id, param)?.clone();
+        let dedupe_id = dedupe_id
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| ApiError::new(400, "bad_request.missing_param", "Missing parameter dedupe_id"))?;
+        let key = (user_id, pot_id.to_owned(), dedupe_id.to_owned());
+        if let Some(first) = self.moves.get(&key) {
+            return Ok(first.clone());
+        }
+        let amount: i64 = amount
+            .and_then(|a| a.parse().ok())
+            .filter(|a| *a > 0)
+            .ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "bad_request.bad_param.amount",
+                    "amount must be a positive integer",
+                )
+            })?;
+        let pot = self
+            .data
+            .pots
+            .iter()
+            .find(|p| p.id == pot_id && !p.deleted)
+            .cloned()
+            .ok_or_else(|| ApiError::new(404, "not_found.pot", "Pot not found"))?;
+        if pot.account_id != account.id {
+            return Err(ApiError::new(
+                400,
+                "bad_request.pot_account_mismatch",
+                "This pot does not belong to that account",
+            ));
+        }
+        if !into && pot.locked {
+            return Err(ApiError::new(
+                403,
+                "forbidden.pot_locked",
+                "This pot is protected with added security; withdrawals can only be made in the Monzo app",
+            ));
+        }
+        let source = if into { account.balance } else { pot.balance };
+        if amount > source {
+            return Err(ApiError::new(
+                400,
+                "bad_request.insufficient_funds",
+                if into {
+                    "There is not enough money in the account for this deposit"
+                } else {
+                    "There is not enough money in the pot for this withdrawal"
+                },
+            ));
+        }
+        let signed = if into { amount } else { -amount };
+        for p in &mut self.data.pots {
+            if p.id == pot.id {
+                p.balance += signed;
+            }
+        }
+        for a in &mut self.data.accounts {
+            if a.id == account.id {
+                a.balance -= signed;
+            }
+        }
+        self.data.transactions.push(TransactionFixture {
+            id: random_token("tx_"),
+            account_id: account.id.clone(),
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            amount: -signed,
+            currency: Some(account.currency.clone()),
+            description: pot.id.clone(),
+            merchant: None,
+            category: Some("savings".into()),
+            pending: false,
+            decline_reason: None,
+            local_amount: None,
+            local_currency: None,
+            pot_id: Some(pot.id.clone()),
+        });
+        let reply = self
+            .data
+            .pots
+            .iter()
+            .find(|p| p.id == pot.id)
+            .map(pot_json)
+            .unwrap_or_default();
+        self.moves.insert(key, reply.clone());
+        Ok(reply)
+    }
+
     pub fn pots(&self, bearer: Option<&str>, account_id: Option<&str>) -> Result<Value, ApiError> {
         let user_id = self.authorize_data(bearer)?;
         let account = self.owned_account(&user_id, account_id, "current_account_id")?;
-        let pots: Vec<Value> = self
-            .pots_of(&account.id)
-            .map(|p| {
-                json!({
-                    "id": p.id,
-                    "name": p.name,
-                    "style": p.style,
-                    "balance": p.balance,
-                    "currency": p.currency,
-                    "type": "default",
-                    "created": "2020-01-01T00:00:00.000Z",
-                    "updated": "2020-01-01T00:00:00.000Z",
-                    "deleted": p.deleted,
-                    "locked": false,
-                    "current_account_id": p.account_id,
-                })
-            })
-            .collect();
+        let pots: Vec<Value> = self.pots_of(&account.id).map(pot_json).collect();
         Ok(json!({ "pots": pots }))
     }
 
@@ -705,6 +819,18 @@ impl World {
         if let Some(owners) = change.owners {
             account.owners = owners;
         }
+        Ok(())
+    }
+
+    /// Turns a pot's "added security" on or off.
+    pub fn set_pot_locked(&mut self, pot_id: &str, locked: bool) -> Result<(), String> {
+        let pot = self
+            .data
+            .pots
+            .iter_mut()
+            .find(|p| p.id == pot_id)
+            .ok_or_else(|| format!("no sandbox pot {pot_id}"))?;
+        pot.locked = locked;
         Ok(())
     }
 

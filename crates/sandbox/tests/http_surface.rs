@@ -334,3 +334,96 @@ async fn a_fixture_can_be_loaded_over_http_and_bad_ones_are_refused() {
         .await;
     assert!(bad.status().is_client_error());
 }
+
+/// The pot moves on the wire: form bodies, the pot in the reply, `dedupe_id`
+/// honoured, locked pots and too little money refused, each move a transaction.
+#[tokio::test]
+async fn pot_moves_as_monzo_documents_them() {
+    let s = Session::start().await;
+    s.control("approve", json!({"user": "Dana"})).await;
+    let code = s.code("Dana").await;
+    let tokens: Value = s
+        .http
+        .post(s.url("/oauth2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", DEMO_CLIENT_ID),
+            ("client_secret", DEMO_CLIENT_SECRET),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:5/cb"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    s.control("approve", json!({"user": "Dana"})).await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let put = |path: &str, form: Vec<(&str, &str)>| {
+        let request = s.http.put(s.url(path)).bearer_auth(&token).form(&form);
+        async move {
+            let reply = request.send().await.unwrap();
+            (reply.status().as_u16(), reply.json::<Value>().await.unwrap())
+        }
+    };
+    let deposit = |amount: &'static str, dedupe: &'static str| {
+        vec![
+            ("source_account_id", "acc_00009demodanacurrent"),
+            ("amount", amount),
+            ("dedupe_id", dedupe),
+        ]
+    };
+    let (status, pot) = put("/pots/pot_00009demoholiday/deposit", deposit("1000", "d1")).await;
+    assert_eq!(status, 200, "{pot}");
+    assert_eq!(
+        (pot["id"].as_str(), pot["balance"].as_i64()),
+        (Some("pot_00009demoholiday"), Some(151_000))
+    );
+    // The same dedupe id: the first reply again, nothing moved.
+    let (_, again) = put("/pots/pot_00009demoholiday/deposit", deposit("1000", "d1")).await;
+    assert_eq!(again["balance"], 151_000);
+    let (_, other) = put("/pots/pot_00009demoholiday/deposit", deposit("1000", "d2")).await;
+    assert_eq!(other["balance"], 152_000);
+    // More than the account holds; a locked pot's withdrawal.
+    let (status, refused) = put("/pots/pot_00009demoholiday/deposit", deposit("999999999", "d3")).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("bad_request.insufficient_funds"))
+    );
+    s.control("pot", json!({"pot_id": "pot_00009demoholiday", "locked": true}))
+        .await;
+    let (status, refused) = put(
+        "/pots/pot_00009demoholiday/withdraw",
+        vec![
+            ("destination_account_id", "acc_00009demodanacurrent"),
+            ("amount", "100"),
+            ("dedupe_id", "w1"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("forbidden.pot_locked"))
+    );
+    // Each move is a transaction on the account, with the pot's id.
+    let since = (chrono::Utc::now() - chrono::Duration::minutes(5))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let list: Value = s
+        .get(
+            &format!("/transactions?account_id=acc_00009demodanacurrent&since={since}"),
+            &token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let moves: Vec<&Value> = list["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["metadata"]["pot_id"] == "pot_00009demoholiday")
+        .collect();
+    assert_eq!(moves.len(), 2);
+    assert!(moves.iter().all(|t| t["amount"] == -1000));
+}

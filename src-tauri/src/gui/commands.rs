@@ -2,7 +2,10 @@
 //! redacted views only; errors reach the UI as `{code, message}`.
 
 use monzo_tray_core::home_assistant::PushState;
-use monzo_tray_core::service::{HomeAssistantView, PersonView, SettingsView, SignInStarted, SignInStatus};
+use monzo_tray_core::pots::Direction;
+use monzo_tray_core::service::{
+    HomeAssistantView, MoveDoneView, PersonView, PlannedMoveView, SettingsView, SignInStarted, SignInStatus,
+};
 use monzo_tray_core::settings::HaTransport;
 use serde::Serialize;
 use tauri::{AppHandle, State, Wry};
@@ -92,6 +95,29 @@ fn set_transaction_notifications(shell: State<'_, Shell>, person_id: String, on:
 }
 
 #[tauri::command]
+fn plan_pot_move(
+    shell: State<'_, Shell>,
+    person_id: String,
+    pot: String,
+    direction: Direction,
+    amount: String,
+) -> Result<PlannedMoveView> {
+    Ok(shell
+        .service
+        .plan_pot_move(&person_id, &pot, direction, &amount)?)
+}
+
+#[tauri::command]
+async fn confirm_pot_move(shell: State<'_, Shell>, id: String) -> Result<MoveDoneView> {
+    Ok(shell.service.confirm_pot_move(&id).await?)
+}
+
+#[tauri::command]
+fn cancel_pot_move(shell: State<'_, Shell>, id: String) {
+    shell.service.cancel_pot_move(&id);
+}
+
+#[tauri::command]
 fn set_privacy(app: AppHandle, shell: State<'_, Shell>, on: bool) -> Result<()> {
     shell.service.set_privacy(on)?;
     tray::render(&app, &shell.service);
@@ -172,6 +198,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'st
         set_poll_interval,
         set_privacy,
         set_transaction_notifications,
+        plan_pot_move,
+        confirm_pot_move,
+        cancel_pot_move,
         set_low_balance_alert,
         refresh_now,
         home_assistant,

@@ -139,6 +139,10 @@ impl Engine {
         &self.household
     }
 
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
     /// The people's sessions: signed-in calls for whatever else calls Monzo.
     pub fn sessions(&self) -> &Arc<Sessions> {
         &self.sessions
@@ -662,6 +666,7 @@ fn account_snapshot(
                 name: p.name,
                 currency: pot_currency.code().to_owned(),
                 balance: Money::from_minor(p.balance, pot_currency),
+                locked: p.locked,
             }
         })
         .collect();

@@ -7,8 +7,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::slug::slugify;
 use crate::money::Money;
+use crate::slug::slugify;
 use crate::snapshot::{AccountSnapshot, PotSnapshot};
 
 /// What an entity shows. The order is the order new entity ids are chosen in.

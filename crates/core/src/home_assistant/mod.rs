@@ -1,6 +1,5 @@
 //! Home Assistant: every balance as an entity, through its REST API or MQTT discovery.
 //!
-//! - [`slug`]: names to entity-id parts, exactly as Home Assistant's `slugify`.
 //! - [`entities`]: the kinds of entity as data, their keys, and entity ids chosen
 //!   once per Monzo id and remembered.
 //! - [`wanted`]: the entities a snapshot calls for.
@@ -21,8 +20,10 @@ pub mod link;
 pub mod mqtt;
 pub mod rest;
 pub mod retire;
-pub mod slug;
 pub mod wanted;
+
+/// Slugs for entity ids (the crate's [`crate::slug`]: exactly Home Assistant's).
+pub use crate::slug;
 
 use std::collections::HashSet;
 

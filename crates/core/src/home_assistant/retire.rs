@@ -116,6 +116,7 @@ mod tests {
                             name: "Pot".into(),
                             currency: "GBP".into(),
                             balance: gbp(1),
+                            locked: false,
                         })
                         .collect(),
                 }],

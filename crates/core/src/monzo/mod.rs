@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 
 pub mod wire;
 pub use wire::{
-    decode, decode_accounts, decode_balance, decode_pots, decode_transactions, WireAccount, WireBalance,
-    WireMerchant, WirePot, WireTransaction,
+    decode, decode_accounts, decode_balance, decode_pot, decode_pots, decode_transactions, WireAccount,
+    WireBalance, WireMerchant, WirePot, WireTransaction,
 };
 
 #[derive(Deserialize, Default)]
@@ -146,10 +146,18 @@ impl MonzoApi {
     }
 
     async fn get_raw(&self, path: &str, query: &[(&str, &str)], token: &AccessToken) -> Result<Vec<u8>> {
-        let response = self
-            .http
-            .get(self.endpoints.api_path(path))
-            .query(query)
+        let request = self.http.get(self.endpoints.api_path(path)).query(query);
+        self.send(path, request, token).await
+    }
+
+    /// The reply's body on success, else the classified error.
+    async fn send(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+        token: &AccessToken,
+    ) -> Result<Vec<u8>> {
+        let response = request
             .bearer_auth(token.secret())
             .send()
             .await
@@ -164,6 +172,34 @@ impl MonzoApi {
             tracing::debug!(path, status, code = err.code(), "Monzo answered with an error");
             Err(err)
         }
+    }
+
+    /// `PUT /pots/{pot_id}/deposit` (from `account_id` into the pot) or
+    /// `/withdraw` (out of the pot into `account_id`), `amount` in minor units, with
+    /// the caller's `dedupe_id` (the same for every try of one move: Monzo then moves
+    /// once). The reply is the pot with its new balance.
+    pub async fn move_pot_money(
+        &self,
+        token: &AccessToken,
+        pot_id: &str,
+        into_pot: bool,
+        account_id: &str,
+        amount_minor: i64,
+        dedupe_id: &str,
+    ) -> Result<WirePot> {
+        let (action, account_param) = if into_pot {
+            ("deposit", "source_account_id")
+        } else {
+            ("withdraw", "destination_account_id")
+        };
+        let path = format!("/pots/{pot_id}/{action}");
+        let amount = amount_minor.to_string();
+        let request = self.http.put(self.endpoints.api_path(&path)).form(&[
+            (account_param, account_id),
+            ("amount", amount.as_str()),
+            ("dedupe_id", dedupe_id),
+        ]);
+        decode_pot(&self.send(&path, request, token).await?)
     }
 
     pub async fn accounts(&self, token: &AccessToken) -> Result<Vec<WireAccount>> {

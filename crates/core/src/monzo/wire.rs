@@ -139,6 +139,11 @@ pub fn decode_pots(body: &[u8]) -> Result<Vec<WirePot>> {
     decode::<PotsReply>(body).map(|r| r.pots)
 }
 
+/// One pot (the reply to a pot move): its `id` and `balance` must be there.
+pub fn decode_pot(body: &[u8]) -> Result<WirePot> {
+    decode(body)
+}
+
 /// `{"transactions": [...]}`; `{}` or a null list is malformed, not "none".
 pub fn decode_transactions(body: &[u8]) -> Result<Vec<WireTransaction>> {
     decode::<TransactionsReply>(body).map(|r| r.transactions)

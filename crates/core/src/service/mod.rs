@@ -1,16 +1,18 @@
 //! What the settings window can do, as one façade over the engine and household,
 //! by area: [`views`] (people and settings as the window shows them: never a secret,
 //! amounts already formatted), [`sign_in`] (adding and reconnecting people through a
-//! sign-in that runs in the background), and [`home_assistant`] (connecting, testing
-//! and the push status). Removing people and the simple settings are here.
+//! sign-in that runs in the background), [`home_assistant`] (connecting, testing
+//! and the push status), and [`pots`] (moving money, confirmed first). Removing people and the simple settings are here.
 //!
 //! The desktop shell's commands are one line into this. Whoever shows the window
 //! follows [`AppService::changes`] instead of asking again and again.
 
 pub mod home_assistant;
+pub mod pots;
 pub mod sign_in;
 pub mod views;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
@@ -20,10 +22,12 @@ use crate::error::{Error, Result};
 use crate::home_assistant::PushState;
 use crate::household::Household;
 use crate::money::{Currency, Money};
+use crate::pots::PlannedMove;
 use crate::settings::{PersonSettings, MAX_POLL_INTERVAL_SECS, MIN_POLL_INTERVAL_SECS};
 use crate::snapshot::Snapshot;
 
 pub use self::home_assistant::HomeAssistantView;
+pub use self::pots::{MoveDoneView, PlannedMoveView};
 pub use self::sign_in::{SignInStarted, SignInStatus, SIGN_IN_TIMEOUT};
 pub use self::views::{AccountView, PersonView, PotView, SettingsView};
 
@@ -33,6 +37,8 @@ pub struct AppService {
     sign_in: watch::Sender<SignInStatus>,
     active: Mutex<Option<sign_in::ActiveSignIn>>,
     push_status: watch::Receiver<Option<PushState>>,
+    /// Moves waiting for the person's confirmation, by `dedupe_id`.
+    planned_moves: Mutex<HashMap<String, PlannedMove>>,
 }
 
 /// What the window follows: a new snapshot, a change of the push status, and a step
@@ -57,6 +63,7 @@ impl AppService {
             sign_in: watch::Sender::new(SignInStatus::Idle),
             active: Mutex::new(None),
             push_status,
+            planned_moves: Mutex::new(HashMap::new()),
         }
     }
 

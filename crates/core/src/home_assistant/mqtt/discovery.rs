@@ -239,6 +239,7 @@ mod tests {
                         name: "Holiday ☀️".into(),
                         currency: "GBP".into(),
                         balance: Money::from_minor(50000, gbp),
+                        locked: false,
                     }],
                 }],
                 ..Default::default()

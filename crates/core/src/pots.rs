@@ -1,0 +1,278 @@
+//! Moving money between an account and its pots: the one place monzo-tray writes to
+//! a bank, so it must be impossible to move money twice or by accident.
+//!
+//! - [`plan`] checks a move before any request (the person live, the pot theirs and
+//!   not deleted, the amount positive, in the currency's decimals and within what the
+//!   source held when last seen, a pot with "added security" not withdrawn from) and
+//!   gives it its `dedupe_id`, made once, before the first try. The person confirms
+//!   [`PlannedMove::question`].
+//! - [`carry_out`] makes it: `PUT /pots/{id}/deposit` or `/withdraw` (Monzo's docs,
+//!   pots), every retry with the same `dedupe_id`, so Monzo moves the money once
+//!   however often it is asked. What Monzo refuses is not tried again. If no try got
+//!   an answer, a read of the pot tells whether it happened; otherwise the person is
+//!   told the outcome is unknown, to check before trying again.
+
+use rand::distr::{Alphanumeric, SampleString};
+
+use crate::error::{Error, Result};
+use crate::money::{Currency, Money};
+use crate::retry::RetryPolicy;
+use crate::session::Sessions;
+use crate::settings::PersonSettings;
+use crate::slug::slugify;
+use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot, Snapshot};
+
+/// Which way the money goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the account into the pot (Monzo's "deposit").
+    IntoPot,
+    /// Out of the pot into the account (Monzo's "withdraw").
+    OutOfPot,
+}
+
+/// A move the person asked for, checked, waiting for their confirmation.
+#[derive(Debug, Clone)]
+pub struct PlannedMove {
+    /// The move's `dedupe_id`: one per move the person asked for, reused by every
+    /// retry of it.
+    pub dedupe_id: String,
+    pub person: PersonSettings,
+    pub account_id: String,
+    /// "Current Account".
+    pub account_name: String,
+    pub pot_id: String,
+    pub pot_name: String,
+    pub amount: Money,
+    pub direction: Direction,
+    /// The pot's balance when the move was planned: afterwards it tells whether a
+    /// move that got no answer happened.
+    pub pot_balance_before: Money,
+}
+
+impl PlannedMove {
+    /// What the person confirms: "Move £50.00 from Dana's Current Account into
+    /// Holiday?", "Move £50.00 out of Holiday into Dana's Current Account?".
+    pub fn question(&self) -> String {
+        let account = format!("{}'s {}", self.person.name, self.account_name);
+        match self.direction {
+            Direction::IntoPot => format!("Move {} from {account} into {}?", self.amount, self.pot_name),
+            Direction::OutOfPot => format!("Move {} out of {} into {account}?", self.amount, self.pot_name),
+        }
+    }
+
+    fn is_deposit(&self) -> bool {
+        self.direction == Direction::IntoPot
+    }
+
+    /// The pot's balance once the move is made.
+    fn pot_balance_after(&self) -> Option<Money> {
+        let change = if self.is_deposit() {
+            self.amount.clone()
+        } else {
+            Money::from_minor(-self.amount.to_minor()?, self.amount.currency().clone())
+        };
+        self.pot_balance_before.checked_add(&change)
+    }
+}
+
+/// A move made.
+#[derive(Debug, Clone)]
+pub struct MoveDone {
+    /// The pot's balance after it, as Monzo said (or as read back).
+    pub pot_balance: Money,
+    /// "Moved £50.00 into Holiday; it now holds £1,550.00."
+    pub sentence: String,
+}
+
+/// A pot of `person` by its id, its name (any case), or its name as typed without
+/// emoji and punctuation ("holiday" for "Holiday ☀️", compared as slugs) when that
+/// names one pot only.
+fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Option<(&'a AccountSnapshot, &'a PotSnapshot)> {
+    let wanted = wanted.trim();
+    let pots = || {
+        person
+            .accounts
+            .iter()
+            .flat_map(|a| a.pots.iter().map(move |p| (a, p)))
+    };
+    if let Some(found) = pots().find(|(_, p)| p.id == wanted || p.name.trim().eq_ignore_ascii_case(wanted)) {
+        return Some(found);
+    }
+    let slug = slugify(wanted);
+    let mut alike = pots().filter(|(_, p)| slugify(&p.name) == slug);
+    match (alike.next(), alike.next()) {
+        (Some(found), None) => Some(found),
+        _ => None,
+    }
+}
+
+fn amount_error(message: String) -> Error {
+    Error::InvalidField {
+        field: "amount",
+        message,
+    }
+}
+
+/// Checks a move of `amount` (major units as typed, "50", "£50.00") `direction`
+/// the pot `pot` (its name or `pot_…` id) of `person`, against what `snapshot` last
+/// saw, and gives it its `dedupe_id`. Nothing is sent to Monzo.
+///
+/// Errors: [`Error::NotLive`], [`Error::UnknownPot`], [`Error::PotLocked`] (a
+/// withdrawal from a pot with added security), and [`Error::InvalidField`] for the
+/// `amount` (not a number, not positive, too many decimals, more than the source
+/// holds).
+pub fn plan(
+    snapshot: &Snapshot,
+    person: &PersonSettings,
+    pot: &str,
+    amount: &str,
+    direction: Direction,
+) -> Result<PlannedMove> {
+    let seen = snapshot
+        .people
+        .iter()
+        .find(|p| p.id == person.id)
+        .filter(|p| p.state == ConnectionState::Live)
+        .ok_or_else(|| Error::NotLive {
+            person: person.name.clone(),
+            why: snapshot
+                .people
+                .iter()
+                .find(|p| p.id == person.id)
+                .and_then(|p| p.error.clone())
+                .unwrap_or_else(|| "not read yet".into()),
+        })?;
+    let (account, found) = find_pot(seen, pot).ok_or_else(|| Error::UnknownPot {
+        person: person.name.clone(),
+        pot: pot.trim().to_owned(),
+    })?;
+    let currency = Currency::from_code(&found.currency);
+    let amount = Money::parse(amount, currency)?;
+    if amount.is_negative() || amount.amount().is_zero() {
+        return Err(amount_error(format!(
+            "Give an amount of more than {}.",
+            Money::zero(amount.currency().clone())
+        )));
+    }
+    if direction == Direction::OutOfPot && found.locked {
+        return Err(Error::PotLocked {
+            pot: found.name.clone(),
+        });
+    }
+    let (source, source_name) = match direction {
+        Direction::IntoPot => (&account.balance, format!("{}'s {}", person.name, account.name)),
+        Direction::OutOfPot => (&found.balance, found.name.clone()),
+    };
+    if source.currency() == amount.currency() && source.amount() < amount.amount() {
+        return Err(amount_error(format!(
+            "{source_name} had {source} when last seen; {amount} is more than that."
+        )));
+    }
+    Ok(PlannedMove {
+        dedupe_id: format!(
+            "monzo-tray-{}",
+            Alphanumeric.sample_string(&mut rand::rng(), 24).to_lowercase()
+        ),
+        person: person.clone(),
+        account_id: account.id.clone(),
+        account_name: account.name.clone(),
+        pot_id: found.id.clone(),
+        pot_name: found.name.clone(),
+        amount,
+        direction,
+        pot_balance_before: found.balance.clone(),
+    })
+}
+
+/// Makes a planned move (see the module's rules). `retry` is how transient failures
+/// are tried again, always with the move's `dedupe_id`.
+///
+/// Errors: [`Error::MoveRefused`] with Monzo's message, [`Error::PotLocked`],
+/// [`Error::MoveOutcomeUnknown`] when no try got an answer and the pot does not
+/// show the move, and the session's (signed out, …).
+pub async fn carry_out(sessions: &Sessions, retry: &RetryPolicy, planned: &PlannedMove) -> Result<MoveDone> {
+    let api = sessions.api();
+    let minor = planned
+        .amount
+        .to_minor()
+        .ok_or_else(|| amount_error(format!("{} is more than can be moved at once.", planned.amount)))?;
+    let made = sessions
+        .authorized(&planned.person, retry, None, "pot move", |token| async move {
+            api.move_pot_money(
+                &token,
+                &planned.pot_id,
+                planned.is_deposit(),
+                &planned.account_id,
+                minor,
+                &planned.dedupe_id,
+            )
+            .await
+        })
+        .await;
+    let balance = match made {
+        Ok(pot) => Money::from_minor(pot.balance, planned.amount.currency().clone()),
+        Err(Error::Api {
+            status,
+            code,
+            message,
+        }) => {
+            tracing::info!(status, %code, "Monzo refused a pot move");
+            return Err(if code.contains("locked") {
+                Error::PotLocked {
+                    pot: planned.pot_name.clone(),
+                }
+            } else {
+                let message = if message.is_empty() { code } else { message };
+                Error::MoveRefused { message }
+            });
+        }
+        Err(err) if err.is_transient() => happened_anyway(sessions, planned, &err).await?,
+        Err(err) => return Err(err),
+    };
+    let (verb, preposition) = match planned.direction {
+        Direction::IntoPot => ("Moved", "into"),
+        Direction::OutOfPot => ("Moved", "out of"),
+    };
+    Ok(MoveDone {
+        sentence: format!(
+            "{verb} {} {preposition} {}; it now holds {balance}.",
+            planned.amount, planned.pot_name
+        ),
+        pot_balance: balance,
+    })
+}
+
+/// No try of the move got an answer: reads the pot, and if its balance is what the
+/// move makes it, the move happened. Otherwise the outcome is unknown.
+async fn happened_anyway(sessions: &Sessions, planned: &PlannedMove, why: &Error) -> Result<Money> {
+    let api = sessions.api();
+    let account = planned.account_id.as_str();
+    let pots = sessions
+        .authorized(
+            &planned.person,
+            &RetryPolicy::default(),
+            None,
+            "pots",
+            |token| async move { api.pots(&token, account).await },
+        )
+        .await;
+    let now = pots.ok().and_then(|pots| {
+        pots.into_iter()
+            .find(|p| p.id == planned.pot_id)
+            .map(|p| Money::from_minor(p.balance, planned.amount.currency().clone()))
+    });
+    match (now, planned.pot_balance_after()) {
+        (Some(now), Some(after)) if now == after => {
+            tracing::info!("a pot move got no answer, but the pot shows it happened");
+            Ok(now)
+        }
+        _ => Err(Error::MoveOutcomeUnknown {
+            amount: planned.amount.to_string(),
+            direction: if planned.is_deposit() { "into" } else { "out of" },
+            pot: planned.pot_name.clone(),
+            why: why.to_string().trim_end_matches('.').to_owned(),
+        }),
+    }
+}

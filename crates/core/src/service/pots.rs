@@ -1,0 +1,64 @@
+//! Moving money from the settings window: a move is planned (checked, given its
+//! `dedupe_id`) and shown as a question; only the person's confirmation of that very
+//! plan carries it out, once: confirming twice finds nothing left to carry out.
+
+use serde::Serialize;
+
+use super::AppService;
+use crate::error::{Error, Result};
+use crate::pots::{self, Direction, PlannedMove};
+use crate::sync::lock;
+
+/// A planned move, as the window shows it for confirmation.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedMoveView {
+    /// What confirms (or cancels) it.
+    pub id: String,
+    /// "Move £50.00 from Dana's Current Account into Holiday?"
+    pub question: String,
+}
+
+/// A move made.
+#[derive(Debug, Clone, Serialize)]
+pub struct MoveDoneView {
+    /// "Moved £50.00 into Holiday; it now holds £1,550.00."
+    pub sentence: String,
+}
+
+impl AppService {
+    /// Checks a move and keeps it for the person to confirm. Nothing is sent.
+    pub fn plan_pot_move(
+        &self,
+        person_id: &str,
+        pot: &str,
+        direction: Direction,
+        amount: &str,
+    ) -> Result<PlannedMoveView> {
+        let person = self.person(person_id)?;
+        let planned = pots::plan(&self.engine.snapshot(), &person, pot, amount, direction)?;
+        let view = PlannedMoveView {
+            id: planned.dedupe_id.clone(),
+            question: planned.question(),
+        };
+        lock(&self.planned_moves).insert(planned.dedupe_id.clone(), planned);
+        Ok(view)
+    }
+
+    /// Carries out the planned move `id` (once: it is taken from the plans first),
+    /// then polls at once so the tray shows the new balances.
+    pub async fn confirm_pot_move(&self, id: &str) -> Result<MoveDoneView> {
+        let planned: PlannedMove = lock(&self.planned_moves)
+            .remove(id)
+            .ok_or_else(|| Error::InvalidInput("That move was already carried out or cancelled.".into()))?;
+        let done = pots::carry_out(self.engine.sessions(), &self.engine.config().retry, &planned).await;
+        self.engine.refresh_now();
+        Ok(MoveDoneView {
+            sentence: done?.sentence,
+        })
+    }
+
+    /// Forgets a planned move the person did not confirm.
+    pub fn cancel_pot_move(&self, id: &str) {
+        lock(&self.planned_moves).remove(id);
+    }
+}

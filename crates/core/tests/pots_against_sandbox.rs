@@ -1,0 +1,290 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failure should stop the test
+//! Moving money between an account and its pots, against the sandbox over HTTP:
+//! exactly once (a lost reply retried with the same `dedupe_id`), twice only when
+//! asked twice, and nothing at all when the move is refused (by our checks before
+//! any request, or by Monzo).
+
+use std::time::Duration;
+
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_tray_core::engine::{Engine, EngineConfig};
+use monzo_tray_core::household::Household;
+use monzo_tray_core::login::SignIn;
+use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
+use monzo_tray_core::pots::{carry_out, plan, Direction};
+use monzo_tray_core::retry::RetryPolicy;
+use monzo_tray_core::secrets::SecretStore;
+use monzo_tray_core::settings::Settings;
+use monzo_tray_core::snapshot::Snapshot;
+use monzo_tray_core::Error;
+use std::sync::Arc;
+
+const CURRENT: &str = "acc_00009demodanacurrent";
+const HOLIDAY: &str = "pot_00009demoholiday";
+
+struct World {
+    sandbox: Sandbox,
+    house: Arc<Household>,
+    engine: Engine,
+}
+
+fn retry() -> RetryPolicy {
+    RetryPolicy {
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_retries: 3,
+        ..RetryPolicy::default()
+    }
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let http = http_client(Duration::from_millis(800)).unwrap();
+    let api = MonzoApi::new(
+        http.clone(),
+        Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap(),
+    );
+    let house = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()));
+    let engine = Engine::new(
+        house.clone(),
+        http.clone(),
+        api.clone(),
+        EngineConfig {
+            retry: retry(),
+            ..EngineConfig::default()
+        },
+    );
+    let sign_in = SignIn::start(
+        &api,
+        "Dana",
+        DEMO_CLIENT_ID,
+        DEMO_CLIENT_SECRET,
+        "http://127.0.0.1:1/cb",
+    )
+    .unwrap();
+    let reply = http
+        .get(format!("{}&user=Dana", sign_in.authorize_url()))
+        .send()
+        .await
+        .unwrap();
+    let code = sign_in
+        .code_from_pasted(reply.headers()["location"].to_str().unwrap())
+        .unwrap();
+    sign_in.finish(engine.sessions(), code).await.unwrap();
+    World {
+        sandbox,
+        house,
+        engine,
+    }
+}
+
+/// Balances at the sandbox, in minor units: (account, pot).
+fn at_monzo(w: &World) -> (i64, i64) {
+    let fixture = w.sandbox.fixture();
+    let account = fixture.accounts.iter().find(|a| a.id == CURRENT).unwrap().balance;
+    let pot = fixture.pots.iter().find(|p| p.id == HOLIDAY).unwrap().balance;
+    (account, pot)
+}
+
+fn move_requests(w: &World) -> u64 {
+    w.sandbox
+        .request_counts()
+        .iter()
+        .filter(|(path, _)| path.starts_with("/pots/"))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn faults(kind: FaultKind, times: Option<u32>) -> FaultPlan {
+    FaultPlan {
+        rules: vec![FaultRule {
+            kind,
+            times,
+            path: Some("/pots/".into()),
+            retry_after: None,
+            delay_ms: None,
+        }],
+        random: None,
+    }
+}
+
+async fn snapshot(w: &World) -> Snapshot {
+    w.engine.poll_once().await
+}
+
+#[tokio::test]
+async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
+    let w = world().await;
+    let mut events = w.engine.new_transactions();
+    let dana = w.house.person("Dana").unwrap();
+    let before = at_monzo(&w);
+    let planned = plan(&snapshot(&w).await, &dana, "Holiday", "50", Direction::IntoPot).unwrap();
+    assert_eq!(
+        planned.question(),
+        "Move £50.00 from Dana's Current Account into Holiday ☀️?"
+    );
+    // Monzo makes the move, then the connection drops before the reply.
+    w.sandbox.set_faults(faults(FaultKind::DropReply, Some(1)));
+    w.sandbox.reset_request_counts();
+    let done = carry_out(w.engine.sessions(), &retry(), &planned).await.unwrap();
+    assert_eq!(move_requests(&w), 2, "retried once, with the same dedupe id");
+    assert_eq!(at_monzo(&w), (before.0 - 5000, before.1 + 5000), "moved once");
+    assert_eq!(done.pot_balance.to_decimal_string(), "1550.00");
+    assert_eq!(
+        done.sentence,
+        "Moved £50.00 into Holiday ☀️; it now holds £1,550.00."
+    );
+
+    // Every reply lost: after the last try a read of the pot shows it happened.
+    let planned = plan(&snapshot(&w).await, &dana, HOLIDAY, "£25.50", Direction::OutOfPot).unwrap();
+    w.sandbox.set_faults(faults(FaultKind::DropReply, None));
+    let done = carry_out(w.engine.sessions(), &retry(), &planned).await.unwrap();
+    assert_eq!(
+        at_monzo(&w),
+        (before.0 - 5000 + 2550, before.1 + 5000 - 2550),
+        "moved once"
+    );
+    assert_eq!(done.pot_balance.to_decimal_string(), "1524.50");
+
+    // No try reaches Monzo at all: the outcome is unknown, and the person is told to
+    // check before trying again. Nothing moved.
+    let planned = plan(&snapshot(&w).await, &dana, HOLIDAY, "10", Direction::IntoPot).unwrap();
+    w.sandbox.set_faults(faults(FaultKind::DropConnection, None));
+    let err = carry_out(w.engine.sessions(), &retry(), &planned)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MoveOutcomeUnknown { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("Check the pot in the Monzo app before trying again"),
+        "{err}"
+    );
+    assert_eq!(at_monzo(&w).1, before.1 + 5000 - 2550);
+    w.sandbox.clear_faults();
+
+    // The tray's balances follow at the next poll, and the moves are transactions.
+    let after = snapshot(&w).await;
+    let pot = after.people[0].accounts[0]
+        .pots
+        .iter()
+        .find(|p| p.id == HOLIDAY)
+        .unwrap();
+    assert_eq!(pot.balance.to_decimal_string(), "1524.50");
+    let mut told = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        told.push(e.transaction);
+    }
+    assert_eq!(told.len(), 2, "two moves, two transactions: {told:?}");
+    assert!(told.iter().all(|t| t.pot_id.as_deref() == Some(HOLIDAY)));
+}
+
+#[tokio::test]
+async fn the_same_move_asked_twice_is_two_moves_and_one_plan_moves_once() {
+    let w = world().await;
+    let dana = w.house.person("Dana").unwrap();
+    let before = at_monzo(&w);
+    let seen = snapshot(&w).await;
+    let first = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot).unwrap();
+    let second = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot).unwrap();
+    assert_ne!(
+        first.dedupe_id, second.dedupe_id,
+        "one dedupe id per move asked for"
+    );
+    carry_out(w.engine.sessions(), &retry(), &first).await.unwrap();
+    carry_out(w.engine.sessions(), &retry(), &second).await.unwrap();
+    assert_eq!(at_monzo(&w).1, before.1 + 2000, "asked twice: moved twice");
+    // The same plan (its dedupe id) again: Monzo answers the first reply, moves nothing.
+    carry_out(w.engine.sessions(), &retry(), &first).await.unwrap();
+    assert_eq!(at_monzo(&w).1, before.1 + 2000);
+}
+
+/// A locked pot, a bad amount, too little money, an unknown pot, a person not
+/// live: each moves nothing and says why; what we can check is refused before any
+/// request, what Monzo refuses is not tried again.
+#[tokio::test]
+async fn refused_moves_move_nothing_and_say_why() {
+    let w = world().await;
+    let dana = w.house.person("Dana").unwrap();
+    let before = at_monzo(&w);
+    w.sandbox.set_pot_locked(HOLIDAY, true).unwrap();
+    let seen = snapshot(&w).await;
+    w.sandbox.reset_request_counts();
+    let refused =
+        |pot: &str, amount: &str, direction| plan(&seen, &dana, pot, amount, direction).unwrap_err();
+
+    let locked = refused("Holiday", "5", Direction::OutOfPot);
+    assert!(matches!(locked, Error::PotLocked { .. }), "{locked:?}");
+    assert!(
+        locked
+            .to_string()
+            .contains("only come out of it in the Monzo app"),
+        "{locked}"
+    );
+    for amount in ["abc", "0", "-5", "1.234", "", "1,000"] {
+        let err = refused("Holiday", amount, Direction::IntoPot);
+        assert_eq!(err.code(), "invalid_amount", "{amount:?}: {err}");
+    }
+    let too_much = refused("Rainy day", "320.76", Direction::OutOfPot);
+    assert!(
+        too_much
+            .to_string()
+            .contains("Rainy day had £320.75 when last seen"),
+        "{too_much}"
+    );
+    let too_much = refused("Holiday", "1234.57", Direction::IntoPot);
+    assert!(
+        too_much.to_string().contains("Current Account had £1,234.56"),
+        "{too_much}"
+    );
+    let unknown = refused("Yacht", "5", Direction::IntoPot);
+    assert!(matches!(unknown, Error::UnknownPot { .. }), "{unknown:?}");
+    let deleted = refused("New bike", "5", Direction::IntoPot);
+    assert!(
+        matches!(deleted, Error::UnknownPot { .. }),
+        "a deleted pot is not there: {deleted:?}"
+    );
+    assert_eq!(move_requests(&w), 0, "nothing was asked of Monzo");
+    // Depositing into a locked pot is fine (only withdrawals are in-app only).
+    plan(&seen, &dana, "Holiday", "1", Direction::IntoPot).unwrap();
+
+    // Monzo has the last word: it refuses (the money went since it was last seen, the
+    // pot was locked since), once, with its own sentence.
+    let planned = plan(&seen, &dana, "Rainy day", "300", Direction::OutOfPot).unwrap();
+    w.sandbox
+        .set_pot("pot_00009demorainyday", Some(100), None, None)
+        .unwrap();
+    let err = carry_out(w.engine.sessions(), &retry(), &planned)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MoveRefused { .. }), "{err:?}");
+    assert!(err.to_string().contains("not enough money in the pot"), "{err}");
+    assert_eq!(move_requests(&w), 1, "a refusal is not tried again");
+    w.sandbox.set_pot_locked("pot_00009demorainyday", true).unwrap();
+    w.sandbox
+        .set_pot("pot_00009demorainyday", Some(32075), None, None)
+        .unwrap();
+    let err = carry_out(w.engine.sessions(), &retry(), &planned)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PotLocked { .. }), "{err:?}");
+    assert_eq!(at_monzo(&w), before);
+
+    // Nobody is moved for while their balances are not current.
+    w.sandbox.revoke_approval("Dana").unwrap();
+    let stale = snapshot(&w).await;
+    let err = plan(&stale, &dana, "Holiday", "5", Direction::IntoPot).unwrap_err();
+    assert!(matches!(err, Error::NotLive { .. }), "{err:?}");
+}
+
+/// The access token expires during a move: refreshed, and the move retried with
+/// the same dedupe id, once.
+#[tokio::test]
+async fn an_expired_token_during_a_move_is_refreshed_and_the_move_made_once() {
+    let w = world().await;
+    let dana = w.house.person("Dana").unwrap();
+    let before = at_monzo(&w);
+    let planned = plan(&snapshot(&w).await, &dana, "Holiday", "7", Direction::IntoPot).unwrap();
+    w.sandbox.expire_tokens(None).unwrap();
+    carry_out(w.engine.sessions(), &retry(), &planned).await.unwrap();
+    assert_eq!(at_monzo(&w).1, before.1 + 700);
+}
