@@ -8,7 +8,14 @@ bash scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 MONZO_TRAY_HA_VENV="$(bash tests/ha/install.sh)"
 export MONZO_TRAY_HA_VENV
-cargo build --quiet --release --locked -p monzo-tray
+# Our release profile (Cargo.toml: lto, codegen-units = 1, strip) and, for the
+# before/after columns, Cargo's default release profile in a target folder of its
+# own; each with its .deb from the Tauri bundler.
+ours="$(bash scripts/build-packages.sh | head -1)"
+CARGO_TARGET_DIR="$PWD/target/default-profile" npx --yes @tauri-apps/cli@2 build --bundles deb --ci -- \
+  --config 'profile.release.lto=false' --config 'profile.release.codegen-units=16' \
+  --config 'profile.release.strip="debuginfo"' >&2
+default_deb="$(ls -t target/default-profile/release/bundle/deb/*.deb | head -1)"
 out=docs/benchmarks.md
 {
   echo "# Benchmarks"
@@ -18,8 +25,11 @@ out=docs/benchmarks.md
   echo "## Footprint"
   echo
   echo "\`monzo-tray --demo\`, release, under Xvfb; memory of the whole process tree (app and WebKit processes)."
+  echo "Cargo's default release profile against ours (lto, codegen-units = 1, strip; unwinding kept)."
   echo
-  cargo bench --quiet --locked -p monzo-tray-e2e --bench footprint 2>/dev/null | grep '^|'
+  cargo bench --quiet --locked -p monzo-tray-e2e --bench footprint -- \
+    "Cargo's default profile=target/default-profile/release/monzo-tray,$default_deb" \
+    "our release profile=target/release/monzo-tray,$ours" 2>/dev/null | grep '^|'
   echo
   echo "## Poll scaling"
   echo

@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
-# Takes the README's pictures from the real app under Xvfb: the settings window, and
-# the open tray menu (Debian's trayer as the tray host; a click from xdotool opens
-# the menu). Re-runnable: writes docs/settings-window.png and docs/tray-menu.png.
+# Takes the README's pictures from the real app under Xvfb: the settings window in
+# the light and the dark theme (GTK_THEME=Adwaita:dark, which WebKitGTK passes on as
+# prefers-color-scheme), and the open tray menu (Debian's trayer as the tray host; a
+# click from xdotool opens the menu). Re-runnable: writes docs/settings-window.png,
+# docs/settings-window-dark.png and docs/tray-menu.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-if ! command -v trayer >/dev/null 2>&1; then
-  sudo=""; [ "$(id -u)" != 0 ] && sudo=sudo
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq trayer >/dev/null
-fi
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo build --quiet --locked -p monzo-tray
 bin="$PWD/target/debug/monzo-tray"
@@ -28,9 +26,18 @@ eval "$(printf pw | gnome-keyring-daemon --components=secrets --daemonize --unlo
 trayer --edge top --align left --widthtype pixel --width 120 --heighttype pixel --height 32 \
   --transparent false --tint 0xdddddd --SetDockType false &
 sleep 1
+
+# The dark theme first, in an app of its own (the theme is read at start).
+GTK_THEME=Adwaita:dark "$bin" --demo --settings >"$work/app-dark.log" 2>&1 &
+dark=$!
+sleep 6
+window=$(xdotool search --onlyvisible --name '^monzo-tray$' | head -1)
+import -window "$window" "$out/settings-window-dark.png"
+kill "$dark"; wait "$dark" 2>/dev/null || true
+sleep 1
+
 "$bin" --demo --settings >"$work/app.log" 2>&1 &
 sleep 6
-
 window=$(xdotool search --onlyvisible --name '^monzo-tray$' | head -1)
 import -window "$window" "$out/settings-window.png"
 
@@ -42,4 +49,4 @@ sleep 1
 xdotool mousemove 16 16 click 1
 sleep 2
 import -window root -crop 420x700+0+0 "$out/tray-menu.png"
-echo "wrote $out/settings-window.png and $out/tray-menu.png"
+echo "wrote $out/settings-window.png, $out/settings-window-dark.png and $out/tray-menu.png"

@@ -9,10 +9,14 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-# The end-to-end suites run the built binary; the package test installs the .deb.
-cargo build -p monzo-tray --locked
-MONZO_TRAY_DEB="$PWD/$(bash scripts/build-deb.sh)"
-export MONZO_TRAY_DEB
+# The release build, as shipped: the packages (the package tests install the .deb
+# and read the .rpm) and the binary the end-to-end suites drive. One build of the
+# app only: the test profile never builds it (src-tauri has no unit tests).
+packages="$(bash scripts/build-packages.sh)"
+MONZO_TRAY_DEB="$PWD/$(sed -n 1p <<<"$packages")"
+MONZO_TRAY_RPM="$PWD/$(sed -n 2p <<<"$packages")"
+MONZO_TRAY_BIN="$PWD/target/release/monzo-tray"
+export MONZO_TRAY_DEB MONZO_TRAY_RPM MONZO_TRAY_BIN
 # A real Home Assistant for the push tests, from PyPI into a cached venv.
 MONZO_TRAY_HA_VENV="$(bash tests/ha/install.sh)"
 export MONZO_TRAY_HA_VENV

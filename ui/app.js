@@ -249,6 +249,7 @@ async function refresh() {
     const people = await invoke("people");
     $("people-error").textContent = "";
     $("people-empty").hidden = people.length > 0;
+    $("add-title").textContent = people.length > 0 ? "Add a person" : "Add the first person";
     if (!editing()) {
       shownPeople.clear();
       for (const person of people) shownPeople.set(person.id, person);
@@ -337,8 +338,32 @@ $("continue").addEventListener("click", async () => {
 
 $("refresh").addEventListener("click", () => invoke("refresh_now"));
 
-// Closing destroys this window (the tray app keeps running, light).
+// Closing destroys this window (the tray app keeps running, light). With no tray
+// icon to fall back on, the app asks first ("quit-asked").
 $("close").addEventListener("click", () => window.__TAURI__.window.getCurrentWindow().close());
+
+async function showTrayHost() {
+  const host = await invoke("tray_host");
+  $("no-tray").textContent = host.line ?? "";
+  $("no-tray").hidden = !host.line;
+  // With a tray again, closing no longer needs an answer.
+  if (host.shown) $("quit-question").hidden = true;
+}
+
+function askToQuit() {
+  $("quit-question").hidden = false;
+  $("quit-question").scrollIntoView({ block: "start" });
+  $("quit-keep").focus();
+}
+
+$("quit-confirm").addEventListener("click", () => invoke("quit"));
+$("quit-keep").addEventListener("click", () => {
+  $("quit-question").hidden = true;
+  $("close").focus();
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && !$("quit-question").hidden) $("quit-keep").click();
+});
 
 $("poll-interval").addEventListener("change", async (event) => {
   $("settings-error").textContent = "";
@@ -479,11 +504,16 @@ await listen("snapshot-changed", () => {
   followSignIn();
 });
 await listen("push-status-changed", showPushStatus);
+await listen("tray-host-changed", showTrayHost);
+await listen("quit-asked", askToQuit);
 await listen("sign-in-changed", () => {
   followSignIn();
   refresh();
 });
+await showTrayHost();
 await loadSettings();
 await refresh();
 await followSignIn();
+// First run: straight to the first field to fill in.
+if (shownPeople.size === 0 && !document.activeElement?.matches("input, select, button")) $("add-name").focus();
 setInterval(retellTimes, 30000);

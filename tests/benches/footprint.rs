@@ -5,8 +5,11 @@
 //! open and idle it should cost next to nothing); binary size; time from launch to the
 //! first full menu (read over D-Bus as a panel would).
 //!
-//! Needs the release binary: `MONZO_TRAY_RELEASE_BIN`, else target/release/monzo-tray
-//! (scripts/bench.sh builds it). `MONZO_TRAY_IDLE_SECONDS` shortens the idle window.
+//! Measures one or more builds side by side, each given as an argument
+//! `NAME=BINARY[,DEB]` (the .deb's size is shown when given); with none, the release
+//! binary `MONZO_TRAY_RELEASE_BIN`, else target/release/monzo-tray. scripts/bench.sh
+//! compares Cargo's default release profile with ours (issue 13).
+//! `MONZO_TRAY_IDLE_SECONDS` shortens the idle windows.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -75,26 +78,71 @@ fn settings_windows(display: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::main]
-async fn main() {
+/// One build to measure: a name for its column, the binary, and maybe its .deb.
+struct Build {
+    name: String,
+    bin: PathBuf,
+    deb: Option<PathBuf>,
+}
+
+fn builds() -> Vec<Build> {
+    let given: Vec<Build> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .filter_map(|arg| {
+            let (name, paths) = arg.split_once('=')?;
+            let mut paths = paths.split(',');
+            Some(Build {
+                name: name.to_owned(),
+                bin: PathBuf::from(paths.next()?),
+                deb: paths.next().map(PathBuf::from),
+            })
+        })
+        .collect();
+    if !given.is_empty() {
+        return given;
+    }
     let bin = std::env::var_os("MONZO_TRAY_RELEASE_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/monzo-tray"));
+    vec![Build {
+        name: "value".into(),
+        bin,
+        deb: None,
+    }]
+}
+
+/// What one build measured. Memory as (private MB, RSS MB, processes).
+struct Footprint {
+    first_menu: Duration,
+    tray_only: (f64, f64, usize),
+    open: (f64, f64, usize),
+    closed: (f64, f64, usize),
+    idle_cpu: f64,
+    open_idle_cpu: f64,
+    binary_mb: f64,
+    deb_mb: Option<f64>,
+}
+
+fn megabytes(path: &std::path::Path) -> f64 {
+    let bytes = std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .len();
+    bytes as f64 / 1024.0 / 1024.0
+}
+
+async fn measure(build: &Build, idle: u64) -> Footprint {
     assert!(
-        bin.exists(),
+        build.bin.exists(),
         "{} missing: build the release binary first",
-        bin.display()
+        build.bin.display()
     );
-    let idle: u64 = std::env::var("MONZO_TRAY_IDLE_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
     let xvfb = Xvfb::start();
     let desktop = Desktop::start();
     let watcher = TrayWatcher::start(desktop.bus_address()).await.unwrap();
     let launch = |extra: &[&str]| {
         desktop
-            .command(&bin)
+            .command(&build.bin)
             .arg("--demo")
             .args(extra)
             .env("DISPLAY", &xvfb.display)
@@ -144,29 +192,56 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let closed = memory(app.id());
-    let size = std::fs::metadata(&bin).unwrap().len() as f64 / 1024.0 / 1024.0;
     let _ = app.kill();
     let _ = app.wait();
+    Footprint {
+        first_menu,
+        tray_only,
+        open,
+        closed,
+        idle_cpu,
+        open_idle_cpu,
+        binary_mb: megabytes(&build.bin),
+        deb_mb: build.deb.as_deref().map(megabytes),
+    }
+}
 
-    println!("| measure | value |");
-    println!("| --- | ---: |");
-    println!(
-        "| launch to first full tray menu | {:.2} s |",
-        first_menu.as_secs_f64()
-    );
-    println!(
-        "| tray only: private / RSS (processes) | {:.1} MB / {:.1} MB ({}) |",
-        tray_only.0, tray_only.1, tray_only.2
-    );
-    println!(
-        "| settings window open | {:.1} MB / {:.1} MB ({}) |",
-        open.0, open.1, open.2
-    );
-    println!(
-        "| after closing it | {:.1} MB / {:.1} MB ({}) |",
-        closed.0, closed.1, closed.2
-    );
-    println!("| idle CPU over {idle} s, tray only | {idle_cpu:.2} % of a core |");
-    println!("| idle CPU over {idle} s, settings window open | {open_idle_cpu:.2} % of a core |");
-    println!("| release binary | {size:.1} MB |");
+#[tokio::main]
+async fn main() {
+    let idle: u64 = std::env::var("MONZO_TRAY_IDLE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let builds = builds();
+    let mut measured = Vec::new();
+    for build in &builds {
+        measured.push(measure(build, idle).await);
+    }
+
+    let names: Vec<&str> = builds.iter().map(|b| b.name.as_str()).collect();
+    println!("| measure | {} |", names.join(" | "));
+    println!("| --- |{}", " ---: |".repeat(names.len()));
+    let row = |label: &str, cell: &dyn Fn(&Footprint) -> String| {
+        let cells: Vec<String> = measured.iter().map(cell).collect();
+        println!("| {label} | {} |", cells.join(" | "));
+    };
+    let mem = |m: (f64, f64, usize)| format!("{:.1} MB / {:.1} MB ({})", m.0, m.1, m.2);
+    row("launch to first full tray menu", &|f| {
+        format!("{:.2} s", f.first_menu.as_secs_f64())
+    });
+    row("tray only: private / RSS (processes)", &|f| mem(f.tray_only));
+    row("settings window open", &|f| mem(f.open));
+    row("after closing it", &|f| mem(f.closed));
+    row(&format!("idle CPU over {idle} s, tray only"), &|f| {
+        format!("{:.2} % of a core", f.idle_cpu)
+    });
+    row(&format!("idle CPU over {idle} s, settings window open"), &|f| {
+        format!("{:.2} % of a core", f.open_idle_cpu)
+    });
+    row("release binary", &|f| format!("{:.1} MB", f.binary_mb));
+    if measured.iter().any(|f| f.deb_mb.is_some()) {
+        row(".deb", &|f| {
+            f.deb_mb.map_or("–".into(), |mb| format!("{mb:.1} MB"))
+        });
+    }
 }

@@ -15,18 +15,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The binary under test: `MONZO_TRAY_BIN`, else the workspace's debug build.
+/// The binary under test: `MONZO_TRAY_BIN` (scripts/test.sh sets the release
+/// build), else the workspace's debug build, else its release build.
 pub fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MONZO_TRAY_BIN") {
         return PathBuf::from(path);
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/monzo-tray");
-    assert!(
-        path.exists(),
-        "{} is missing: build it first (cargo build -p monzo-tray) or set MONZO_TRAY_BIN",
-        path.display()
-    );
-    path
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
+    let built = ["debug", "release"]
+        .iter()
+        .map(|profile| target.join(profile).join("monzo-tray"))
+        .find(|path| path.exists());
+    built.unwrap_or_else(|| {
+        panic!("no monzo-tray binary in target/: build it first (cargo build -p monzo-tray) or set MONZO_TRAY_BIN")
+    })
 }
 
 /// A private session bus with gnome-keyring's Secret Service, unlocked.

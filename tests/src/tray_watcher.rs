@@ -85,6 +85,15 @@ impl TrayWatcher {
         Ok(Self { connection, items })
     }
 
+    /// Gives the watcher's name up, as a panel does when it quits: the desktop has
+    /// no tray host any more.
+    pub async fn stop(self) {
+        self.connection
+            .release_name("org.kde.StatusNotifierWatcher")
+            .await
+            .unwrap();
+    }
+
     async fn item(&self, within: Duration) -> (String, String) {
         let deadline = Instant::now() + within;
         loop {

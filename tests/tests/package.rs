@@ -1,8 +1,11 @@
-//! The `.deb` built by the Tauri bundler, installed with dpkg on this machine, and the
-//! installed app started in demo mode: its tray menu read over D-Bus.
+//! The packages built by the Tauri bundler: the `.deb` installed with dpkg on this
+//! machine and the installed app started in demo mode (its tray menu read over
+//! D-Bus); the `.rpm`'s contents and header read with `rpm -qp` (Debian cannot
+//! install it).
 //!
-//! Needs the package and root: `scripts/test.sh` builds it (`scripts/build-deb.sh`)
-//! and runs this with `--include-ignored`, passing its path in `MONZO_TRAY_DEB`.
+//! Needs the packages (and root for dpkg): `scripts/test.sh` builds them
+//! (`scripts/build-packages.sh`) and runs these with `--include-ignored`, passing
+//! their paths in `MONZO_TRAY_DEB` and `MONZO_TRAY_RPM`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -64,4 +67,59 @@ async fn the_deb_installs_and_the_installed_app_runs_the_demo() {
     assert!(labels.iter().any(|e| e.label == "Alex"));
     let _ = app.kill();
     let _ = app.wait();
+}
+
+#[test]
+#[ignore = "needs the .rpm: scripts/test.sh builds it and runs this"]
+fn the_rpm_holds_the_binary_the_desktop_entry_and_the_icons() {
+    let rpm = PathBuf::from(std::env::var("MONZO_TRAY_RPM").expect("MONZO_TRAY_RPM names the .rpm to test"));
+    assert!(rpm.exists(), "{} is missing", rpm.display());
+    let query = |args: &[&str]| {
+        let (code, stdout, stderr) = text(
+            Command::new("rpm")
+                .args(args)
+                .arg(&rpm)
+                .output()
+                .expect("rpm is installed (package rpm)"),
+        );
+        assert_eq!(code, 0, "rpm {args:?} failed: {stderr}");
+        stdout
+    };
+
+    let listing = query(&["-qlp"]);
+    for wanted in [
+        "/usr/bin/monzo-tray",
+        "/usr/share/applications/monzo-tray.desktop",
+        "/usr/share/icons/hicolor/32x32/apps/monzo-tray.png",
+        "/usr/share/icons/hicolor/128x128/apps/monzo-tray.png",
+    ] {
+        assert!(
+            listing.lines().any(|l| l == wanted),
+            "{wanted} not in the .rpm: {listing}"
+        );
+    }
+    // Nothing from the build machine leaks in (sources, the target folder, tests).
+    for line in listing.lines() {
+        assert!(line.starts_with("/usr/"), "unexpected path in the .rpm: {line}");
+    }
+
+    let name_version = query(&["-qp", "--queryformat", "%{NAME} %{VERSION} %{ARCH}"]);
+    assert_eq!(
+        name_version,
+        format!("monzo-tray {} x86_64", env!("CARGO_PKG_VERSION")),
+        "the .rpm's header"
+    );
+    // The libraries the app links at run time, as the bundler reads them from the
+    // binary (shared-library names, which Fedora's and openSUSE's packages provide).
+    let requires = query(&["-qpR"]);
+    for wanted in [
+        "libwebkit2gtk-4.1.so.0()(64bit)",
+        "libgtk-3.so.0()(64bit)",
+        "libayatana-appindicator3.so.1()(64bit)",
+    ] {
+        assert!(
+            requires.lines().any(|l| l.trim() == wanted),
+            "{wanted} not required: {requires}"
+        );
+    }
 }

@@ -34,6 +34,7 @@
 //! - [`menu`]: the tray menu as data (labels, privacy mode), rendered by the shell.
 //! - [`notifications`]: which desktop notifications a new snapshot calls for.
 //! - [`terminal`]: what the command line prints, aligned by terminal cells.
+//! - [`tray_host`]: what to say when the desktop cannot show a tray icon.
 //! - [`service`]: what the settings window can do (redacted views, background
 //!   sign-in, Home Assistant), and the changes it follows.
 
@@ -63,5 +64,6 @@ pub mod snapshot;
 pub mod sync;
 pub mod terminal;
 pub mod transactions;
+pub mod tray_host;
 
 pub use error::{Error, Result};

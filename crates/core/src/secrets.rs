@@ -2,7 +2,9 @@
 //! the MQTT broker's password; one keyring entry per owner (a person, or
 //! `home_assistant`) and kind.
 //!
-//! The OS keyring is reached through the `keyring` crate (Secret Service on Linux).
+//! The OS keyring is reached through the `keyring` crate: the Secret Service on
+//! Linux, the Keychain on macOS, the Credential Manager on Windows (one feature per
+//! target in this crate's Cargo.toml).
 //! Every call runs on a blocking thread with a time limit: with a locked keyring and
 //! a display, the Secret Service waits for a password prompt forever. Tests use the
 //! in-memory backend (keyring's own mock does not share state between entries).

@@ -11,6 +11,7 @@ use serde::Serialize;
 use tauri::{AppHandle, State, Wry};
 use tauri_plugin_autostart::ManagerExt;
 
+use super::without_tray::{self, TrayHostView};
 use super::{tray, Shell};
 
 /// What a failed command gives the UI: a stable code to switch on and a sentence.
@@ -185,6 +186,18 @@ fn set_autostart(app: AppHandle, on: bool) -> Result<()> {
     })
 }
 
+/// Whether the tray icon can be seen, and if not, the line saying why and what to do.
+#[tauri::command]
+fn tray_host(shell: State<'_, Shell>) -> TrayHostView {
+    without_tray::view(&shell.tray_host)
+}
+
+/// Quits the app, as the tray's Quit does (polling stops and tokens are saved first).
+#[tauri::command]
+fn quit(app: AppHandle) {
+    app.exit(0);
+}
+
 pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         people,
@@ -209,5 +222,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'st
         save_home_assistant,
         autostart,
         set_autostart,
+        tray_host,
+        quit,
     ]
 }

@@ -3,11 +3,21 @@
 
 mod commands;
 mod events;
+// Giving back the closed window's memory works through /proc, kill(2) and glibc's
+// malloc_trim. Elsewhere nothing is done: WKWebView (macOS) and WebView2 (Windows)
+// own and end their helper processes themselves.
+#[cfg(target_os = "linux")]
 mod memory;
 mod notify;
+// The screen lock is followed over the session bus. Elsewhere polling goes on while
+// the screen is locked (macOS and Windows announce a lock through their own
+// notifications, not followed yet).
+#[cfg(target_os = "linux")]
 mod screen_lock;
 mod tray;
+mod tray_host;
 mod window;
+mod without_tray;
 
 use std::sync::Arc;
 
@@ -34,6 +44,8 @@ pub struct Shell {
     stop: tokio::sync::watch::Sender<bool>,
     /// Polling and pushing; waited for at exit, so no rotated token is lost.
     background: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Whether the tray icon can be seen; without it the settings window stands in.
+    pub tray_host: tray_host::TrayHost,
 }
 
 /// How long quitting waits for a poll or push under way to finish (a refresh takes
@@ -61,11 +73,14 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         context.push_status.subscribe(),
     ));
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    // First run: nobody to show yet, so the window opens saying where to start.
+    let first_run = !demo && service.people().is_empty();
     let shell = Shell {
         service,
         context,
         stop,
         background: std::sync::Mutex::new(None),
+        tray_host: tray_host::follow(),
     };
 
     let app = tauri::Builder::default()
@@ -77,6 +92,9 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, None))
         .invoke_handler(commands::handler())
         .setup(move |app| {
+            // A menu bar app on macOS has no Dock icon.
+            #[cfg(target_os = "macos")]
+            app.set_activation_policy(tauri::ActivationPolicy::Accessory);
             let running = tauri::async_runtime::spawn(background::run(
                 shell.context.engine.clone(),
                 shell.context.push_status.clone(),
@@ -86,9 +104,11 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
             tray::create(app.handle(), &shell)?;
             tray::follow_snapshots(app.handle().clone(), shell.service.clone());
             events::forward(app.handle().clone(), shell.service.clone());
+            without_tray::follow(app.handle().clone(), shell.tray_host.clone());
+            #[cfg(target_os = "linux")]
             screen_lock::follow(shell.context.engine.clone());
             app.manage(shell);
-            if open_settings {
+            if open_settings || first_run {
                 window::open_settings(app.handle());
             }
             Ok(())
@@ -98,6 +118,16 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
     app.run(|app, event| match event {
         // Closing the settings window must not quit: the tray lives on.
         RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+        RunEvent::WindowEvent {
+            label,
+            event: tauri::WindowEvent::CloseRequested { api, .. },
+            ..
+        } if label == window::SETTINGS => {
+            if let Some(shell) = app.try_state::<Shell>() {
+                without_tray::on_close_requested(app, &shell.tray_host, &api);
+            }
+        }
+        #[cfg(target_os = "linux")]
         RunEvent::WindowEvent {
             label,
             event: tauri::WindowEvent::Destroyed,
