@@ -11,7 +11,7 @@ export MONZO_TRAY_HA_VENV
 # Our release profile (Cargo.toml: lto, codegen-units = 1, strip) and, for the
 # before/after columns, Cargo's default release profile in a target folder of its
 # own; each with its .deb from the Tauri bundler.
-ours="$(bash scripts/build-packages.sh | head -1)"
+ours="$(bash scripts/build-packages.sh | sed -n 1p)"
 CARGO_TARGET_DIR="$PWD/target/default-profile" npx --yes @tauri-apps/cli@2 build --bundles deb --ci -- \
   --config 'profile.release.lto=false' --config 'profile.release.codegen-units=16' \
   --config 'profile.release.strip="debuginfo"' >&2
@@ -28,8 +28,8 @@ out=docs/benchmarks.md
   echo "Cargo's default release profile against ours (lto, codegen-units = 1, strip; unwinding kept)."
   echo
   cargo bench --quiet --locked -p monzo-tray-e2e --bench footprint -- \
-    "Cargo's default profile=target/default-profile/release/monzo-tray,$default_deb" \
-    "our release profile=target/release/monzo-tray,$ours" 2>/dev/null | grep '^|'
+    "Cargo's default profile=$PWD/target/default-profile/release/monzo-tray,$PWD/$default_deb" \
+    "our release profile=$PWD/target/release/monzo-tray,$PWD/$ours" 2>/dev/null | grep '^|'
   echo
   echo "## Poll scaling"
   echo

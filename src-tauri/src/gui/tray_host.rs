@@ -76,7 +76,8 @@ mod linux {
     pub async fn watch(sender: &watch::Sender<Option<bool>>) -> zbus::Result<()> {
         let connection = zbus::Connection::session().await?;
         let bus = DBusProxy::new(&connection).await?;
-        let mut owners = bus.receive_name_owner_changed().await?;
+        // Only the watcher's own comings and goings, not every client of the bus.
+        let mut owners = bus.receive_name_owner_changed_with_args(&[(0, WATCHER)]).await?;
         let rule = zbus::MatchRule::builder()
             .msg_type(zbus::message::Type::Signal)
             .interface(WATCHER)?
