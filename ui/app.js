@@ -116,6 +116,7 @@ function moveForm(personId, pot, li) {
   confirm.addEventListener("click", async () => {
     confirm.disabled = true;
     const id = planned.id;
+    const askedQuestion = planned.question;
     planned = null;
     try {
       const done = await invoke("confirm_pot_move", { id });
@@ -124,10 +125,18 @@ function moveForm(personId, pot, li) {
       refresh();
     } catch (err) {
       error.textContent = message(err);
+      confirm.disabled = false;
+      if (err && err.code === "move_outcome_unknown") {
+        // The core kept this very move: trying again sends the same dedupe_id, so
+        // Monzo moves the money at most once. A new move would be a second one.
+        planned = { id, question: askedQuestion };
+        confirm.textContent = "Try again";
+        question.textContent = `${askedQuestion} Trying again sends this same move, which Monzo carries out at most once.`;
+        return;
+      }
       question.textContent = "";
       go.hidden = false;
       confirm.hidden = true;
-      confirm.disabled = false;
     }
   });
   cancel.addEventListener("click", close);

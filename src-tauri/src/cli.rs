@@ -128,6 +128,10 @@ pub struct PotMove {
     /// Move without asking (for scripts).
     #[arg(long)]
     pub yes: bool,
+    /// Try again a move whose outcome was unknown, with the id it printed: Monzo
+    /// carries out a move at most once per id.
+    #[arg(long, value_name = "ID")]
+    pub dedupe_id: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

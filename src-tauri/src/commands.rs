@@ -14,11 +14,12 @@ use crate::cli::{Cli, Command, HaCommand, PotCommand, PotMove};
 use crate::context::AppContext;
 use crate::demo;
 use monzo_tray_core::background;
-use monzo_tray_core::home_assistant::PushStatus;
 use monzo_tray_core::home_assistant::{link, mqtt};
+use monzo_tray_core::home_assistant::{PushState, PushStatus};
 use monzo_tray_core::pots::{self, Direction};
 use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_core::terminal as output;
+use monzo_tray_core::Error;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Sandbox { port, fixture }) = cli.command {
@@ -165,7 +166,11 @@ async fn connect_mqtt(
 async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) -> anyhow::Result<()> {
     let person = context.household.person(&args.person)?;
     let snapshot = context.engine.poll_once().await;
-    let planned = pots::plan(&snapshot, &person, &args.pot, &args.amount, direction)?;
+    let attempt = match &args.dedupe_id {
+        Some(id) => pots::Attempt::Again(id),
+        None => pots::Attempt::New,
+    };
+    let planned = pots::plan(&snapshot, &person, &args.pot, &args.amount, direction, attempt)?;
     let question = planned.question();
     if !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -185,9 +190,29 @@ async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) ->
         &context.engine.config().retry,
         &planned,
     )
-    .await?;
-    println!("{}", done.sentence);
-    Ok(())
+    .await;
+    match done {
+        Ok(done) => {
+            println!("{}", done.sentence);
+            Ok(())
+        }
+        Err(err @ Error::MoveOutcomeUnknown { .. }) => {
+            // The same id again is the same move: Monzo carries it out at most once.
+            let verb = match direction {
+                Direction::IntoPot => "deposit",
+                Direction::OutOfPot => "withdraw",
+            };
+            bail!(
+                "{err} To try this same move again (Monzo moves it at most once): monzo-tray pot {verb} \
+                 --person {} --pot {} --amount {} --dedupe-id {}",
+                shlex::try_quote(&person.name).unwrap_or(std::borrow::Cow::Borrowed("NAME")),
+                planned.pot_id,
+                planned.amount.to_decimal_string(),
+                planned.dedupe_id
+            )
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// How far back `transactions` looks: within the 90 days Monzo lets be read more
@@ -305,10 +330,21 @@ async fn login(
 
 async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
     if once {
+        // Listening before the poll: what is new is announced, and only then
+        // remembered as seen (see `Engine::new_transactions`).
+        let mut new_transactions = context.engine.new_transactions();
         let snapshot = context.engine.poll_once().await;
-        let report = link::PusherSlot::new(context.push_status.clone())
-            .push(&context.household, &snapshot)
-            .await;
+        let mut slot = link::PusherSlot::new(context.push_status.clone());
+        let report = slot.push(&context.household, &snapshot).await;
+        let mut waiting = Vec::new();
+        while let Ok(new) = new_transactions.try_recv() {
+            waiting.push(new);
+        }
+        let announced = if waiting.is_empty() {
+            None
+        } else {
+            slot.announce(&context.household, &mut waiting).await
+        };
         println!(
             "{}",
             output::cycle_line(&snapshot, context.push_status.borrow().as_ref())
@@ -319,6 +355,16 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
                 .problem_line()
                 .unwrap_or_else(|| "the push failed".into());
             bail!("{why}");
+        }
+        if let Some(Err(failure)) = announced {
+            let transport = context.household.settings().home_assistant.transport;
+            let why = PushState::failed(transport, failure, None)
+                .problem_line()
+                .unwrap_or_else(|| "the push failed".into());
+            bail!(
+                "{} new transaction(s) did not reach Home Assistant: {why}",
+                waiting.len()
+            );
         }
         return Ok(());
     }

@@ -73,10 +73,22 @@ impl Desktop {
             bus_address,
             dbus_pid,
         };
-        let mut keyring = desktop.command("gnome-keyring-daemon");
+        desktop.run_keyring_daemon(unlocked, false);
+        desktop.wait_for_secret_service();
+        desktop
+    }
+
+    /// Starts gnome-keyring-daemon (`replace`: in place of the one running, as after
+    /// it crashed and the bus started a locked one), unlocked with the test password
+    /// when `unlocked`.
+    fn run_keyring_daemon(&self, unlocked: bool, replace: bool) {
+        let mut keyring = self.command("gnome-keyring-daemon");
         keyring.args(["--components=secrets", "--daemonize"]);
         if unlocked {
             keyring.arg("--unlock");
+        }
+        if replace {
+            keyring.arg("--replace");
         }
         let mut keyring = keyring
             .stdin(Stdio::piped())
@@ -91,8 +103,13 @@ impl Desktop {
             .write_all(b"e2e-keyring-password")
             .expect("unlock");
         keyring.wait().expect("gnome-keyring-daemon started");
-        desktop.wait_for_secret_service();
-        desktop
+    }
+
+    /// A new gnome-keyring-daemon, unlocked, in place of the running one; returns
+    /// once it answers.
+    pub fn restart_keyring_unlocked(&self) {
+        self.run_keyring_daemon(true, true);
+        self.wait_for_secret_service();
     }
 
     fn wait_for_secret_service(&self) {
@@ -110,6 +127,29 @@ impl Desktop {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("the Secret Service did not come up");
+    }
+
+    /// The process id of whoever owns `org.freedesktop.secrets` on this bus (the
+    /// gnome-keyring-daemon started unlocked), or None when nobody does. A different
+    /// id later means the daemon died and the bus started a new, locked one.
+    pub fn secret_service_pid(&self) -> Option<u32> {
+        let out = self
+            .command("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .last()?
+            .parse()
+            .ok()
     }
 
     pub fn bus_address(&self) -> &str {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use monzo_sandbox::fixture::ClientFixture;
-use monzo_sandbox::{Fixture, Sandbox};
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
 use monzo_tray_e2e::{text, Desktop, Running};
 use serde_json::Value;
 
@@ -527,6 +527,58 @@ fn pot_moves_are_confirmed_on_the_terminal() {
     }
     assert_eq!(holiday(&monzo), before + 250);
     assert_no_secrets(&monzo, "pot move output", &[&stdout, &stderr, &printed]);
+
+    // Every try lost on the way: the outcome is unknown, and the command to try the
+    // same move again (its dedupe id) is printed; run twice, it moves once.
+    monzo
+        .sandbox
+        .set_pot_locked("pot_00009demoholiday", false)
+        .unwrap();
+    monzo.sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            kind: FaultKind::DropConnection,
+            times: None,
+            path: Some("/pots/pot_00009demoholiday/deposit".into()),
+            retry_after: None,
+            delay_ms: None,
+        }],
+        random: None,
+    });
+    let mut unknown = deposit.to_vec();
+    unknown.push("--yes");
+    let (code, stdout, stderr) = text(desktop.monzo_tray(&monzo.url()).args(&unknown).output().unwrap());
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stderr.contains("Check the pot in the Monzo app before trying again"),
+        "{stderr}"
+    );
+    assert_eq!(holiday(&monzo), before + 250);
+    let again = stderr
+        .split("monzo-tray pot ")
+        .nth(1)
+        .expect("the command to try again")
+        .trim()
+        .to_owned();
+    assert!(
+        again.starts_with(
+            "deposit --person Dana --pot pot_00009demoholiday --amount 5.00 --dedupe-id monzo-tray-"
+        ),
+        "{again}"
+    );
+    monzo.sandbox.clear_faults();
+    let mut words: Vec<&str> = vec!["pot"];
+    words.extend(again.split_whitespace());
+    words.push("--yes");
+    for _ in 0..2 {
+        let (code, stdout, stderr) = text(desktop.monzo_tray(&monzo.url()).args(&words).output().unwrap());
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("Moved £5.00 into Holiday"), "{stdout}");
+    }
+    assert_eq!(
+        holiday(&monzo),
+        before + 750,
+        "the same move, tried twice, moved once"
+    );
 }
 
 #[test]

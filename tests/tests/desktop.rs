@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use monzo_sandbox::fixture::ClientFixture;
-use monzo_sandbox::{Fixture, Sandbox};
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
 use monzo_tray_e2e::gui::{click, eventually, type_into, visible_text, Driver, Xvfb};
 use monzo_tray_e2e::notification_server::NotificationServer;
 use monzo_tray_e2e::tray_watcher::TrayWatcher;
@@ -348,7 +348,31 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
             .balance
     };
     assert_eq!(pot_at_monzo(), 150_000, "nothing moves before the confirmation");
+    // Every try of the move is lost on the way: the outcome is unknown, the person is
+    // told to check, and "Try again" sends the same move (its dedupe id) once Monzo
+    // answers again: moved once.
+    sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            kind: FaultKind::DropConnection,
+            times: None,
+            path: Some("/pots/pot_00009demoholiday/withdraw".into()),
+            retry_after: None,
+            delay_ms: None,
+        }],
+        random: None,
+    });
     click_element(&client, &find(format!("{holiday} .move-confirm")).await).await;
+    let unknown = eventually("the unknown outcome", WAIT, || async {
+        let text = find(format!("{holiday} .move-error")).await.text().await.ok()?;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert!(unknown.contains("Check the pot in the Monzo app"), "{unknown}");
+    let try_again = find(format!("{holiday} .move-confirm")).await;
+    assert_eq!(try_again.text().await.unwrap(), "Try again");
+    assert_eq!(pot_at_monzo(), 150_000);
+    sandbox.clear_faults();
+    click_element(&client, &try_again).await;
     let done = eventually("the move's result", WAIT, || visible_text(&client, "move-result")).await;
     assert_eq!(done, "Moved £20.00 out of Holiday ☀️; it now holds £1,480.00.");
     assert_eq!(pot_at_monzo(), 148_000);

@@ -335,6 +335,72 @@ async fn odd_replies_and_one_partial_list_delete_nothing() {
     }
 }
 
+/// The engine keeps the account list for ten minutes, so one partial `/accounts`
+/// reply is repeated by every poll until the next read: those polls are one list,
+/// and the missing account's entities (its pots' too) stay until a second read of
+/// the list misses it as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_account_list_kept_between_reads_deletes_nothing() {
+    let ha = HomeAssistant::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    let engine = demo_engine(&sandbox).await;
+    let mut pusher = Pusher::new(RestTransport::new(
+        HaClient::new(&ha.url, &ha.token, None).unwrap(),
+    ));
+    let mut ids = EntityIds::new();
+    pusher
+        .push(&engine.poll_once().await, &mut ids, &people(&engine))
+        .await;
+    assert_eq!(ids.len(), 22);
+    let partial_accounts = FaultPlan {
+        rules: vec![FaultRule {
+            kind: FaultKind::PartialList,
+            times: None,
+            path: Some("/accounts".into()),
+            retry_after: None,
+            delay_ms: None,
+        }],
+        random: None,
+    };
+
+    // One read of the list without each person's last account, then polls that
+    // keep that list (no "Refresh now", well within ten minutes).
+    sandbox.set_faults(partial_accounts.clone());
+    engine.refresh_now();
+    let first = engine.poll_once().await;
+    sandbox.clear_faults();
+    assert!(first.people.iter().all(|p| p.state == ConnectionState::Live));
+    let listed: usize = first.people.iter().map(|p| p.accounts.len()).sum();
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let snapshot = engine.poll_once().await;
+        let still: usize = snapshot.people.iter().map(|p| p.accounts.len()).sum();
+        assert_eq!(still, listed, "the kept list is used, not read again");
+        let report = pusher.push(&snapshot, &mut ids, &people(&engine)).await;
+        assert_eq!(report.state.status, PushStatus::Ok);
+        assert_eq!(ids.len(), 22, "nothing removed on one partial account list");
+    }
+    for entity in ids.values() {
+        assert!(ha.state(entity).await.is_some(), "{entity} was deleted");
+    }
+
+    // Read again, and complete: the count starts again.
+    engine.refresh_now();
+    pusher
+        .push(&engine.poll_once().await, &mut ids, &people(&engine))
+        .await;
+    assert_eq!(ids.len(), 22);
+    // Missing from two reads of the list in a row: now they go.
+    for _ in 0..2 {
+        sandbox.set_faults(partial_accounts.clone());
+        engine.refresh_now();
+        let snapshot = engine.poll_once().await;
+        pusher.push(&snapshot, &mut ids, &people(&engine)).await;
+    }
+    sandbox.clear_faults();
+    assert!(ids.len() < 22, "an account missing from two lists is removed");
+}
+
 /// Reads events (JSON lines) from a listener until `count` came, within `within`.
 fn events(listening: &mut Running, count: usize, within: Duration) -> Vec<serde_json::Value> {
     let deadline = std::time::Instant::now() + within;

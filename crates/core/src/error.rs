@@ -86,6 +86,13 @@ pub enum Error {
     },
     #[error("{person} has no pot called \"{pot}\"; `monzo-tray status` lists the pots.")]
     UnknownPot { person: String, pot: String },
+    /// A name (or its slug) that more than one of the person's pots has.
+    #[error("{person} has more than one pot called \"{pot}\" ({pots}); give the pot's id instead.")]
+    PotNameShared {
+        person: String,
+        pot: String,
+        pots: String,
+    },
     /// Money is only moved for someone whose balances are current.
     #[error("{person}'s balances are not up to date ({why}), so nothing is moved until they are.")]
     NotLive { person: String, why: String },
@@ -189,6 +196,7 @@ impl Error {
             Error::PotLocked { .. } => "pot_locked",
             Error::MoveOutcomeUnknown { .. } => "move_outcome_unknown",
             Error::UnknownPot { .. } => "unknown_pot",
+            Error::PotNameShared { .. } => "pot_name_shared",
             Error::NotLive { .. } => "not_live",
             Error::KeyringUnavailable(_)
             | Error::KeyringTimeout(_)

@@ -87,9 +87,12 @@ pub struct MoveDone {
 }
 
 /// A pot of `person` by its id, its name (any case), or its name as typed without
-/// emoji and punctuation ("holiday" for "Holiday ☀️", compared as slugs) when that
-/// names one pot only.
-fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Option<(&'a AccountSnapshot, &'a PotSnapshot)> {
+/// emoji and punctuation ("holiday" for "Holiday ☀️", compared as slugs). A name
+/// that fits more than one pot (a pot of one's own and one of a joint account may
+/// share it) names none: moving money out of the wrong one is worse than asking.
+///
+/// Errors: [`Error::UnknownPot`], [`Error::PotNameShared`] with the pots' ids.
+fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Result<(&'a AccountSnapshot, &'a PotSnapshot)> {
     let wanted = wanted.trim();
     let pots = || {
         person
@@ -97,16 +100,39 @@ fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Option<(&'a Account
             .iter()
             .flat_map(|a| a.pots.iter().map(move |p| (a, p)))
     };
-    if let Some(found) = pots().find(|(_, p)| p.id == wanted || p.name.trim().eq_ignore_ascii_case(wanted)) {
-        return Some(found);
+    if let Some(found) = pots().find(|(_, p)| p.id == wanted) {
+        return Ok(found);
     }
     let slug = slugify(wanted);
-    let mut alike = pots().filter(|(_, p)| slugify(&p.name) == slug);
-    match (alike.next(), alike.next()) {
-        (Some(found), None) => Some(found),
-        _ => None,
+    let by_name: Vec<_> = pots()
+        .filter(|(_, p)| p.name.trim().eq_ignore_ascii_case(wanted))
+        .collect();
+    let alike: Vec<_> = if by_name.is_empty() {
+        pots().filter(|(_, p)| slugify(&p.name) == slug).collect()
+    } else {
+        by_name
+    };
+    match alike.as_slice() {
+        [found] => Ok(*found),
+        [] => Err(Error::UnknownPot {
+            person: person.name.clone(),
+            pot: wanted.to_owned(),
+        }),
+        several => Err(Error::PotNameShared {
+            person: person.name.clone(),
+            pot: wanted.to_owned(),
+            pots: several
+                .iter()
+                .map(|(a, p)| format!("{} in {}", p.id, a.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
     }
 }
+
+/// How every `dedupe_id` this app makes begins, followed by 24 lower-case letters
+/// and digits (Monzo asks only that it stays the same between retries).
+const DEDUPE_PREFIX: &str = "monzo-tray-";
 
 fn amount_error(message: String) -> Error {
     Error::InvalidField {
@@ -115,20 +141,33 @@ fn amount_error(message: String) -> Error {
     }
 }
 
+/// Which move a plan is: a new one, or one whose outcome was unknown, tried again.
+#[derive(Debug, Clone, Copy)]
+pub enum Attempt<'a> {
+    /// A move the person asks for now: it gets a new `dedupe_id`.
+    New,
+    /// The same move again, with the `dedupe_id` its first confirmation had (as
+    /// printed when its outcome was unknown), so Monzo carries it out at most once.
+    /// The source's balance is not checked: the move may already have happened.
+    Again(&'a str),
+}
+
 /// Checks a move of `amount` (major units as typed, "50", "£50.00") `direction`
 /// the pot `pot` (its name or `pot_…` id) of `person`, against what `snapshot` last
-/// saw, and gives it its `dedupe_id`. Nothing is sent to Monzo.
+/// saw, and gives it its `dedupe_id` (see [`Attempt`]). Nothing is sent to Monzo.
 ///
-/// Errors: [`Error::NotLive`], [`Error::UnknownPot`], [`Error::PotLocked`] (a
-/// withdrawal from a pot with added security), and [`Error::InvalidField`] for the
-/// `amount` (not a number, not positive, too many decimals, more than the source
-/// holds).
+/// Errors: [`Error::NotLive`], [`Error::UnknownPot`] (also for a name two pots
+/// share), [`Error::PotLocked`] (a withdrawal from a pot with added security),
+/// [`Error::InvalidField`] for the `amount` (not a number, not positive, too many
+/// decimals, more than the source holds) and for a `dedupe_id` this app did not
+/// make.
 pub fn plan(
     snapshot: &Snapshot,
     person: &PersonSettings,
     pot: &str,
     amount: &str,
     direction: Direction,
+    attempt: Attempt<'_>,
 ) -> Result<PlannedMove> {
     let seen = snapshot
         .people
@@ -144,10 +183,7 @@ pub fn plan(
                 .and_then(|p| p.error.clone())
                 .unwrap_or_else(|| "not read yet".into()),
         })?;
-    let (account, found) = find_pot(seen, pot).ok_or_else(|| Error::UnknownPot {
-        person: person.name.clone(),
-        pot: pot.trim().to_owned(),
-    })?;
+    let (account, found) = find_pot(seen, pot)?;
     let currency = Currency::from_code(&found.currency);
     let amount = Money::parse(amount, currency)?;
     if amount.is_negative() || amount.amount().is_zero() {
@@ -165,16 +201,36 @@ pub fn plan(
         Direction::IntoPot => (&account.balance, format!("{}'s {}", person.name, account.name)),
         Direction::OutOfPot => (&found.balance, found.name.clone()),
     };
-    if source.currency() == amount.currency() && source.amount() < amount.amount() {
-        return Err(amount_error(format!(
-            "{source_name} had {source} when last seen; {amount} is more than that."
-        )));
-    }
+    let dedupe_id = match attempt {
+        Attempt::New => {
+            if source.currency() == amount.currency() && source.amount() < amount.amount() {
+                return Err(amount_error(format!(
+                    "{source_name} had {source} when last seen; {amount} is more than that."
+                )));
+            }
+            format!(
+                "{DEDUPE_PREFIX}{}",
+                Alphanumeric.sample_string(&mut rand::rng(), 24).to_lowercase()
+            )
+        }
+        Attempt::Again(id) => {
+            let id = id.trim();
+            let made_here = id
+                .strip_prefix(DEDUPE_PREFIX)
+                .is_some_and(|rest| rest.len() == 24 && rest.chars().all(|c| c.is_ascii_alphanumeric()));
+            if !made_here {
+                return Err(Error::InvalidField {
+                    field: "dedupe_id",
+                    message: format!(
+                        "\"{id}\" is not a move id monzo-tray printed (they look like {DEDUPE_PREFIX}…, 24 letters and digits)."
+                    ),
+                });
+            }
+            id.to_owned()
+        }
+    };
     Ok(PlannedMove {
-        dedupe_id: format!(
-            "monzo-tray-{}",
-            Alphanumeric.sample_string(&mut rand::rng(), 24).to_lowercase()
-        ),
+        dedupe_id,
         person: person.clone(),
         account_id: account.id.clone(),
         account_name: account.name.clone(),
@@ -274,5 +330,69 @@ async fn happened_anyway(sessions: &Sessions, planned: &PlannedMove, why: &Error
             pot: planned.pot_name.clone(),
             why: why.to_string().trim_end_matches('.').to_owned(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pot(id: &str, name: &str) -> PotSnapshot {
+        PotSnapshot {
+            id: id.into(),
+            name: name.into(),
+            currency: "GBP".into(),
+            balance: Money::from_minor(100, Currency::from_code("GBP")),
+            locked: false,
+        }
+    }
+
+    fn account(id: &str, name: &str, pots: Vec<PotSnapshot>) -> AccountSnapshot {
+        AccountSnapshot {
+            id: id.into(),
+            name: name.into(),
+            account_type: "uk_retail".into(),
+            currency: "GBP".into(),
+            balance: Money::from_minor(100, Currency::from_code("GBP")),
+            total_balance: Money::from_minor(100, Currency::from_code("GBP")),
+            spend_today: Money::from_minor(0, Currency::from_code("GBP")),
+            pots,
+        }
+    }
+
+    /// Dana's own "Holiday" and the joint account's "holiday": the name in any case,
+    /// or as its slug, names neither; an exact name wins over a slug; each id names
+    /// its own pot.
+    #[test]
+    fn a_name_two_pots_share_names_neither() {
+        let dana = PersonSnapshot {
+            name: "Dana".into(),
+            accounts: vec![
+                account(
+                    "acc_1",
+                    "Current Account",
+                    vec![pot("pot_1", "Holiday"), pot("pot_3", "Tax 🧾")],
+                ),
+                account(
+                    "acc_2",
+                    "Joint Account",
+                    vec![pot("pot_2", "holiday"), pot("pot_4", "Tax!")],
+                ),
+            ],
+            ..Default::default()
+        };
+        for name in ["Holiday", "HOLIDAY", "holiday ☀️"] {
+            let err = find_pot(&dana, name).unwrap_err();
+            assert_eq!(err.code(), "pot_name_shared", "{name}");
+            let text = err.to_string();
+            assert!(
+                text.contains("pot_1 in Current Account") && text.contains("pot_2 in Joint Account"),
+                "{text}"
+            );
+        }
+        assert_eq!(find_pot(&dana, "tax").unwrap_err().code(), "pot_name_shared");
+        assert_eq!(find_pot(&dana, "Tax!").unwrap().1.id, "pot_4");
+        assert_eq!(find_pot(&dana, "pot_2").unwrap().1.id, "pot_2");
+        assert_eq!(find_pot(&dana, "Yacht").unwrap_err().code(), "unknown_pot");
     }
 }

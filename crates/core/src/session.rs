@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
 use crate::household::Household;
-use crate::monzo::MonzoApi;
+use crate::monzo::{Endpoints, MonzoApi};
 use crate::oauth::{self, ClientCredentials};
 use crate::retry::RetryPolicy;
 use crate::secrets::SecretKind;
@@ -176,7 +176,7 @@ impl Sessions {
     }
 
     /// The person's access token, from memory or the keyring.
-    async fn access_token(&self, person: &PersonSettings, session: &Session) -> Result<AccessToken> {
+    async fn access_token(&self, person: &PersonSettings, session: &Arc<Session>) -> Result<AccessToken> {
         let mut tokens = session.tokens.lock().await;
         if tokens.signed_in_at != person.signed_in_at {
             *tokens = Tokens {
@@ -222,86 +222,120 @@ impl Sessions {
     }
 
     /// Refreshes the person's tokens unless someone else already replaced `stale`.
+    ///
+    /// The refresh and the keyring writes after it run as a task of their own: once
+    /// Monzo rotates the tokens the old refresh token is dead, so the new ones must
+    /// reach the keyring even when the caller is given up on (a poll cut short by
+    /// quitting). The task holds the session's lock until they are saved, so
+    /// [`Sessions::save_unsaved`] at shutdown waits for it: at most the refresh's
+    /// retry budget plus two keyring writes.
     async fn refreshed_token(
         &self,
         person: &PersonSettings,
-        session: &Session,
+        session: &Arc<Session>,
         stale: &AccessToken,
     ) -> Result<AccessToken> {
-        let mut tokens = session.tokens.lock().await;
-        if let Some(current) = &tokens.access {
-            if current.secret() != stale.secret() {
-                return Ok(current.clone());
-            }
-        }
-        let ended = || Error::SignInRequired {
-            person: person.name.clone(),
-        };
-        let refresh = tokens.refresh.clone().ok_or_else(ended)?;
-        let creds = ClientCredentials {
-            client_id: person.client_id.clone(),
-            client_secret: tokens.client_secret.clone().ok_or_else(ended)?,
-            redirect_uri: person.redirect_uri.clone(),
-        };
-        let endpoints = self.api.endpoints();
-        let result = self
-            .refresh_retry
-            .run("refresh", || {
-                // Each try owns its inputs (clones of Arc-backed handles), which keeps
-                // the retry future `Send` for spawned tasks.
-                let (http, endpoints, creds) = (self.http.clone(), endpoints.clone(), creds.clone());
-                let (refresh, name) = (refresh.clone(), person.name.clone());
-                async move { oauth::refresh(&http, &endpoints, &creds, &refresh, &name).await }
-            })
-            .await;
-        match result {
-            Ok(rotated) => {
-                tracing::info!(person = %person.name, "access token refreshed");
-                tokens.access = Some(rotated.access_token.clone());
-                tokens.refresh = rotated.refresh_token.clone();
-                tokens.unsaved = true;
-                self.save(person, &mut tokens).await;
-                if let (None, Some(user)) = (&person.monzo_user_id, &rotated.user_id) {
-                    // Signed in before people were bound to their Monzo user.
-                    self.household.bind_monzo_user(&person.id, user);
-                }
-                Ok(rotated.access_token)
-            }
-            Err(err @ (Error::SignInRequired { .. } | Error::BadClientCredentials)) => {
-                tracing::warn!(person = %person.name, code = err.code(), "refresh refused; the person must sign in again");
-                tokens.dead_refresh = Some(refresh.secret().clone());
-                tokens.access = None;
-                tokens.refresh = None;
-                Err(err)
-            }
-            Err(err) => Err(err),
-        }
+        let refresh = refresh_and_save(
+            self.household.clone(),
+            self.http.clone(),
+            self.api.endpoints().clone(),
+            self.refresh_retry,
+            person.clone(),
+            session.clone(),
+            stale.clone(),
+        );
+        tokio::spawn(refresh).await.unwrap_or_else(|err| {
+            tracing::error!(%err, "a token refresh stopped abnormally");
+            Err(Error::Network("the token refresh stopped".into()))
+        })
     }
 
-    /// Writes rotated tokens to the keyring: the refresh token first, since only it
-    /// can bring the sign-in back. On failure they stay in memory, marked unsaved.
     async fn save(&self, person: &PersonSettings, tokens: &mut Tokens) {
-        if !tokens.unsaved {
-            return;
+        save(&self.household, person, tokens).await;
+    }
+}
+
+/// See [`Sessions::refreshed_token`]; everything owned, to run as a task.
+async fn refresh_and_save(
+    household: Arc<Household>,
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    refresh_retry: RetryPolicy,
+    person: PersonSettings,
+    session: Arc<Session>,
+    stale: AccessToken,
+) -> Result<AccessToken> {
+    let mut tokens = session.tokens.lock().await;
+    if let Some(current) = &tokens.access {
+        if current.secret() != stale.secret() {
+            return Ok(current.clone());
         }
-        let (Some(refresh), Some(access)) = (&tokens.refresh, &tokens.access) else {
-            return;
-        };
-        let secrets = self.household.secrets();
-        let saved = async {
-            secrets
-                .set(&person.id, SecretKind::RefreshToken, refresh.secret())
-                .await?;
-            secrets
-                .set(&person.id, SecretKind::AccessToken, access.secret())
-                .await
-        }
+    }
+    let ended = || Error::SignInRequired {
+        person: person.name.clone(),
+    };
+    let refresh = tokens.refresh.clone().ok_or_else(ended)?;
+    let creds = ClientCredentials {
+        client_id: person.client_id.clone(),
+        client_secret: tokens.client_secret.clone().ok_or_else(ended)?,
+        redirect_uri: person.redirect_uri.clone(),
+    };
+    let result = refresh_retry
+        .run("refresh", || {
+            // Each try owns its inputs (clones of Arc-backed handles), which keeps
+            // the retry future `Send` for spawned tasks.
+            let (http, endpoints, creds) = (http.clone(), endpoints.clone(), creds.clone());
+            let (refresh, name) = (refresh.clone(), person.name.clone());
+            async move { oauth::refresh(&http, &endpoints, &creds, &refresh, &name).await }
+        })
         .await;
-        match saved {
-            Ok(()) => tokens.unsaved = false,
-            Err(err) => {
-                tracing::error!(person = %person.name, %err, "could not store the refreshed sign-in; will retry")
+    match result {
+        Ok(rotated) => {
+            tracing::info!(person = %person.name, "access token refreshed");
+            tokens.access = Some(rotated.access_token.clone());
+            tokens.refresh = rotated.refresh_token.clone();
+            tokens.unsaved = true;
+            save(&household, &person, &mut tokens).await;
+            if let (None, Some(user)) = (&person.monzo_user_id, &rotated.user_id) {
+                // Signed in before people were bound to their Monzo user.
+                household.bind_monzo_user(&person.id, user);
             }
+            Ok(rotated.access_token)
+        }
+        Err(err @ (Error::SignInRequired { .. } | Error::BadClientCredentials)) => {
+            tracing::warn!(person = %person.name, code = err.code(), "refresh refused; the person must sign in again");
+            tokens.dead_refresh = Some(refresh.secret().clone());
+            tokens.access = None;
+            tokens.refresh = None;
+            Err(err)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Writes rotated tokens to the keyring: the refresh token first, since only it
+/// can bring the sign-in back. On failure they stay in memory, marked unsaved.
+async fn save(household: &Household, person: &PersonSettings, tokens: &mut Tokens) {
+    if !tokens.unsaved {
+        return;
+    }
+    let (Some(refresh), Some(access)) = (&tokens.refresh, &tokens.access) else {
+        return;
+    };
+    let secrets = household.secrets();
+    let saved = async {
+        secrets
+            .set(&person.id, SecretKind::RefreshToken, refresh.secret())
+            .await?;
+        secrets
+            .set(&person.id, SecretKind::AccessToken, access.secret())
+            .await
+    }
+    .await;
+    match saved {
+        Ok(()) => tokens.unsaved = false,
+        Err(err) => {
+            tracing::error!(person = %person.name, %err, "could not store the refreshed sign-in; will retry")
         }
     }
 }

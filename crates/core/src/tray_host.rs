@@ -38,9 +38,39 @@ pub fn no_tray_host_line(current_desktop: Option<&str>) -> String {
     )
 }
 
+/// Records whether the tray icon can be seen (`None` while not known) and says
+/// whether that is news. Receivers wake only on news: the answer is asked for again
+/// every half minute, and a window that opens "because the tray went away" must not
+/// open (and take the focus) again each time the same answer comes back.
+pub fn record(seen: &tokio::sync::watch::Sender<Option<bool>>, shown: bool) -> bool {
+    seen.send_if_modified(|known| {
+        let news = *known != Some(shown);
+        *known = Some(shown);
+        news
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_same_answer_again_wakes_nobody() {
+        let seen = tokio::sync::watch::Sender::new(None);
+        let mut window = seen.subscribe();
+        assert!(record(&seen, false), "first answer");
+        assert!(window.has_changed().unwrap());
+        window.borrow_and_update();
+        for _ in 0..3 {
+            assert!(!record(&seen, false));
+        }
+        assert!(
+            !window.has_changed().unwrap(),
+            "asked again, same answer: no news"
+        );
+        assert!(record(&seen, true), "the tray came");
+        assert_eq!(*window.borrow_and_update(), Some(true));
+    }
 
     #[test]
     fn gnome_in_any_position_names_the_appindicator_extension() {

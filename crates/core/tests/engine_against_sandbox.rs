@@ -538,6 +538,59 @@ async fn approval_timing_follows_the_households_clock() {
     assert_eq!(world.house.person("Dana").unwrap().approved_at, Some(approved));
 }
 
+/// Stopping while a poll waits on a slow Monzo gives the poll up at once: reads
+/// lose nothing, and quitting should not hang on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_a_slow_poll_returns_at_once() {
+    let world = demo_world().await;
+    sign_in(&world, "Dana", "Dana").await;
+    let engine = Arc::new(Engine::new(
+        world.house.clone(),
+        world.http.clone(),
+        world.api.clone(),
+        EngineConfig::default(),
+    ));
+    assert_eq!(state_of(&engine.poll_once().await, "Dana"), ConnectionState::Live);
+    world.sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            path: Some("/balance".into()),
+            delay_ms: Some(8_000),
+            ..rule(FaultKind::Slow, None)
+        }],
+        random: None,
+    });
+    world.sandbox.reset_request_counts();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(background::run(
+        engine.clone(),
+        tokio::sync::watch::Sender::new(None),
+        stopped,
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while world
+        .sandbox
+        .request_counts()
+        .get("/balance")
+        .copied()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "no poll started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let asked = std::time::Instant::now();
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), running)
+        .await
+        .expect("run returns after a stop")
+        .unwrap();
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "the slow poll was waited for ({took:?}; each slow reply takes 8 s)"
+    );
+}
+
 /// Stopping while a token refresh is under way waits for it: when `run` returns, the
 /// rotated refresh token (Monzo already killed the old one) is in the keyring.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

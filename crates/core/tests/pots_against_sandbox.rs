@@ -11,7 +11,7 @@ use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::household::Household;
 use monzo_tray_core::login::SignIn;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
-use monzo_tray_core::pots::{carry_out, plan, Direction};
+use monzo_tray_core::pots::{carry_out, plan, Attempt, Direction};
 use monzo_tray_core::retry::RetryPolicy;
 use monzo_tray_core::secrets::SecretStore;
 use monzo_tray_core::settings::Settings;
@@ -118,7 +118,15 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
     let mut events = w.engine.new_transactions();
     let dana = w.house.person("Dana").unwrap();
     let before = at_monzo(&w);
-    let planned = plan(&snapshot(&w).await, &dana, "Holiday", "50", Direction::IntoPot).unwrap();
+    let planned = plan(
+        &snapshot(&w).await,
+        &dana,
+        "Holiday",
+        "50",
+        Direction::IntoPot,
+        Attempt::New,
+    )
+    .unwrap();
     assert_eq!(
         planned.question(),
         "Move £50.00 from Dana's Current Account into Holiday ☀️?"
@@ -136,7 +144,15 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
     );
 
     // Every reply lost: after the last try a read of the pot shows it happened.
-    let planned = plan(&snapshot(&w).await, &dana, HOLIDAY, "£25.50", Direction::OutOfPot).unwrap();
+    let planned = plan(
+        &snapshot(&w).await,
+        &dana,
+        HOLIDAY,
+        "£25.50",
+        Direction::OutOfPot,
+        Attempt::New,
+    )
+    .unwrap();
     w.sandbox.set_faults(faults(FaultKind::DropReply, None));
     let done = carry_out(w.engine.sessions(), &retry(), &planned).await.unwrap();
     assert_eq!(
@@ -148,7 +164,15 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
 
     // No try reaches Monzo at all: the outcome is unknown, and the person is told to
     // check before trying again. Nothing moved.
-    let planned = plan(&snapshot(&w).await, &dana, HOLIDAY, "10", Direction::IntoPot).unwrap();
+    let planned = plan(
+        &snapshot(&w).await,
+        &dana,
+        HOLIDAY,
+        "10",
+        Direction::IntoPot,
+        Attempt::New,
+    )
+    .unwrap();
     w.sandbox.set_faults(faults(FaultKind::DropConnection, None));
     let err = carry_out(w.engine.sessions(), &retry(), &planned)
         .await
@@ -161,6 +185,39 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
     );
     assert_eq!(at_monzo(&w).1, before.1 + 5000 - 2550);
     w.sandbox.clear_faults();
+    // Trying that move again is the same move: its dedupe id, given back, moves the
+    // money once however often it is tried; an id this app did not make is refused.
+    let again = plan(
+        &snapshot(&w).await,
+        &dana,
+        HOLIDAY,
+        "10",
+        Direction::IntoPot,
+        Attempt::Again(&planned.dedupe_id),
+    )
+    .unwrap();
+    assert_eq!(again.dedupe_id, planned.dedupe_id);
+    for _ in 0..2 {
+        carry_out(w.engine.sessions(), &retry(), &again).await.unwrap();
+    }
+    assert_eq!(at_monzo(&w).1, before.1 + 5000 - 2550 + 1000, "moved once");
+    for bogus in [
+        "",
+        "abc",
+        "monzo-tray-short",
+        "monzo-tray-aaaaaaaaaaaaaaaaaaaaaaa!",
+    ] {
+        let err = plan(
+            &snapshot(&w).await,
+            &dana,
+            HOLIDAY,
+            "10",
+            Direction::IntoPot,
+            Attempt::Again(bogus),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_input", "{bogus:?}: {err}");
+    }
 
     // The tray's balances follow at the next poll, and the moves are transactions.
     let after = snapshot(&w).await;
@@ -169,12 +226,12 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
         .iter()
         .find(|p| p.id == HOLIDAY)
         .unwrap();
-    assert_eq!(pot.balance.to_decimal_string(), "1524.50");
+    assert_eq!(pot.balance.to_decimal_string(), "1534.50");
     let mut told = Vec::new();
     while let Ok(e) = events.try_recv() {
         told.push(e.transaction);
     }
-    assert_eq!(told.len(), 2, "two moves, two transactions: {told:?}");
+    assert_eq!(told.len(), 3, "three moves, three transactions: {told:?}");
     assert!(told.iter().all(|t| t.pot_id.as_deref() == Some(HOLIDAY)));
 }
 
@@ -184,8 +241,8 @@ async fn the_same_move_asked_twice_is_two_moves_and_one_plan_moves_once() {
     let dana = w.house.person("Dana").unwrap();
     let before = at_monzo(&w);
     let seen = snapshot(&w).await;
-    let first = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot).unwrap();
-    let second = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot).unwrap();
+    let first = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot, Attempt::New).unwrap();
+    let second = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot, Attempt::New).unwrap();
     assert_ne!(
         first.dedupe_id, second.dedupe_id,
         "one dedupe id per move asked for"
@@ -209,8 +266,9 @@ async fn refused_moves_move_nothing_and_say_why() {
     w.sandbox.set_pot_locked(HOLIDAY, true).unwrap();
     let seen = snapshot(&w).await;
     w.sandbox.reset_request_counts();
-    let refused =
-        |pot: &str, amount: &str, direction| plan(&seen, &dana, pot, amount, direction).unwrap_err();
+    let refused = |pot: &str, amount: &str, direction| {
+        plan(&seen, &dana, pot, amount, direction, Attempt::New).unwrap_err()
+    };
 
     let locked = refused("Holiday", "5", Direction::OutOfPot);
     assert!(matches!(locked, Error::PotLocked { .. }), "{locked:?}");
@@ -245,11 +303,19 @@ async fn refused_moves_move_nothing_and_say_why() {
     );
     assert_eq!(move_requests(&w), 0, "nothing was asked of Monzo");
     // Depositing into a locked pot is fine (only withdrawals are in-app only).
-    plan(&seen, &dana, "Holiday", "1", Direction::IntoPot).unwrap();
+    plan(&seen, &dana, "Holiday", "1", Direction::IntoPot, Attempt::New).unwrap();
 
     // Monzo has the last word: it refuses (the money went since it was last seen, the
     // pot was locked since), once, with its own sentence.
-    let planned = plan(&seen, &dana, "Rainy day", "300", Direction::OutOfPot).unwrap();
+    let planned = plan(
+        &seen,
+        &dana,
+        "Rainy day",
+        "300",
+        Direction::OutOfPot,
+        Attempt::New,
+    )
+    .unwrap();
     w.sandbox
         .set_pot("pot_00009demorainyday", Some(100), None, None)
         .unwrap();
@@ -272,7 +338,7 @@ async fn refused_moves_move_nothing_and_say_why() {
     // Nobody is moved for while their balances are not current.
     w.sandbox.revoke_approval("Dana").unwrap();
     let stale = snapshot(&w).await;
-    let err = plan(&stale, &dana, "Holiday", "5", Direction::IntoPot).unwrap_err();
+    let err = plan(&stale, &dana, "Holiday", "5", Direction::IntoPot, Attempt::New).unwrap_err();
     assert!(matches!(err, Error::NotLive { .. }), "{err:?}");
 }
 
@@ -283,7 +349,15 @@ async fn an_expired_token_during_a_move_is_refreshed_and_the_move_made_once() {
     let w = world().await;
     let dana = w.house.person("Dana").unwrap();
     let before = at_monzo(&w);
-    let planned = plan(&snapshot(&w).await, &dana, "Holiday", "7", Direction::IntoPot).unwrap();
+    let planned = plan(
+        &snapshot(&w).await,
+        &dana,
+        "Holiday",
+        "7",
+        Direction::IntoPot,
+        Attempt::New,
+    )
+    .unwrap();
     w.sandbox.expire_tokens(None).unwrap();
     carry_out(w.engine.sessions(), &retry(), &planned).await.unwrap();
     assert_eq!(at_monzo(&w).1, before.1 + 700);

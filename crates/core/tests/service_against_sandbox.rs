@@ -6,14 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use monzo_tray_core::engine::{Engine, EngineConfig};
+use monzo_tray_core::home_assistant::link;
 use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::pots::Direction;
-use monzo_tray_core::secrets::{MemoryBackend, SecretStore};
+use monzo_tray_core::secrets::{MemoryBackend, SecretKind, SecretStore};
 use monzo_tray_core::service::{AppService, SignInStatus};
-use monzo_tray_core::settings::Settings;
+use monzo_tray_core::settings::{HaTransport, Settings};
 use monzo_tray_core::snapshot::ConnectionState;
 use monzo_tray_core::Error;
 
@@ -287,4 +288,123 @@ async fn a_planned_move_is_carried_out_once_on_confirmation() {
     s.service.cancel_pot_move(&cancelled.id);
     assert!(s.service.confirm_pot_move(&cancelled.id).await.is_err());
     assert_eq!(pot_balance(&s), before + 1234);
+}
+
+/// A move whose outcome is unknown stays planned under its id: confirming it again
+/// sends the same `dedupe_id`, and the money moves once.
+#[tokio::test]
+async fn a_move_with_an_unknown_outcome_can_be_tried_again_as_the_same_move() {
+    let s = setup(true).await;
+    let started = s
+        .service
+        .add_person("Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
+        .await
+        .unwrap();
+    reqwest::get(format!("{}&user=Dana", started.authorize_url))
+        .await
+        .unwrap();
+    let SignInStatus::Done { person_id, .. } =
+        wait_for(&s.service, |st| matches!(st, SignInStatus::Done { .. })).await
+    else {
+        unreachable!()
+    };
+    s.service.engine().poll_once().await;
+    let pot_balance = |s: &Setup| {
+        s.sandbox
+            .fixture()
+            .pots
+            .iter()
+            .find(|p| p.id == "pot_00009demoholiday")
+            .unwrap()
+            .balance
+    };
+    let before = pot_balance(&s);
+    let planned = s
+        .service
+        .plan_pot_move(&person_id, "Holiday", Direction::IntoPot, "3")
+        .unwrap();
+    s.sandbox.set_faults(FaultPlan {
+        rules: vec![FaultRule {
+            kind: FaultKind::DropConnection,
+            times: None,
+            path: Some("/pots/pot_00009demoholiday/deposit".into()),
+            retry_after: None,
+            delay_ms: None,
+        }],
+        random: None,
+    });
+    let err = s.service.confirm_pot_move(&planned.id).await.unwrap_err();
+    assert_eq!(err.code(), "move_outcome_unknown", "{err}");
+    assert_eq!(pot_balance(&s), before);
+    s.sandbox.clear_faults();
+    s.service.confirm_pot_move(&planned.id).await.unwrap();
+    assert_eq!(pot_balance(&s), before + 300);
+    assert!(
+        s.service.confirm_pot_move(&planned.id).await.is_err(),
+        "done: nothing left to confirm"
+    );
+    assert_eq!(pot_balance(&s), before + 300, "moved once");
+}
+
+/// A Home Assistant stand-in that counts the requests to `/api/` and keeps the
+/// tokens they carried.
+async fn fake_home_assistant() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = axum::Router::new().route(
+        "/api/",
+        axum::routing::get({
+            let seen = seen.clone();
+            move |headers: axum::http::HeaderMap| async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(auth);
+                axum::Json(serde_json::json!({"message": "API running."}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+/// With the token field left empty, the stored token is used for the Home
+/// Assistant it was stored for, never sent to an address typed since.
+#[tokio::test]
+async fn a_stored_token_is_never_sent_to_another_home_assistant() {
+    let s = setup(true).await;
+    let (ours, ours_saw) = fake_home_assistant().await;
+    let (other, other_saw) = fake_home_assistant().await;
+    let household = s.service.engine().household().clone();
+    household
+        .update(|settings| settings.home_assistant.url = Some(ours.clone()))
+        .unwrap();
+    household
+        .secrets()
+        .set(link::SECRET_OWNER, SecretKind::HomeAssistantToken, "stored-token")
+        .await
+        .unwrap();
+
+    let err = s
+        .service
+        .test_home_assistant(HaTransport::Rest, &other, "")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Paste a long-lived access token"),
+        "{err}"
+    );
+    assert!(
+        other_saw.lock().unwrap().is_empty(),
+        "nothing was sent to the other address"
+    );
+
+    s.service
+        .test_home_assistant(HaTransport::Rest, &format!("{ours}/"), "")
+        .await
+        .unwrap();
+    assert_eq!(*ours_saw.lock().unwrap(), ["Bearer stored-token"]);
 }

@@ -258,7 +258,9 @@ async fn pages_of_a_hundred_are_followed() {
 }
 
 /// The last transaction seen is kept across restarts: what happened while the app
-/// was not running is told at the next start, and nothing twice.
+/// was not running is told at the next start, and nothing twice. A run that listens
+/// to nobody (a one-shot command such as `status`) tells nobody, so it does not
+/// count as having seen anything.
 #[tokio::test]
 async fn what_happened_while_away_is_told_at_the_next_start() {
     let dir = tempfile::tempdir().unwrap();
@@ -271,9 +273,11 @@ async fn what_happened_while_away_is_told_at_the_next_start() {
         .unwrap()
     };
     let w = world(Fixture::demo(), open(), &["Dana"]).await;
+    let _listening = w.engine.new_transactions();
     w.engine.poll_once().await;
     assert!(dir.path().join("transactions-seen.json").exists());
     drop(w.engine);
+    let seen_before = std::fs::read_to_string(dir.path().join("transactions-seen.json")).unwrap();
     // Away: two transactions. Then a new run.
     let away: Vec<String> = [-500, -600]
         .into_iter()
@@ -283,6 +287,15 @@ async fn what_happened_while_away_is_told_at_the_next_start() {
                 .unwrap()
         })
         .collect();
+    // A one-shot run in between (nobody listening): it tells nobody, so it moves
+    // nothing on.
+    let one_shot = Engine::new(Arc::new(open()), w.http.clone(), w.api.clone(), config());
+    assert_eq!(one_shot.poll_once().await.people[0].state, ConnectionState::Live);
+    drop(one_shot);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("transactions-seen.json")).unwrap(),
+        seen_before
+    );
     let house = Arc::new(open());
     let engine = Engine::new(house, w.http.clone(), w.api.clone(), config());
     let mut events = engine.new_transactions();

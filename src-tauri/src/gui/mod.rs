@@ -48,9 +48,12 @@ pub struct Shell {
     pub tray_host: tray_host::TrayHost,
 }
 
-/// How long quitting waits for a poll or push under way to finish (a refresh takes
-/// at most the retry budget, 10 s).
-const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(12);
+/// How long quitting waits for polling and pushing to stop. A poll under way is
+/// given up at once; a token refresh under way is not (its rotated tokens must
+/// reach the keyring): at most its retry budget (10 s) and two keyring writes
+/// (5 s each, `secrets::DEFAULT_KEYRING_TIMEOUT`). A push under way ends within
+/// its own time limit, less than that.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(22);
 
 fn redirect_port() -> u16 {
     std::env::var("MONZO_TRAY_REDIRECT_PORT")

@@ -33,7 +33,7 @@ pub fn follow() -> TrayHost {
             // No session bus: no StatusNotifier host either; an XEmbed tray may be.
             let shown = xembed::tray_present().await;
             tracing::info!(%err, shown, "no session bus; an XEmbed tray shows the icon: {shown}");
-            sender.send_replace(Some(shown));
+            monzo_tray_core::tray_host::record(&sender, shown);
         }
     });
     receiver
@@ -85,7 +85,7 @@ mod linux {
         let mut signals = zbus::MessageStream::for_match_rule(rule, &connection, None).await?;
         loop {
             let shown = host_registered(&connection).await || xembed::tray_present().await;
-            if sender.send_replace(Some(shown)) != Some(shown) {
+            if monzo_tray_core::tray_host::record(sender, shown) {
                 tracing::info!(shown, "the tray icon can be seen: {shown}");
             }
             tokio::select! {

@@ -67,6 +67,14 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 /// requests (one request latency), not two.
 pub const ACCOUNT_LIST_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 
+/// Resolves once `shutdown` turns true; never when its sender is gone without
+/// asking (nobody can ask to stop any more).
+async fn stop_asked(shutdown: &mut watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// What the engine keeps about a person between polls.
 #[derive(Default)]
 struct PersonPoll {
@@ -158,7 +166,9 @@ impl Engine {
     }
 
     /// The poll's second output: each new transaction, once (whoever subscribes
-    /// after it was announced does not get it).
+    /// after it was announced does not get it). While nobody is subscribed, new
+    /// transactions are neither announced nor remembered as seen, so subscribe
+    /// before the poll whose transactions are wanted.
     pub fn new_transactions(&self) -> broadcast::Receiver<AccountTransaction> {
         self.new_transactions.subscribe()
     }
@@ -246,16 +256,22 @@ impl Engine {
                     known.recent.extend(read.read.iter().cloned());
                     let keep_from = known.recent.len().saturating_sub(RECENT);
                     known.recent.drain(..keep_from);
-                    if let Some(next) = read.cursor(cursor) {
-                        seen.set(&account.id, next);
-                    }
-                    for transaction in read.new {
-                        // Nobody listening (no tray, no Home Assistant) is fine.
-                        let _ = self.new_transactions.send(AccountTransaction {
-                            transaction,
-                            account: account.name.clone(),
-                            people: viewers.clone(),
-                        });
+                    // "Seen" means handed to someone who tells the person (the tray,
+                    // Home Assistant). A one-shot command (`status`, `transactions`,
+                    // `pot`) listens to nobody: it leaves the cursor where it was, so
+                    // the next run that listens still hears of what is new.
+                    if self.new_transactions.receiver_count() > 0 {
+                        if let Some(next) = read.cursor(cursor) {
+                            seen.set(&account.id, next);
+                        }
+                        for transaction in read.new {
+                            // A listener gone since the check is no loss: it was leaving.
+                            let _ = self.new_transactions.send(AccountTransaction {
+                                transaction,
+                                account: account.name.clone(),
+                                people: viewers.clone(),
+                            });
+                        }
                     }
                 }
                 Err(err @ Error::Api { status: 403, .. }) => {
@@ -283,13 +299,21 @@ impl Engine {
     /// Polls until `shutdown` turns true: every poll interval, when woken ("Refresh
     /// now"), and more often while a fresh sign-in waits for the in-app approval.
     /// While paused (screen locked) it does not poll; resuming polls at once. A poll
-    /// under way when `shutdown` comes is finished first (a refresh cut short would
-    /// lose the rotated tokens), then what the sessions hold unsaved is saved.
+    /// under way when `shutdown` comes is given up (reads lose nothing), except a
+    /// token refresh, which runs to its end as a task of its own (see
+    /// `Sessions::refreshed_token`): what the sessions hold unsaved is then saved,
+    /// waiting for it. So stopping takes at most a refresh and two keyring writes.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let mut paused = self.paused.subscribe();
         while !*shutdown.borrow_and_update() {
             if !*paused.borrow_and_update() {
-                let snapshot = self.poll_once().await;
+                let snapshot = tokio::select! {
+                    snapshot = self.poll_once() => snapshot,
+                    _ = stop_asked(&mut shutdown) => {
+                        tracing::info!("stopping: the poll under way is given up");
+                        break;
+                    }
+                };
                 let live = snapshot
                     .people
                     .iter()
@@ -301,7 +325,7 @@ impl Engine {
                 _ = tokio::time::sleep(self.next_poll_in()) => {}
                 _ = self.wake.notified() => {}
                 _ = paused.changed() => {}
-                _ = shutdown.changed() => {}
+                _ = stop_asked(&mut shutdown) => {}
             }
         }
         self.sessions.save_unsaved().await;

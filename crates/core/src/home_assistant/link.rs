@@ -304,12 +304,13 @@ impl PusherSlot {
         Ok(())
     }
 
-    /// Hands new transactions to Home Assistant, if it is set up and switched on.
-    /// `None`: not set up (nothing to keep); `Some(Err)`: try again later.
+    /// Hands the `waiting` transactions to Home Assistant, if it is set up and
+    /// switched on, removing each one it took (see [`Transport::announce`]).
+    /// `None`: not set up (nothing to keep); `Some(Err)`: try the rest again later.
     pub async fn announce(
         &mut self,
         household: &Household,
-        new: &[AccountTransaction],
+        waiting: &mut Vec<AccountTransaction>,
     ) -> Option<std::result::Result<usize, HaFailure>> {
         let settings = household.settings().home_assistant;
         if self.prepare(household, &settings).await.is_err() {
@@ -317,7 +318,7 @@ impl PusherSlot {
         }
         let (_, pusher) = self.current.as_mut()?;
         Some(
-            tokio::time::timeout(PUSH_TIMEOUT, pusher.announce(new))
+            tokio::time::timeout(PUSH_TIMEOUT, pusher.announce(waiting))
                 .await
                 .unwrap_or_else(|_| Err(HaFailure::Unreachable("it did not answer in time".into()))),
         )
@@ -385,7 +386,7 @@ pub async fn follow(
         if waiting.is_empty() {
             continue;
         }
-        match slot.announce(&household, &waiting).await {
+        match slot.announce(&household, &mut waiting).await {
             Some(Err(failure)) => {
                 tracing::warn!(
                     ?failure,

@@ -171,10 +171,15 @@ pub trait Transport: Send + Sync {
     /// (REST forgets them when Home Assistant restarts); nothing to do for MQTT.
     fn verify_next_push(&mut self) {}
 
-    /// Hands new transactions to Home Assistant (REST: events on its bus; MQTT: on
-    /// the accounts' event entities). Returns the requests or messages sent; on
-    /// failure the caller keeps them to try again.
-    async fn announce(&mut self, new: &[AccountTransaction]) -> std::result::Result<usize, HaFailure>;
+    /// Hands the `waiting` transactions to Home Assistant (REST: events on its bus;
+    /// MQTT: on the accounts' event entities), oldest first, removing each one from
+    /// `waiting` once Home Assistant took it, also when a later one fails: what is
+    /// left is what to try again, and nothing taken is sent twice. Returns the
+    /// requests or messages sent.
+    async fn announce(
+        &mut self,
+        waiting: &mut Vec<AccountTransaction>,
+    ) -> std::result::Result<usize, HaFailure>;
 }
 
 /// A transport with the memory that decides removals: what pushes the snapshot.
@@ -234,20 +239,73 @@ impl Pusher {
         self.transport.verify_next_push();
     }
 
-    pub async fn announce(&mut self, new: &[AccountTransaction]) -> std::result::Result<usize, HaFailure> {
-        self.transport.announce(new).await
+    /// See [`Transport::announce`].
+    pub async fn announce(
+        &mut self,
+        waiting: &mut Vec<AccountTransaction>,
+    ) -> std::result::Result<usize, HaFailure> {
+        self.transport.announce(waiting).await
     }
 }
 
 /// The ids of everyone in `settings`: what [`Pusher::push`] needs to tell a removed
 /// person from one not polled yet.
+///
+/// A person whose entry could not be read (kept in the file as it was, see
+/// `settings::read`) is still in settings: their id counts when it can be read.
+/// When even that cannot, nobody can be told apart from them, so every person with
+/// a remembered entity counts as present and nothing is removed for being absent
+/// until the file is fixed. A hand-edit must never delete Home Assistant entities.
 pub fn people_ids(settings: &crate::settings::Settings) -> HashSet<String> {
-    settings.people.iter().map(|p| p.id.clone()).collect()
+    let mut ids: HashSet<String> = settings.people.iter().map(|p| p.id.clone()).collect();
+    for entry in &settings.unreadable_people {
+        match entry.get("id").and_then(serde_json::Value::as_str) {
+            Some(id) => {
+                ids.insert(id.to_owned());
+            }
+            None => ids.extend(
+                settings
+                    .home_assistant
+                    .entities
+                    .keys()
+                    .filter_map(|key| entities::EntityKey::parse(key))
+                    .map(|key| key.person_id),
+            ),
+        }
+    }
+    ids
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A person whose entry in settings.json cannot be used (a hand-edit gone wrong)
+    /// is not a removed person: their entities stay.
+    #[test]
+    fn an_unreadable_person_is_not_a_removed_one() {
+        let mut settings = crate::settings::Settings::default();
+        settings.home_assistant.entities = [
+            ("p1/acc_1/balance", "sensor.a"),
+            ("p2/acc_2/balance", "sensor.b"),
+            ("p3/acc_3/balance", "sensor.c"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        settings.unreadable_people = vec![serde_json::json!({"id": "p1", "name": 5})];
+        assert!(people_ids(&settings).contains("p1"));
+        assert!(
+            !people_ids(&settings).contains("p2"),
+            "p2 is not in settings at all"
+        );
+        // An entry without even a readable id: nobody is removed for being absent.
+        settings.unreadable_people.push(serde_json::json!("garbage"));
+        let ids = people_ids(&settings);
+        for person in ["p1", "p2", "p3"] {
+            assert!(ids.contains(person), "{person}");
+        }
+    }
 
     #[test]
     fn the_tray_line_names_what_is_wrong_for_each_transport() {

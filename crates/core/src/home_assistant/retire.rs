@@ -8,7 +8,12 @@
 //! - or the account or pot was missing from two well-formed lists in a row. Two,
 //!   because one list can be partial (an account Monzo failed to list once, a pot
 //!   missing from one reply), while something gone for good is gone from the next
-//!   list too; waiting one poll interval costs nothing but a minute.
+//!   list too. "Two lists" means two reads of the account list as well as two
+//!   polls: the engine keeps the account list for minutes, so polls in between
+//!   repeat the same (perhaps partial) list, and an account missing from it has
+//!   its pots missing too. Waiting for the next read costs at most ten minutes of
+//!   an entity that should have gone; deleting on one partial reply costs a
+//!   person's Home Assistant set-up.
 //!
 //! Nothing is judged for a person who is not live: a stale or signed-out person's
 //! last lists say nothing about now.
@@ -20,11 +25,17 @@ use chrono::{DateTime, Utc};
 use super::entities::{EntityIds, EntityKey};
 use crate::snapshot::{ConnectionState, Snapshot};
 
-/// Remembers, per entity key, the poll (by the person's `updated_at`) in which its
-/// account or pot was first found missing.
+/// Remembers, per entity key, the poll in which its account or pot was first found
+/// missing: the person's `updated_at` and `accounts_listed_at` then.
 #[derive(Debug, Default)]
 pub struct Retirement {
-    missing_since: HashMap<String, DateTime<Utc>>,
+    missing_since: HashMap<String, FirstMissing>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct FirstMissing {
+    polled: DateTime<Utc>,
+    accounts_listed: Option<DateTime<Utc>>,
 }
 
 impl Retirement {
@@ -61,12 +72,20 @@ impl Retirement {
             } else if person.closed_or_deleted.contains(&parsed.monzo_id) {
                 due.push((key.clone(), entity_id.clone()));
             } else {
+                let now = FirstMissing {
+                    polled,
+                    accounts_listed: person.accounts_listed_at,
+                };
                 match self.missing_since.get(key) {
-                    // Missing from an earlier well-formed list as well.
-                    Some(first) if *first < polled => due.push((key.clone(), entity_id.clone())),
+                    // Missing from an earlier well-formed poll and account list as well.
+                    Some(first)
+                        if first.polled < now.polled && first.accounts_listed < now.accounts_listed =>
+                    {
+                        due.push((key.clone(), entity_id.clone()))
+                    }
                     Some(_) => {}
                     None => {
-                        self.missing_since.insert(key.clone(), polled);
+                        self.missing_since.insert(key.clone(), now);
                     }
                 }
             }
@@ -94,6 +113,17 @@ mod tests {
     }
 
     fn dana(polled: u32, state: ConnectionState, pots: &[&str], evidence: &[&str]) -> Snapshot {
+        dana_listed(polled, polled, state, pots, evidence)
+    }
+
+    /// Polled at minute `polled` with the account list read at minute `listed`.
+    fn dana_listed(
+        polled: u32,
+        listed: u32,
+        state: ConnectionState,
+        pots: &[&str],
+        evidence: &[&str],
+    ) -> Snapshot {
         let gbp = |m| Money::from_minor(m, Currency::from_code("GBP"));
         Snapshot {
             people: vec![PersonSnapshot {
@@ -101,6 +131,7 @@ mod tests {
                 name: "Dana".into(),
                 state,
                 updated_at: Some(at(polled)),
+                accounts_listed_at: Some(at(listed)),
                 accounts: vec![AccountSnapshot {
                     id: "acc_1".into(),
                     name: "Current Account".into(),
@@ -187,5 +218,22 @@ mod tests {
         // snapshot says (even before any poll).
         let due = retirement.due(&Snapshot::default(), &ids(), &HashSet::new());
         assert_eq!(due.len(), 3);
+    }
+
+    /// Polls between two reads of the account list repeat the same list: an account
+    /// (and its pots) missing from it is missing from one list, however many polls.
+    #[test]
+    fn polls_that_repeat_a_kept_account_list_are_one_list() {
+        let people = HashSet::from(["p1".to_owned()]);
+        let mut retirement = Retirement::default();
+        let live = ConnectionState::Live;
+        // pot_b missing from the pots of polls 1..=9, all with the list read at 0.
+        for minute in 1..10 {
+            let snapshot = dana_listed(minute, 0, live, &["pot_a"], &[]);
+            assert!(retirement.due(&snapshot, &ids(), &people).is_empty(), "{minute}");
+        }
+        // The list read again at 10, and pot_b still missing: now it may go.
+        let due = retirement.due(&dana_listed(10, 10, live, &["pot_a"], &[]), &ids(), &people);
+        assert_eq!(keys(&due), ["p1/pot_b/pot_balance"]);
     }
 }

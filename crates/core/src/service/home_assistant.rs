@@ -54,24 +54,30 @@ impl AppService {
         }
     }
 
-    /// The token typed, or the stored one when the field was left empty.
-    async fn token_or_stored(&self, token: &str) -> Result<String> {
+    /// The token typed, or the stored one when the field was left empty and the
+    /// address is the one it was stored for: a token is never sent to another
+    /// server than the one it was made on.
+    async fn token_or_stored(&self, url: &str, token: &str) -> Result<String> {
         if !token.trim().is_empty() {
             return Ok(token.to_owned());
+        }
+        let paste = || {
+            Error::InvalidInput("Paste a long-lived access token from your Home Assistant profile.".into())
+        };
+        let stored_for = self.household().settings().home_assistant.url;
+        if !stored_for.is_some_and(|stored| same_server(&stored, url, false)) {
+            return Err(paste());
         }
         self.household()
             .secrets()
             .get(link::SECRET_OWNER, SecretKind::HomeAssistantToken)
             .await?
-            .ok_or_else(|| {
-                Error::InvalidInput(
-                    "Paste a long-lived access token from your Home Assistant profile.".into(),
-                )
-            })
+            .ok_or_else(paste)
     }
 
     /// The broker settings typed (prefixes and CA file kept from before), and the
-    /// password typed or, left empty, the stored one; none without a user name.
+    /// password typed or, left empty, the stored one when it was stored for the same
+    /// broker and user; none without a user name.
     async fn mqtt_input(&self, url: &str, password: &str) -> Result<(MqttSettings, Option<String>)> {
         let before = self.household().settings().home_assistant.mqtt;
         let settings = mqtt::settings_from_input(
@@ -88,6 +94,9 @@ impl AppService {
         if !password.is_empty() {
             return Ok((settings, Some(password.to_owned())));
         }
+        if !before.is_some_and(|b| same_server(&b.url, &settings.url, true)) {
+            return Ok((settings, None));
+        }
         let stored = self
             .household()
             .secrets()
@@ -100,7 +109,7 @@ impl AppService {
     pub async fn test_home_assistant(&self, transport: HaTransport, url: &str, secret: &str) -> Result<()> {
         match transport {
             HaTransport::Rest => {
-                let token = self.token_or_stored(secret).await?;
+                let token = self.token_or_stored(url, secret).await?;
                 let ca = self.household().settings().home_assistant.ca_file;
                 link::test_connection(url, &token, ca).await
             }
@@ -122,7 +131,7 @@ impl AppService {
     ) -> Result<()> {
         match transport {
             HaTransport::Rest => {
-                let token = self.token_or_stored(secret).await?;
+                let token = self.token_or_stored(url, secret).await?;
                 let ca = self.household().settings().home_assistant.ca_file;
                 link::connect(self.household(), url, &token, ca).await?;
             }
@@ -134,5 +143,71 @@ impl AppService {
         self.household().update(|s| s.home_assistant.enabled = enabled)?;
         self.engine.refresh_now();
         Ok(())
+    }
+}
+
+/// Whether two addresses name the same server: scheme, host (any case) and port
+/// (the scheme's own when not written), and with `with_user` the user name too.
+/// Addresses that cannot be read are the same only when written the same.
+fn same_server(a: &str, b: &str, with_user: bool) -> bool {
+    if a.trim() == b.trim() {
+        return true;
+    }
+    let (Ok(a), Ok(b)) = (url::Url::parse(a.trim()), url::Url::parse(b.trim())) else {
+        return false;
+    };
+    a.scheme() == b.scheme()
+        && a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+        && (!with_user || a.username() == b.username())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_server;
+
+    #[test]
+    fn a_stored_secret_goes_only_to_the_server_it_was_stored_for() {
+        assert!(same_server(
+            "http://ha.local:8123",
+            "http://HA.local:8123/",
+            false
+        ));
+        assert!(same_server(
+            "https://ha.example.org",
+            "https://ha.example.org:443",
+            false
+        ));
+        assert!(!same_server(
+            "http://ha.local:8123",
+            "http://evil.example:8123",
+            false
+        ));
+        assert!(!same_server(
+            "http://ha.local:8123",
+            "https://ha.local:8123",
+            false
+        ));
+        assert!(!same_server(
+            "http://ha.local:8123",
+            "http://ha.local:8124",
+            false
+        ));
+        assert!(same_server(
+            "mqtt://ha@broker:1883",
+            "mqtt://ha@broker:1883",
+            true
+        ));
+        assert!(!same_server(
+            "mqtt://ha@broker:1883",
+            "mqtt://other@broker:1883",
+            true
+        ));
+        assert!(!same_server(
+            "mqtt://ha@broker:1883",
+            "mqtt://ha@elsewhere:1883",
+            true
+        ));
+        assert!(!same_server("ha.local", "other.local", false));
     }
 }

@@ -1,6 +1,8 @@
 //! Moving money from the settings window: a move is planned (checked, given its
 //! `dedupe_id`) and shown as a question; only the person's confirmation of that very
 //! plan carries it out, once: confirming twice finds nothing left to carry out.
+//! A move whose outcome is unknown is kept, so "Try again" sends the same move with
+//! the same `dedupe_id` (Monzo carries it out at most once), never a new one.
 
 use serde::Serialize;
 
@@ -35,7 +37,14 @@ impl AppService {
         amount: &str,
     ) -> Result<PlannedMoveView> {
         let person = self.person(person_id)?;
-        let planned = pots::plan(&self.engine.snapshot(), &person, pot, amount, direction)?;
+        let planned = pots::plan(
+            &self.engine.snapshot(),
+            &person,
+            pot,
+            amount,
+            direction,
+            pots::Attempt::New,
+        )?;
         let view = PlannedMoveView {
             id: planned.dedupe_id.clone(),
             question: planned.question(),
@@ -45,16 +54,26 @@ impl AppService {
     }
 
     /// Carries out the planned move `id` (once: it is taken from the plans first),
-    /// then polls at once so the tray shows the new balances.
+    /// then polls at once so the tray shows the new balances. When its outcome is
+    /// unknown ([`Error::MoveOutcomeUnknown`]) the plan is put back under the same
+    /// id, for the person to try again or cancel.
     pub async fn confirm_pot_move(&self, id: &str) -> Result<MoveDoneView> {
         let planned: PlannedMove = lock(&self.planned_moves)
             .remove(id)
             .ok_or_else(|| Error::InvalidInput("That move was already carried out or cancelled.".into()))?;
         let done = pots::carry_out(self.engine.sessions(), &self.engine.config().retry, &planned).await;
         self.engine.refresh_now();
-        Ok(MoveDoneView {
-            sentence: done?.sentence,
-        })
+        match done {
+            Ok(done) => Ok(MoveDoneView {
+                sentence: done.sentence,
+            }),
+            Err(err) => {
+                if matches!(err, Error::MoveOutcomeUnknown { .. }) {
+                    lock(&self.planned_moves).insert(planned.dedupe_id.clone(), planned);
+                }
+                Err(err)
+            }
+        }
     }
 
     /// Forgets a planned move the person did not confirm.

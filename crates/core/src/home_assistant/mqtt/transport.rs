@@ -50,7 +50,11 @@ impl MqttTransport {
     }
 
     /// Publishes `messages` (QoS 1) and waits until the broker acknowledged them all.
-    async fn publish_acked(&self, link: &LinkState, messages: &[Message]) -> Result<(), HaFailure> {
+    /// Publishes `messages` at QoS 1 and waits for the broker's acknowledgements.
+    /// On failure, also says how many of the first messages were acknowledged
+    /// (a broker acknowledges QoS 1 messages in the order they were sent, MQTT
+    /// 3.1.1 section 4.6, and nothing else is published meanwhile).
+    async fn publish_acked(&self, link: &LinkState, messages: &[Message]) -> Result<(), (usize, HaFailure)> {
         let acked_before = self.connection.state().acked;
         let client = self.connection.client();
         for message in messages {
@@ -63,7 +67,10 @@ impl MqttTransport {
                 )
                 .await;
             if sent.is_err() {
-                return Err(HaFailure::Unreachable("the MQTT connection closed".into()));
+                return Err((
+                    acked_since(&self.connection.state(), acked_before, messages.len()),
+                    HaFailure::Unreachable("the MQTT connection closed".into()),
+                ));
             }
         }
         let target = acked_before + messages.len() as u64;
@@ -75,9 +82,13 @@ impl MqttTransport {
         .await;
         let state = self.connection.state();
         if acked.is_err() || state.acked < target {
-            return Err(state
-                .failure
-                .unwrap_or_else(|| HaFailure::Unreachable("the broker did not acknowledge in time".into())));
+            let acked = acked_since(&state, acked_before, messages.len());
+            return Err((
+                acked,
+                state.failure.unwrap_or_else(|| {
+                    HaFailure::Unreachable("the broker did not acknowledge in time".into())
+                }),
+            ));
         }
         Ok(())
     }
@@ -140,7 +151,7 @@ impl Transport for MqttTransport {
             .into_iter()
             .filter(|m| self.published.get(&m.topic) != Some(&m.payload))
             .collect();
-        if let Err(failure) = self.publish_acked(&link, &changed).await {
+        if let Err((_, failure)) = self.publish_acked(&link, &changed).await {
             // Whatever did get through is published again on the next push.
             self.published.clear();
             return self.fail(failure, changed.len());
@@ -162,15 +173,96 @@ impl Transport for MqttTransport {
 
     /// Each new transaction on the Transaction event entity of each person who sees
     /// its account, acknowledged by the broker, never retained.
-    async fn announce(&mut self, new: &[AccountTransaction]) -> Result<usize, HaFailure> {
+    async fn announce(&mut self, waiting: &mut Vec<AccountTransaction>) -> Result<usize, HaFailure> {
         let link = self.link().await;
         if !link.connected {
             return Err(link
                 .failure
                 .unwrap_or_else(|| HaFailure::Unreachable("still connecting to the broker".into())));
         }
-        let messages = event_messages(new, &self.topics);
-        self.publish_acked(&link, &messages).await?;
-        Ok(messages.len())
+        let messages = event_messages(waiting, &self.topics);
+        match self.publish_acked(&link, &messages).await {
+            Ok(()) => {
+                waiting.clear();
+                Ok(messages.len())
+            }
+            Err((acked, failure)) => {
+                let taken = fully_announced(waiting, acked);
+                waiting.drain(..taken);
+                Err(failure)
+            }
+        }
+    }
+}
+
+/// Of `sent` messages published after the count of acknowledgements was
+/// `acked_before`, how many are acknowledged in `state`.
+fn acked_since(state: &LinkState, acked_before: u64, sent: usize) -> usize {
+    usize::try_from(state.acked.saturating_sub(acked_before))
+        .unwrap_or(usize::MAX)
+        .min(sent)
+}
+
+/// How many of the first `waiting` transactions had every one of their event
+/// messages acknowledged, when the first `acked` messages of
+/// [`event_messages`]`(waiting)` were (one message per person who sees the account).
+fn fully_announced(waiting: &[AccountTransaction], acked: usize) -> usize {
+    let mut messages = 0;
+    waiting
+        .iter()
+        .take_while(|item| {
+            messages += item.people.len();
+            messages <= acked
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::transactions::Transaction;
+
+    fn seen_by(people: &[&str]) -> AccountTransaction {
+        AccountTransaction {
+            transaction: Transaction {
+                id: "tx_1".into(),
+                account_id: "acc_1".into(),
+                created: Utc::now(),
+                amount: Money::from_minor(-100, Currency::from_code("GBP")),
+                description: "TESCO".into(),
+                merchant: None,
+                category: "groceries".into(),
+                pot_id: None,
+                declined: false,
+                pending: false,
+                local_amount: None,
+            },
+            account: "Current Account".into(),
+            people: people
+                .iter()
+                .map(|p| ((*p).to_owned(), (*p).to_owned()))
+                .collect(),
+        }
+    }
+
+    /// A joint account's transaction is two messages (Dana's and Alex's event
+    /// entity): it is taken only once both were acknowledged.
+    #[test]
+    fn a_transaction_is_taken_when_all_its_messages_were_acknowledged() {
+        let waiting = [seen_by(&["p1"]), seen_by(&["p1", "p2"]), seen_by(&["p2"])];
+        assert_eq!(fully_announced(&waiting, 0), 0);
+        assert_eq!(fully_announced(&waiting, 1), 1);
+        assert_eq!(fully_announced(&waiting, 2), 1, "half of the joint one");
+        assert_eq!(fully_announced(&waiting, 3), 2);
+        assert_eq!(fully_announced(&waiting, 4), 3);
+        let state = |acked| LinkState {
+            connected: false,
+            failure: None,
+            epoch: 0,
+            acked,
+        };
+        assert_eq!(acked_since(&state(12), 10, 4), 2);
+        assert_eq!(acked_since(&state(30), 10, 4), 4, "never more than were sent");
     }
 }

@@ -185,15 +185,91 @@ impl Transport for RestTransport {
     /// Each new transaction as the event [`TRANSACTION_EVENT`] on Home Assistant's
     /// bus, once for the household: `person` names everyone who sees the account
     /// ("Dana & Alex" for a joint one).
-    async fn announce(&mut self, new: &[AccountTransaction]) -> Result<usize, HaFailure> {
-        for item in new {
+    async fn announce(&mut self, waiting: &mut Vec<AccountTransaction>) -> Result<usize, HaFailure> {
+        let mut fired = 0;
+        // One at a time, each removed as soon as it was fired: a push cut off by its
+        // time limit keeps what was already taken out of `waiting` too.
+        while let Some(item) = waiting.first() {
             let record = TransactionRecord::new(&item.transaction, &item.people_names(), &item.account);
             let data = serde_json::to_value(record).unwrap_or_default();
             self.client.fire_event(TRANSACTION_EVENT, &data).await?;
+            waiting.remove(0);
+            fired += 1;
         }
-        Ok(new.len())
+        Ok(fired)
     }
 }
 
 /// The event each new transaction fires on Home Assistant's bus through REST.
 pub const TRANSACTION_EVENT: &str = "monzo_tray_transaction";
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::money::{Currency, Money};
+    use crate::transactions::Transaction;
+
+    fn new_transaction(id: &str) -> AccountTransaction {
+        AccountTransaction {
+            transaction: Transaction {
+                id: id.into(),
+                account_id: "acc_1".into(),
+                created: Utc::now(),
+                amount: Money::from_minor(-100, Currency::from_code("GBP")),
+                description: "TESCO".into(),
+                merchant: None,
+                category: "groceries".into(),
+                pot_id: None,
+                declined: false,
+                pending: false,
+                local_amount: None,
+            },
+            account: "Current Account".into(),
+            people: vec![("p1".into(), "Dana".into())],
+        }
+    }
+
+    /// Home Assistant takes two events and then fails: the two are not fired again,
+    /// the other two are, once it is back.
+    #[tokio::test]
+    async fn events_taken_before_a_failure_are_not_fired_again() {
+        let fired = Arc::new(AtomicUsize::new(0));
+        let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let app = axum::Router::new().route(
+            "/api/events/{event}",
+            axum::routing::post({
+                let (fired, failing) = (fired.clone(), failing.clone());
+                move || async move {
+                    if failing.load(Ordering::SeqCst) || fired.load(Ordering::SeqCst) == 2 {
+                        failing.store(true, Ordering::SeqCst);
+                        return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                    }
+                    fired.fetch_add(1, Ordering::SeqCst);
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let mut transport = RestTransport::new(HaClient::new(&url, "token", None).unwrap());
+
+        let mut waiting: Vec<_> = ["tx_1", "tx_2", "tx_3", "tx_4"]
+            .into_iter()
+            .map(new_transaction)
+            .collect();
+        assert!(transport.announce(&mut waiting).await.is_err());
+        let left: Vec<_> = waiting.iter().map(|w| w.transaction.id.as_str()).collect();
+        assert_eq!(left, ["tx_3", "tx_4"]);
+        failing.store(false, Ordering::SeqCst);
+        fired.store(10, Ordering::SeqCst);
+        assert_eq!(transport.announce(&mut waiting).await.unwrap(), 2);
+        assert!(waiting.is_empty());
+        assert_eq!(fired.load(Ordering::SeqCst), 12, "four events in all, each once");
+    }
+}
