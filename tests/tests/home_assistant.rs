@@ -342,15 +342,19 @@ async fn odd_replies_and_one_partial_list_delete_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_account_list_kept_between_reads_deletes_nothing() {
     let ha = HomeAssistant::start();
-    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    // Each person's current account last, so a partial list (without its last
+    // entry) misses an account that has entities (with pots, under Dana).
+    let mut fixture = Fixture::demo();
+    fixture.accounts.sort_by_key(|a| a.id.ends_with("current"));
+    let sandbox = Sandbox::start_local(fixture).await.unwrap();
     let engine = demo_engine(&sandbox).await;
     let mut pusher = Pusher::new(RestTransport::new(
         HaClient::new(&ha.url, &ha.token, None).unwrap(),
     ));
     let mut ids = EntityIds::new();
-    pusher
-        .push(&engine.poll_once().await, &mut ids, &people(&engine))
-        .await;
+    let complete = engine.poll_once().await;
+    let all_accounts: usize = complete.people.iter().map(|p| p.accounts.len()).sum();
+    pusher.push(&complete, &mut ids, &people(&engine)).await;
     assert_eq!(ids.len(), 22);
     let partial_accounts = FaultPlan {
         rules: vec![FaultRule {
@@ -371,6 +375,7 @@ async fn a_partial_account_list_kept_between_reads_deletes_nothing() {
     sandbox.clear_faults();
     assert!(first.people.iter().all(|p| p.state == ConnectionState::Live));
     let listed: usize = first.people.iter().map(|p| p.accounts.len()).sum();
+    assert_eq!(listed, all_accounts - 2, "Dana's and Alex's current accounts missing");
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let snapshot = engine.poll_once().await;
@@ -398,7 +403,17 @@ async fn a_partial_account_list_kept_between_reads_deletes_nothing() {
         pusher.push(&snapshot, &mut ids, &people(&engine)).await;
     }
     sandbox.clear_faults();
-    assert!(ids.len() < 22, "an account missing from two lists is removed");
+    for gone in [
+        "sensor.monzo_dana_current_account_balance",
+        "sensor.monzo_dana_holiday_balance",
+        "sensor.monzo_alex_current_account_balance",
+    ] {
+        assert!(
+            !ids.values().any(|id| id == gone),
+            "{gone}: an account missing from two lists is removed, with its pots"
+        );
+        assert!(ha.state(gone).await.is_none(), "{gone} still in Home Assistant");
+    }
 }
 
 /// Reads events (JSON lines) from a listener until `count` came, within `within`.

@@ -8,12 +8,14 @@
 //! - or the account or pot was missing from two well-formed lists in a row. Two,
 //!   because one list can be partial (an account Monzo failed to list once, a pot
 //!   missing from one reply), while something gone for good is gone from the next
-//!   list too. "Two lists" means two reads of the account list as well as two
-//!   polls: the engine keeps the account list for minutes, so polls in between
-//!   repeat the same (perhaps partial) list, and an account missing from it has
-//!   its pots missing too. Waiting for the next read costs at most ten minutes of
-//!   an entity that should have gone; deleting on one partial reply costs a
-//!   person's Home Assistant set-up.
+//!   list too. For an account, "two lists" means two reads of the account list,
+//!   not two polls: the engine keeps the account list for minutes, so polls in
+//!   between repeat the same (perhaps partial) list. So does a pot whose account is
+//!   not listed now (or not known): its pots were not read at all. A pot whose
+//!   account is listed had its pots read in each poll, so two polls are two lists.
+//!   Waiting for the next read costs at most ten minutes of an entity that should
+//!   have gone; deleting on one partial reply costs a person's Home Assistant
+//!   set-up.
 //!
 //! Nothing is judged for a person who is not live: a stale or signed-out person's
 //! last lists say nothing about now.
@@ -26,10 +28,13 @@ use super::entities::{EntityIds, EntityKey};
 use crate::snapshot::{ConnectionState, Snapshot};
 
 /// Remembers, per entity key, the poll in which its account or pot was first found
-/// missing: the person's `updated_at` and `accounts_listed_at` then.
+/// missing (the person's `updated_at` and `accounts_listed_at` then), and the
+/// account each pot was last seen in.
 #[derive(Debug, Default)]
 pub struct Retirement {
     missing_since: HashMap<String, FirstMissing>,
+    /// Pot id → the id of the account it was last listed under.
+    pot_accounts: HashMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +52,13 @@ impl Retirement {
         ids: &EntityIds,
         people: &HashSet<String>,
     ) -> Vec<(String, String)> {
+        for person in snapshot.people.iter().filter(|p| p.state == ConnectionState::Live) {
+            for account in &person.accounts {
+                for pot in &account.pots {
+                    self.pot_accounts.insert(pot.id.clone(), account.id.clone());
+                }
+            }
+        }
         let mut due = Vec::new();
         for (key, entity_id) in ids {
             let Some(parsed) = EntityKey::parse(key) else {
@@ -76,10 +88,16 @@ impl Retirement {
                     polled,
                     accounts_listed: person.accounts_listed_at,
                 };
+                // A pot of an account listed now: its pots were read in this poll.
+                let pots_read = self
+                    .pot_accounts
+                    .get(&parsed.monzo_id)
+                    .is_some_and(|account| person.accounts.iter().any(|a| a.id == *account));
                 match self.missing_since.get(key) {
-                    // Missing from an earlier well-formed poll and account list as well.
+                    // Missing from an earlier well-formed list as well.
                     Some(first)
-                        if first.polled < now.polled && first.accounts_listed < now.accounts_listed =>
+                        if first.polled < now.polled
+                            && (pots_read || first.accounts_listed < now.accounts_listed) =>
                     {
                         due.push((key.clone(), entity_id.clone()))
                     }
@@ -221,19 +239,40 @@ mod tests {
     }
 
     /// Polls between two reads of the account list repeat the same list: an account
-    /// (and its pots) missing from it is missing from one list, however many polls.
+    /// missing from it (and its pots, not read at all) is missing from one list,
+    /// however many polls; a pot missing while its account is listed is missing
+    /// from each poll's list of pots.
     #[test]
     fn polls_that_repeat_a_kept_account_list_are_one_list() {
         let people = HashSet::from(["p1".to_owned()]);
         let mut retirement = Retirement::default();
         let live = ConnectionState::Live;
-        // pot_b missing from the pots of polls 1..=9, all with the list read at 0.
+        let mut nobody_listed = dana_listed(0, 0, live, &["pot_a", "pot_b"], &[]);
+        assert!(retirement.due(&nobody_listed, &ids(), &people).is_empty());
+        // The account list read at 1 without acc_1, then kept for polls 2..=9.
+        nobody_listed.people[0].accounts.clear();
         for minute in 1..10 {
-            let snapshot = dana_listed(minute, 0, live, &["pot_a"], &[]);
-            assert!(retirement.due(&snapshot, &ids(), &people).is_empty(), "{minute}");
+            nobody_listed.people[0].updated_at = Some(at(minute));
+            nobody_listed.people[0].accounts_listed_at = Some(at(1));
+            assert!(
+                retirement.due(&nobody_listed, &ids(), &people).is_empty(),
+                "{minute}"
+            );
         }
-        // The list read again at 10, and pot_b still missing: now it may go.
-        let due = retirement.due(&dana_listed(10, 10, live, &["pot_a"], &[]), &ids(), &people);
+        // Read again at 10, still without it: now they may go.
+        nobody_listed.people[0].updated_at = Some(at(10));
+        nobody_listed.people[0].accounts_listed_at = Some(at(10));
+        assert_eq!(retirement.due(&nobody_listed, &ids(), &people).len(), 3);
+
+        // pot_b gone from acc_1's pots, acc_1 listed (from the kept list): two polls.
+        let mut retirement = Retirement::default();
+        assert!(retirement
+            .due(&dana_listed(20, 20, live, &["pot_a", "pot_b"], &[]), &ids(), &people)
+            .is_empty());
+        assert!(retirement
+            .due(&dana_listed(21, 20, live, &["pot_a"], &[]), &ids(), &people)
+            .is_empty());
+        let due = retirement.due(&dana_listed(22, 20, live, &["pot_a"], &[]), &ids(), &people);
         assert_eq!(keys(&due), ["p1/pot_b/pot_balance"]);
     }
 }
