@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --quiet --locked -p monzo-tray
-bin="$PWD/target/debug/monzo-tray"
+# The release build, as shipped (scripts/build-packages.sh makes it when missing).
+bin="${MONZO_TRAY_BIN:-$PWD/target/release/monzo-tray}"
+[ -x "$bin" ] || bash scripts/build-packages.sh >/dev/null
 out="$PWD/docs"
 
 if [ -z "${MONZO_TRAY_IN_SESSION:-}" ]; then

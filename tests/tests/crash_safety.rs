@@ -159,6 +159,10 @@ fn kill_nine_never_corrupts_settings_or_strands_a_sign_in() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n != "settings.json" && n != "transactions-seen.json")
         .collect();
+    assert!(
+        leftovers.is_empty(),
+        "files killed writes left behind: {leftovers:?}"
+    );
     println!(
         "crash safety: {kills} kills, {new_sign_ins} sign-ins lost (each: the kill fell between Monzo rotating the \
          tokens and the new refresh token reaching the keyring), gnome-keyring-daemon restarted {keyring_restarts} \

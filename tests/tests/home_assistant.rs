@@ -375,7 +375,11 @@ async fn a_partial_account_list_kept_between_reads_deletes_nothing() {
     sandbox.clear_faults();
     assert!(first.people.iter().all(|p| p.state == ConnectionState::Live));
     let listed: usize = first.people.iter().map(|p| p.accounts.len()).sum();
-    assert_eq!(listed, all_accounts - 2, "Dana's and Alex's current accounts missing");
+    assert_eq!(
+        listed,
+        all_accounts - 2,
+        "Dana's and Alex's current accounts missing"
+    );
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let snapshot = engine.poll_once().await;

@@ -6,10 +6,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to `path` atomically, creating its folder if needed.
+/// Writes `bytes` to `path` atomically, creating its folder if needed. The
+/// temporary files of writers that died mid-write are removed first.
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir)?;
+    remove_abandoned_temporaries(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -30,6 +32,59 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// A writer finishes its temporary file within milliseconds: one this old was
+/// abandoned, whatever its process id says (ids are reused).
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes the temporary files `write` left beside `path` when its process was
+/// killed between creating and renaming one (`.<name>.<pid>.tmp`): those of a
+/// process that is gone (on Linux, no `/proc/<pid>`), and any older than
+/// [`ABANDONED_AFTER`]. A writer still at work keeps its own. Failures are
+/// ignored: a stray file costs a few bytes, never the settings.
+pub fn remove_abandoned_temporaries(path: &Path) {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|modified| modified.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED_AFTER);
+        if old || process_gone(pid) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn process_gone(pid: u32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Elsewhere only the age tells (see `ABANDONED_AFTER`).
+#[cfg(not(target_os = "linux"))]
+fn process_gone(_pid: u32) -> bool {
+    false
 }
 
 /// Moves `path` aside to `<name>.<label>-<UTC time to the nanosecond>`, with `-2`,
@@ -65,6 +120,31 @@ fn set_aside_as(path: &Path, base: &str) -> std::io::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A killed writer's temporary file goes; a live writer's stays; other files
+    /// are never touched.
+    #[test]
+    fn abandoned_temporaries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let dead_tmp = dir.path().join(format!(".settings.json.{dead}.tmp"));
+        let own_tmp = dir
+            .path()
+            .join(format!(".settings.json.{}.tmp", std::process::id()));
+        let other = dir.path().join(".other.json.1.tmp");
+        for file in [&dead_tmp, &own_tmp, &other] {
+            std::fs::write(file, b"{").unwrap();
+        }
+        remove_abandoned_temporaries(&path);
+        if cfg!(target_os = "linux") {
+            assert!(!dead_tmp.exists(), "the killed writer's file");
+        }
+        assert!(own_tmp.exists(), "a live writer's file");
+        assert!(other.exists(), "not ours");
+    }
 
     #[test]
     fn writes_replace_and_backups_never_overwrite_each_other() {

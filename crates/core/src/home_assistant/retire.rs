@@ -52,7 +52,11 @@ impl Retirement {
         ids: &EntityIds,
         people: &HashSet<String>,
     ) -> Vec<(String, String)> {
-        for person in snapshot.people.iter().filter(|p| p.state == ConnectionState::Live) {
+        for person in snapshot
+            .people
+            .iter()
+            .filter(|p| p.state == ConnectionState::Live)
+        {
             for account in &person.accounts {
                 for pot in &account.pots {
                     self.pot_accounts.insert(pot.id.clone(), account.id.clone());
@@ -267,7 +271,11 @@ mod tests {
         // pot_b gone from acc_1's pots, acc_1 listed (from the kept list): two polls.
         let mut retirement = Retirement::default();
         assert!(retirement
-            .due(&dana_listed(20, 20, live, &["pot_a", "pot_b"], &[]), &ids(), &people)
+            .due(
+                &dana_listed(20, 20, live, &["pot_a", "pot_b"], &[]),
+                &ids(),
+                &people
+            )
             .is_empty());
         assert!(retirement
             .due(&dana_listed(21, 20, live, &["pot_a"], &[]), &ids(), &people)

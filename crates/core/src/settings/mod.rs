@@ -225,11 +225,14 @@ impl SettingsFile {
         }
     }
 
-    /// Reads the settings. Missing file: defaults. A value that cannot be used: its
+    /// Reads the settings (removing the temporary files of writes killed half-way,
+    /// see `atomic_file`). Missing file: defaults. A value that cannot be used: its
     /// default, named in the warning, everything else kept. Not a JSON object at all:
     /// the file is set aside as `settings.json.broken-<time>` (never over an earlier
     /// one) and defaults are returned with a warning.
     pub fn load(&self) -> Result<Loaded> {
+        // What a write killed half-way left behind (the settings themselves are whole).
+        atomic_file::remove_abandoned_temporaries(&self.path);
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

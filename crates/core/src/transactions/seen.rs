@@ -46,6 +46,7 @@ impl SeenTransactions {
 
     /// Kept in the file at `path` (read now).
     pub fn open(path: PathBuf) -> Self {
+        atomic_file::remove_abandoned_temporaries(&path);
         let cursors = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<SeenFile>(&bytes) {
                 Ok(file) => file.accounts,
