@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use monzo_sandbox::fixture::ClientFixture;
-use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
+use monzo_sandbox::{FaultKind, FaultPlan, Fixture, Sandbox};
 use monzo_tray_e2e::{text, Desktop, Running};
 use serde_json::Value;
 
@@ -534,16 +534,10 @@ fn pot_moves_are_confirmed_on_the_terminal() {
         .sandbox
         .set_pot_locked("pot_00009demoholiday", false)
         .unwrap();
-    monzo.sandbox.set_faults(FaultPlan {
-        rules: vec![FaultRule {
-            kind: FaultKind::DropConnection,
-            times: None,
-            path: Some("/pots/pot_00009demoholiday/deposit".into()),
-            retry_after: None,
-            delay_ms: None,
-        }],
-        random: None,
-    });
+    monzo.sandbox.set_faults(FaultPlan::every(
+        FaultKind::DropConnection,
+        "/pots/pot_00009demoholiday/deposit",
+    ));
     let mut unknown = deposit.to_vec();
     unknown.push("--yes");
     let (code, stdout, stderr) = text(desktop.monzo_tray(&monzo.url()).args(&unknown).output().unwrap());
@@ -556,6 +550,7 @@ fn pot_moves_are_confirmed_on_the_terminal() {
     let again = stderr
         .split("monzo-tray pot ")
         .nth(1)
+        .and_then(|rest| rest.lines().next())
         .expect("the command to try again")
         .trim()
         .to_owned();

@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 use monzo_sandbox::fixture::ClientFixture;
-use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
+use monzo_sandbox::{FaultKind, FaultPlan, Fixture, Sandbox};
 use monzo_tray_e2e::gui::{click, eventually, type_into, visible_text, Driver, Xvfb};
 use monzo_tray_e2e::notification_server::NotificationServer;
 use monzo_tray_e2e::tray_watcher::TrayWatcher;
@@ -351,16 +351,10 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     // Every try of the move is lost on the way: the outcome is unknown, the person is
     // told to check, and "Try again" sends the same move (its dedupe id) once Monzo
     // answers again: moved once.
-    sandbox.set_faults(FaultPlan {
-        rules: vec![FaultRule {
-            kind: FaultKind::DropConnection,
-            times: None,
-            path: Some("/pots/pot_00009demoholiday/withdraw".into()),
-            retry_after: None,
-            delay_ms: None,
-        }],
-        random: None,
-    });
+    sandbox.set_faults(FaultPlan::every(
+        FaultKind::DropConnection,
+        "/pots/pot_00009demoholiday/withdraw",
+    ));
     click_element(&client, &find(format!("{holiday} .move-confirm")).await).await;
     let unknown = eventually("the unknown outcome", WAIT, || async {
         let text = find(format!("{holiday} .move-error")).await.text().await.ok()?;

@@ -283,16 +283,7 @@ async fn odd_replies_and_one_partial_list_delete_nothing() {
     // One partial list (every /pots reply without its last pot, for one poll):
     // nothing deleted. Those last pots: Dana's deleted "New bike" (not shown anyway),
     // the joint account's "House deposit" (under Dana and Alex) and Alex's "Tax".
-    let partial_pots = || FaultPlan {
-        rules: vec![FaultRule {
-            kind: FaultKind::PartialList,
-            times: None,
-            path: Some("/pots".into()),
-            retry_after: None,
-            delay_ms: None,
-        }],
-        random: None,
-    };
+    let partial_pots = || FaultPlan::every(FaultKind::PartialList, "/pots");
     sandbox.set_faults(partial_pots());
     let snapshot = engine.poll_once().await;
     sandbox.clear_faults();
@@ -356,16 +347,7 @@ async fn a_partial_account_list_kept_between_reads_deletes_nothing() {
     let all_accounts: usize = complete.people.iter().map(|p| p.accounts.len()).sum();
     pusher.push(&complete, &mut ids, &people(&engine)).await;
     assert_eq!(ids.len(), 22);
-    let partial_accounts = FaultPlan {
-        rules: vec![FaultRule {
-            kind: FaultKind::PartialList,
-            times: None,
-            path: Some("/accounts".into()),
-            retry_after: None,
-            delay_ms: None,
-        }],
-        random: None,
-    };
+    let partial_accounts = FaultPlan::every(FaultKind::PartialList, "/accounts");
 
     // One read of the list without each person's last account, then polls that
     // keep that list (no "Refresh now", well within ten minutes).

@@ -202,23 +202,7 @@ mod tests {
     }
 
     fn new_transaction(id: &str, minor: i64, merchant: &str, people: &[(&str, &str)]) -> AccountTransaction {
-        AccountTransaction {
-            transaction: crate::transactions::Transaction {
-                id: id.into(),
-                account_id: "acc_1".into(),
-                created: Utc::now(),
-                amount: Money::from_minor(minor, Currency::from_code("GBP")),
-                description: "X".into(),
-                merchant: Some(merchant.into()),
-                category: "general".into(),
-                pot_id: None,
-                declined: false,
-                pending: false,
-                local_amount: None,
-            },
-            account: "Current Account".into(),
-            people: people.iter().map(|(i, n)| ((*i).into(), (*n).into())).collect(),
-        }
+        crate::transactions::example_payment(id, minor, merchant, people)
     }
 
     fn household(notify: &[&str], privacy: bool) -> Settings {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::{FaultKind, FaultPlan, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::home_assistant::link;
 use monzo_tray_core::household::Household;
@@ -230,9 +230,8 @@ async fn bad_input_is_refused_before_anything_starts() {
 /// From the window a move is planned, confirmed once, and carried out once:
 /// confirming the same plan again moves nothing; a cancelled plan cannot be
 /// confirmed; a wrong amount is refused for the amount field.
-#[tokio::test]
-async fn a_planned_move_is_carried_out_once_on_confirmation() {
-    let s = setup(true).await;
+/// Dana signed in through the loopback redirect and polled once; her person id.
+async fn sign_in_dana(s: &Setup) -> String {
     let started = s
         .service
         .add_person("Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
@@ -241,20 +240,30 @@ async fn a_planned_move_is_carried_out_once_on_confirmation() {
     reqwest::get(format!("{}&user=Dana", started.authorize_url))
         .await
         .unwrap();
-    let status = wait_for(&s.service, |st| matches!(st, SignInStatus::Done { .. })).await;
-    let SignInStatus::Done { person_id, .. } = status else {
+    let SignInStatus::Done { person_id, .. } =
+        wait_for(&s.service, |st| matches!(st, SignInStatus::Done { .. })).await
+    else {
         unreachable!()
     };
     s.service.engine().poll_once().await;
-    let pot_balance = |s: &Setup| {
-        s.sandbox
-            .fixture()
-            .pots
-            .iter()
-            .find(|p| p.id == "pot_00009demoholiday")
-            .unwrap()
-            .balance
-    };
+    person_id
+}
+
+/// Dana's Holiday pot as Monzo (the sandbox) holds it, in pence.
+fn pot_balance(s: &Setup) -> i64 {
+    s.sandbox
+        .fixture()
+        .pots
+        .iter()
+        .find(|p| p.id == "pot_00009demoholiday")
+        .unwrap()
+        .balance
+}
+
+#[tokio::test]
+async fn a_planned_move_is_carried_out_once_on_confirmation() {
+    let s = setup(true).await;
+    let person_id = sign_in_dana(&s).await;
     let before = pot_balance(&s);
     let err = s
         .service
@@ -295,44 +304,16 @@ async fn a_planned_move_is_carried_out_once_on_confirmation() {
 #[tokio::test]
 async fn a_move_with_an_unknown_outcome_can_be_tried_again_as_the_same_move() {
     let s = setup(true).await;
-    let started = s
-        .service
-        .add_person("Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)
-        .await
-        .unwrap();
-    reqwest::get(format!("{}&user=Dana", started.authorize_url))
-        .await
-        .unwrap();
-    let SignInStatus::Done { person_id, .. } =
-        wait_for(&s.service, |st| matches!(st, SignInStatus::Done { .. })).await
-    else {
-        unreachable!()
-    };
-    s.service.engine().poll_once().await;
-    let pot_balance = |s: &Setup| {
-        s.sandbox
-            .fixture()
-            .pots
-            .iter()
-            .find(|p| p.id == "pot_00009demoholiday")
-            .unwrap()
-            .balance
-    };
+    let person_id = sign_in_dana(&s).await;
     let before = pot_balance(&s);
     let planned = s
         .service
         .plan_pot_move(&person_id, "Holiday", Direction::IntoPot, "3")
         .unwrap();
-    s.sandbox.set_faults(FaultPlan {
-        rules: vec![FaultRule {
-            kind: FaultKind::DropConnection,
-            times: None,
-            path: Some("/pots/pot_00009demoholiday/deposit".into()),
-            retry_after: None,
-            delay_ms: None,
-        }],
-        random: None,
-    });
+    s.sandbox.set_faults(FaultPlan::every(
+        FaultKind::DropConnection,
+        "/pots/pot_00009demoholiday/deposit",
+    ));
     let err = s.service.confirm_pot_move(&planned.id).await.unwrap_err();
     assert_eq!(err.code(), "move_outcome_unknown", "{err}");
     assert_eq!(pot_balance(&s), before);

@@ -78,6 +78,20 @@ pub struct FaultPlan {
 pub(crate) const DATA_PATHS: [&str; 5] = ["/ping/whoami", "/accounts", "/balance", "/pots", "/transactions"];
 
 impl FaultPlan {
+    /// `kind` for every request whose path starts with `path`, until cleared.
+    pub fn every(kind: FaultKind, path: &str) -> Self {
+        Self {
+            rules: vec![FaultRule {
+                kind,
+                times: None,
+                path: Some(path.to_owned()),
+                retry_after: None,
+                delay_ms: None,
+            }],
+            random: None,
+        }
+    }
+
     /// The fault for a request to `path`, if any, using up one of its `times`.
     pub fn next_for(&mut self, path: &str) -> Option<FaultRule> {
         let is_data = DATA_PATHS.contains(&path);

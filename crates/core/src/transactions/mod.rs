@@ -184,6 +184,34 @@ impl TransactionRecord {
     }
 }
 
+/// A new card payment in GBP on `acc_1` ("Current Account"), seen by `people`
+/// (`(person id, name)`): what the announcement tests start from.
+#[cfg(test)]
+pub(crate) fn example_payment(
+    id: &str,
+    minor: i64,
+    merchant: &str,
+    people: &[(&str, &str)],
+) -> AccountTransaction {
+    AccountTransaction {
+        transaction: Transaction {
+            id: id.into(),
+            account_id: "acc_1".into(),
+            created: Utc::now(),
+            amount: Money::from_minor(minor, Currency::from_code("GBP")),
+            description: "X".into(),
+            merchant: Some(merchant.into()),
+            category: "general".into(),
+            pot_id: None,
+            declined: false,
+            pending: false,
+            local_amount: None,
+        },
+        account: "Current Account".into(),
+        people: people.iter().map(|(i, n)| ((*i).into(), (*n).into())).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

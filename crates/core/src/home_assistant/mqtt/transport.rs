@@ -220,30 +220,10 @@ fn fully_announced(waiting: &[AccountTransaction], acked: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::money::{Currency, Money};
-    use crate::transactions::Transaction;
 
     fn seen_by(people: &[&str]) -> AccountTransaction {
-        AccountTransaction {
-            transaction: Transaction {
-                id: "tx_1".into(),
-                account_id: "acc_1".into(),
-                created: Utc::now(),
-                amount: Money::from_minor(-100, Currency::from_code("GBP")),
-                description: "TESCO".into(),
-                merchant: None,
-                category: "groceries".into(),
-                pot_id: None,
-                declined: false,
-                pending: false,
-                local_amount: None,
-            },
-            account: "Current Account".into(),
-            people: people
-                .iter()
-                .map(|p| ((*p).to_owned(), (*p).to_owned()))
-                .collect(),
-        }
+        let people: Vec<(&str, &str)> = people.iter().map(|p| (*p, *p)).collect();
+        crate::transactions::example_payment("tx_1", -100, "Tesco", &people)
     }
 
     /// A joint account's transaction is two messages (Dana's and Alex's event

@@ -208,30 +208,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    use chrono::Utc;
-
     use super::*;
-    use crate::money::{Currency, Money};
-    use crate::transactions::Transaction;
 
     fn new_transaction(id: &str) -> AccountTransaction {
-        AccountTransaction {
-            transaction: Transaction {
-                id: id.into(),
-                account_id: "acc_1".into(),
-                created: Utc::now(),
-                amount: Money::from_minor(-100, Currency::from_code("GBP")),
-                description: "TESCO".into(),
-                merchant: None,
-                category: "groceries".into(),
-                pot_id: None,
-                declined: false,
-                pending: false,
-                local_amount: None,
-            },
-            account: "Current Account".into(),
-            people: vec![("p1".into(), "Dana".into())],
-        }
+        crate::transactions::example_payment(id, -100, "Tesco", &[("p1", "Dana")])
     }
 
     /// Home Assistant takes two events and then fails: the two are not fired again,
