@@ -69,7 +69,9 @@ function stateLine(person) {
 function retellTimes() {
   for (const node of document.querySelectorAll("#people .person")) {
     const person = shownPeople.get(node.dataset.id);
-    if (person) node.querySelector(".state").textContent = stateLine(person);
+    const line = node.querySelector(".state");
+    // The same words again would still be laid out and painted again.
+    if (person && line.textContent !== stateLine(person)) line.textContent = stateLine(person);
   }
 }
 
@@ -253,6 +255,9 @@ function editing() {
   return typing || document.querySelector(".move-form") !== null;
 }
 
+// The people view without the time of each poll, to compare two views by.
+const withoutPollTimes = (key, value) => (key === "updated_at" ? undefined : value);
+
 async function refresh() {
   try {
     const people = await invoke("people");
@@ -260,9 +265,15 @@ async function refresh() {
     $("people-empty").hidden = people.length > 0;
     $("add-title").textContent = people.length > 0 ? "Add a person" : "Add the first person";
     if (!editing()) {
+      // A poll that changed nothing but its time only moves the "updated" lines
+      // on: laying the whole list out again each minute was most of what the open,
+      // idle window cost.
+      const unchanged =
+        JSON.stringify([...shownPeople.values()], withoutPollTimes) === JSON.stringify(people, withoutPollTimes);
       shownPeople.clear();
       for (const person of people) shownPeople.set(person.id, person);
-      $("people").replaceChildren(...people.map(renderPerson));
+      if (unchanged && document.querySelectorAll("#people .person").length === people.length) retellTimes();
+      else $("people").replaceChildren(...people.map(renderPerson));
     }
   } catch (err) {
     $("people-error").textContent = message(err);
