@@ -96,12 +96,27 @@ impl Money {
             })
             .unwrap_or(rest)
             .trim();
-        let amount: Decimal = format!("{sign}{rest}").parse().map_err(|_| {
+        // Digits with at most one decimal point, as people write money: rust_decimal
+        // would also read `1e3` and `1_000`, where one slip of a key is £1,000.
+        let plain = {
+            let mut parts = rest.splitn(2, '.');
+            let whole = parts.next().unwrap_or_default();
+            let fraction = parts.next();
+            let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+            digits(whole)
+                && fraction.is_none_or(digits)
+                && !(whole.is_empty() && fraction.is_none_or(str::is_empty))
+        };
+        let not_money = || {
             invalid(format!(
                 "\"{}\" is not an amount of money, e.g. 50.00",
                 text.trim()
             ))
-        })?;
+        };
+        if !plain {
+            return Err(not_money());
+        }
+        let amount: Decimal = format!("{sign}{rest}").parse().map_err(|_| not_money())?;
         if amount.scale() > currency.exponent {
             return Err(invalid(format!(
                 "{} has {} decimal places; \"{}\" has more",
@@ -302,6 +317,14 @@ mod tests {
         assert!(Money::parse("1.234", gbp_c.clone()).is_err());
         assert!(Money::parse("twelve", gbp_c.clone()).is_err());
         assert!(Money::parse("1,000", gbp_c.clone()).is_err());
+        // What a decimal parser reads but nobody writes for money: one slip of a
+        // key would be £1,000.
+        for odd in [
+            "1e3", "1E2", "1.5e1", "1e-2", "1_000", "5_", "1.2.3", ".", "+5", "0x10", "5 0",
+        ] {
+            assert!(Money::parse(odd, gbp_c.clone()).is_err(), "{odd}");
+        }
+        assert_eq!(Money::parse(".5", gbp_c.clone()).unwrap(), gbp(50));
         assert!(Money::parse("", gbp_c.clone()).is_err());
         for (typed, minor) in [
             ("£50", 5000),

@@ -88,8 +88,9 @@ pub struct MoveDone {
 
 /// A pot of `person` by its id, its name (any case), or its name as typed without
 /// emoji and punctuation ("holiday" for "Holiday ☀️", compared as slugs). A name
-/// that fits more than one pot (a pot of one's own and one of a joint account may
-/// share it) names none: moving money out of the wrong one is worse than asking.
+/// that fits more than one pot in any of these ways (a pot of one's own and one of
+/// a joint account may share it) names none: moving money out of the wrong one is
+/// worse than asking.
 ///
 /// Errors: [`Error::UnknownPot`], [`Error::PotNameShared`] with the pots' ids.
 fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Result<(&'a AccountSnapshot, &'a PotSnapshot)> {
@@ -103,15 +104,12 @@ fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Result<(&'a Account
     if let Some(found) = pots().find(|(_, p)| p.id == wanted) {
         return Ok(found);
     }
+    // Every pot the name could mean, by its name in any case or as a slug: "Holiday"
+    // means both "HOLIDAY" and "Holiday ☀️", so it names neither.
     let slug = slugify(wanted);
-    let by_name: Vec<_> = pots()
-        .filter(|(_, p)| p.name.trim().eq_ignore_ascii_case(wanted))
+    let alike: Vec<_> = pots()
+        .filter(|(_, p)| p.name.trim().eq_ignore_ascii_case(wanted) || slugify(&p.name) == slug)
         .collect();
-    let alike: Vec<_> = if by_name.is_empty() {
-        pots().filter(|(_, p)| slugify(&p.name) == slug).collect()
-    } else {
-        by_name
-    };
     match alike.as_slice() {
         [found] => Ok(*found),
         [] => Err(Error::UnknownPot {
@@ -130,9 +128,31 @@ fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Result<(&'a Account
     }
 }
 
-/// How every `dedupe_id` this app makes begins, followed by 24 lower-case letters
-/// and digits (Monzo asks only that it stays the same between retries).
+/// How every `dedupe_id` this app makes begins, followed by 16 lower-case letters
+/// and digits and, after a dash, the move's fingerprint (Monzo asks only that it
+/// stays the same between retries).
 const DEDUPE_PREFIX: &str = "monzo-tray-";
+
+/// Eight hex digits that tell one move from another (account, pot, direction,
+/// amount in minor units): the first four bytes of their SHA-256. An id given back
+/// to try a move again must carry the fingerprint of that very move.
+fn move_fingerprint(account_id: &str, pot_id: &str, direction: Direction, amount: &Money) -> String {
+    use sha2::{Digest, Sha256};
+    let way = match direction {
+        Direction::IntoPot => "deposit",
+        Direction::OutOfPot => "withdraw",
+    };
+    let what = format!(
+        "{account_id}|{pot_id}|{way}|{}|{}",
+        amount.amount(),
+        amount.currency().code()
+    );
+    Sha256::digest(what.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
 
 fn amount_error(message: String) -> Error {
     Error::InvalidField {
@@ -201,6 +221,7 @@ pub fn plan(
         Direction::IntoPot => (&account.balance, format!("{}'s {}", person.name, account.name)),
         Direction::OutOfPot => (&found.balance, found.name.clone()),
     };
+    let fingerprint = move_fingerprint(&account.id, &found.id, direction, &amount);
     let dedupe_id = match attempt {
         Attempt::New => {
             if source.currency() == amount.currency() && source.amount() < amount.amount() {
@@ -209,21 +230,36 @@ pub fn plan(
                 )));
             }
             format!(
-                "{DEDUPE_PREFIX}{}",
-                Alphanumeric.sample_string(&mut rand::rng(), 24).to_lowercase()
+                "{DEDUPE_PREFIX}{}-{fingerprint}",
+                Alphanumeric.sample_string(&mut rand::rng(), 16).to_lowercase()
             )
         }
         Attempt::Again(id) => {
             let id = id.trim();
-            let made_here = id
-                .strip_prefix(DEDUPE_PREFIX)
-                .is_some_and(|rest| rest.len() == 24 && rest.chars().all(|c| c.is_ascii_alphanumeric()));
-            if !made_here {
+            let Some((_, of_move)) = id.strip_prefix(DEDUPE_PREFIX).and_then(|rest| {
+                let (random, of_move) = rest.split_once('-')?;
+                let made_here = random.len() == 16
+                    && random
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && of_move.len() == 8
+                    && of_move.chars().all(|c| c.is_ascii_hexdigit());
+                made_here.then_some((random, of_move))
+            }) else {
                 return Err(Error::InvalidField {
                     field: "dedupe_id",
                     message: format!(
-                        "\"{id}\" is not a move id monzo-tray printed (they look like {DEDUPE_PREFIX}…, 24 letters and digits)."
+                        "{:?} is not a move id monzo-tray printed (they look like {DEDUPE_PREFIX}, 16 letters and digits, a dash and 8 more).",
+                        id
                     ),
+                });
+            };
+            // Monzo answers a known id with the first move's result: the same id
+            // for another move would report a move that never happened.
+            if of_move != fingerprint {
+                return Err(Error::InvalidField {
+                    field: "dedupe_id",
+                    message: "That move id belongs to another move (another pot, direction or amount); nothing was moved. Give the same pot, direction and amount as the first try.".into(),
                 });
             }
             id.to_owned()
@@ -361,8 +397,7 @@ mod tests {
     }
 
     /// Dana's own "Holiday" and the joint account's "holiday": the name in any case,
-    /// or as its slug, names neither; an exact name wins over a slug; each id names
-    /// its own pot.
+    /// or as its slug, names neither; each id names its own pot.
     #[test]
     fn a_name_two_pots_share_names_neither() {
         let dana = PersonSnapshot {
@@ -390,8 +425,14 @@ mod tests {
                 "{text}"
             );
         }
-        assert_eq!(find_pot(&dana, "tax").unwrap_err().code(), "pot_name_shared");
-        assert_eq!(find_pot(&dana, "Tax!").unwrap().1.id, "pot_4");
+        // An exact name is no better than a slug: "Tax!" is also "Tax 🧾" typed plainly.
+        for name in ["tax", "Tax!"] {
+            assert_eq!(
+                find_pot(&dana, name).unwrap_err().code(),
+                "pot_name_shared",
+                "{name}"
+            );
+        }
         assert_eq!(find_pot(&dana, "pot_2").unwrap().1.id, "pot_2");
         assert_eq!(find_pot(&dana, "Yacht").unwrap_err().code(), "unknown_pot");
     }

@@ -201,6 +201,20 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
         carry_out(w.engine.sessions(), &retry(), &again).await.unwrap();
     }
     assert_eq!(at_monzo(&w).1, before.1 + 5000 - 2550 + 1000, "moved once");
+    // The same id for another move (another amount, another direction) would get
+    // the first move's reply and report a move that never happened: refused.
+    for (amount, direction) in [("11", Direction::IntoPot), ("10", Direction::OutOfPot)] {
+        let err = plan(
+            &snapshot(&w).await,
+            &dana,
+            HOLIDAY,
+            amount,
+            direction,
+            Attempt::Again(&planned.dedupe_id),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("belongs to another move"), "{err}");
+    }
     for bogus in [
         "",
         "abc",

@@ -393,6 +393,44 @@ mod tests {
         assert_eq!(again["poll_interval_secs"], DEFAULT_POLL_INTERVAL_SECS);
     }
 
+    /// "people" that is not a list, and a person whose id an earlier one has: kept
+    /// in the file, not used, and nobody's Home Assistant entities count as a removed
+    /// person's.
+    #[test]
+    fn people_that_cannot_be_used_are_kept_and_remove_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::in_dir(dir.path());
+        let entities = r#""home_assistant": {"entities": {"p1/acc_1/balance": "sensor.a", "p2/acc_2/balance": "sensor.b"}}"#;
+        std::fs::write(file.path(), format!(r#"{{"people": "Dana", {entities}}}"#)).unwrap();
+        let loaded = file.load().unwrap();
+        assert!(loaded.warning.unwrap().contains("kept in the file"));
+        assert!(loaded.settings.people.is_empty());
+        let present = crate::home_assistant::people_ids(&loaded.settings);
+        assert!(present.contains("p1") && present.contains("p2"), "{present:?}");
+        file.save(&loaded.settings).unwrap();
+        let again: Value = serde_json::from_str(&std::fs::read_to_string(file.path()).unwrap()).unwrap();
+        assert_eq!(again["people"], serde_json::json!(["Dana"]), "the value is kept");
+        assert_eq!(again["home_assistant"]["entities"].as_object().unwrap().len(), 2);
+
+        let person = |name: &str| {
+            format!(r#"{{"id":"p1","name":"{name}","client_id":"c","redirect_uri":"http://r"}}"#)
+        };
+        std::fs::write(
+            file.path(),
+            format!(
+                r#"{{"people": [{}, {}], {entities}}}"#,
+                person("Dana"),
+                person("Alex")
+            ),
+        )
+        .unwrap();
+        let loaded = file.load().unwrap();
+        assert!(loaded.warning.unwrap().contains("same id as an earlier one"));
+        let names: Vec<_> = loaded.settings.people.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["Dana"]);
+        assert_eq!(loaded.settings.unreadable_people.len(), 1);
+    }
+
     #[test]
     fn a_broken_file_is_kept_aside_and_reported_and_backups_never_overwrite() {
         let dir = tempfile::tempdir().unwrap();

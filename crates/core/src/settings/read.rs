@@ -128,11 +128,13 @@ pub(super) fn settings(map: Map<String, Value>) -> Read {
         None | Some(Value::Null) => (Vec::new(), Vec::new()),
         Some(Value::Array(entries)) => people(entries, fields.warnings),
         Some(other) => {
+            // Kept (as an entry of the list), so saving loses nothing and nobody's
+            // Home Assistant entities are taken for those of a removed person.
             fields.warnings.push(format!(
-                "In settings.json, \"people\" is {} instead of a list; nobody is loaded from it.",
+                "In settings.json, \"people\" is {} instead of a list; nobody is loaded from it, and it is kept in the file.",
                 preview(&other)
             ));
-            (Vec::new(), Vec::new())
+            (Vec::new(), vec![other])
         }
     };
     let poll_interval_secs = fields.get("poll_interval_secs", defaults.poll_interval_secs);
@@ -192,6 +194,14 @@ fn people(entries: Vec<Value>, warnings: &mut Vec<String>) -> (Vec<PersonSetting
             unreadable.push(entry);
             continue;
         };
+        if people.iter().any(|p: &PersonSettings| p.id == id) {
+            fields.warnings.push(format!(
+                "In settings.json, person {}{named} has the same id as an earlier one; the entry is kept in the file but not used.",
+                index + 1
+            ));
+            unreadable.push(entry);
+            continue;
+        }
         let signed_in_at = fields.get("signed_in_at", None);
         let approved_at = fields.get("approved_at", None);
         let monzo_user_id = fields.get("monzo_user_id", None);
