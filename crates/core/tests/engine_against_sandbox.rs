@@ -538,6 +538,27 @@ async fn approval_timing_follows_the_households_clock() {
     assert_eq!(world.house.person("Dana").unwrap().approved_at, Some(approved));
 }
 
+/// Starts the background run of `engine` and returns once the sandbox was asked
+/// for `path` (within 10 s): the stop switch and the running task.
+async fn run_until_asked(
+    world: &World,
+    engine: &Arc<Engine>,
+    path: &str,
+) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(background::run(
+        engine.clone(),
+        tokio::sync::watch::Sender::new(None),
+        stopped,
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while world.sandbox.request_counts().get(path).copied().unwrap_or(0) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "nothing asked of {path}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (stop, running)
+}
+
 /// Stopping while a poll waits on a slow Monzo gives the poll up at once: reads
 /// lose nothing, and quitting should not hang on them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -560,24 +581,7 @@ async fn a_stop_during_a_slow_poll_returns_at_once() {
         random: None,
     });
     world.sandbox.reset_request_counts();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(background::run(
-        engine.clone(),
-        tokio::sync::watch::Sender::new(None),
-        stopped,
-    ));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while world
-        .sandbox
-        .request_counts()
-        .get("/balance")
-        .copied()
-        .unwrap_or(0)
-        == 0
-    {
-        assert!(tokio::time::Instant::now() < deadline, "no poll started");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (stop, running) = run_until_asked(&world, &engine, "/balance").await;
     let asked = std::time::Instant::now();
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), running)
@@ -617,26 +621,9 @@ async fn a_stop_during_a_refresh_loses_no_token() {
         random: None,
     });
     world.sandbox.reset_request_counts();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let running = tokio::spawn(background::run(
-        engine.clone(),
-        tokio::sync::watch::Sender::new(None),
-        stopped,
-    ));
     // The refresh is at the token endpoint (and Monzo has rotated by the time it
     // answers): stop now.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while world
-        .sandbox
-        .request_counts()
-        .get("/oauth2/token")
-        .copied()
-        .unwrap_or(0)
-        == 0
-    {
-        assert!(tokio::time::Instant::now() < deadline, "no refresh started");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (stop, running) = run_until_asked(&world, &engine, "/oauth2/token").await;
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(15), running)
         .await
