@@ -249,20 +249,20 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     // for notifications of her new transactions (off until she does).
     let recent = watcher
         .wait_for(WAIT, |l| {
-            l.iter().any(|e| e.label.ends_with("Tesco Metro  \u{2212}£12.30"))
+            l.iter().any(|e| e.label.ends_with("Tesco Metro  -£12.30"))
         })
         .await;
     assert!(recent.iter().any(|e| e.label == "    Recent"), "{recent:#?}");
     assert!(
         recent
             .iter()
-            .any(|e| e.label.ends_with("To Holiday ☀️  \u{2212}£500.00")),
+            .any(|e| e.label.ends_with("To Holiday ☀️  -£500.00")),
         "pot transfers named: {recent:#?}"
     );
     assert!(
         recent
             .iter()
-            .any(|e| e.label.ends_with("Co-op  \u{2212}£45.00 (declined)")),
+            .any(|e| e.label.ends_with("Co-op  -£45.00 (declined)")),
         "declined ones marked: {recent:#?}"
     );
     let notify = eventually("Dana's notify box", WAIT, || async {
@@ -285,11 +285,10 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     watcher.click("Refresh now").await;
     watcher
         .wait_for(WAIT, |l| {
-            l.iter()
-                .any(|e| e.label.ends_with("M&S Simply Food  \u{2212}£15.99"))
+            l.iter().any(|e| e.label.ends_with("M&S Simply Food  -£15.99"))
         })
         .await;
-    let told = "Dana · \u{2212}£15.99 M&S Simply Food";
+    let told = "Dana · -£15.99 M&S Simply Food";
     eventually("the transaction notification", WAIT, || async {
         notifications
             .shown()

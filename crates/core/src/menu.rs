@@ -76,7 +76,7 @@ fn local_when(at: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> Str
     }
 }
 
-/// A transaction on one line: "14:02  Tesco Metro  −£12.30", pot transfers as "To
+/// A transaction on one line: "14:02  Tesco Metro  -£12.30", pot transfers as "To
 /// Holiday", declined ones marked. Privacy mode hides what it was and the amount.
 pub fn transaction_line(
     transaction: &Transaction,
@@ -411,9 +411,9 @@ mod tests {
         assert_eq!(
             submenu(false),
             [
-                "13:59  Co-op  \u{2212}£45.00 (declined)",
-                "13:34  Tesco Metro  \u{2212}£12.30",
-                "21 Nov  To Holiday ☀️  \u{2212}£500.00",
+                "13:59  Co-op  -£45.00 (declined)",
+                "13:34  Tesco Metro  -£12.30",
+                "21 Nov  To Holiday ☀️  -£500.00",
             ]
         );
         assert_eq!(

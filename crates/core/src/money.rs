@@ -213,16 +213,16 @@ impl Money {
         }
     }
 
-    /// With its sign in front, as a movement of money: `−£12.30` (a true minus
-    /// sign), `+£2,500.00`, `£0.00`.
+    /// With its sign in front, as a movement of money: `-£12.30`, `+£2,500.00`,
+    /// `£0.00`. The minus is the same ASCII `-` as [`Self::display`]'s everywhere
+    /// (the terminal, the tray, notifications): one sign for one meaning, and what
+    /// is copied from the terminal is read back by [`Self::parse`], a shell and a
+    /// spreadsheet alike.
     pub fn display_signed(&self) -> String {
-        let shown = self.abs().display();
-        if self.is_negative() {
-            format!("\u{2212}{shown}")
-        } else if self.amount.is_zero() {
-            shown
+        if self.amount.is_zero() || self.is_negative() {
+            self.display()
         } else {
-            format!("+{shown}")
+            format!("+{}", self.display())
         }
     }
 
@@ -350,7 +350,12 @@ mod tests {
 
     #[test]
     fn signed_display_shows_the_direction() {
-        assert_eq!(gbp(-1230).display_signed(), "\u{2212}£12.30");
+        assert_eq!(gbp(-1230).display_signed(), "-£12.30");
+        assert_eq!(
+            gbp(-1230).display_signed(),
+            gbp(-1230).display(),
+            "one minus sign"
+        );
         assert_eq!(gbp(250000).display_signed(), "+£2,500.00");
         assert_eq!(gbp(0).display_signed(), "£0.00");
     }

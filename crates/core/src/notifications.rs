@@ -112,7 +112,7 @@ const NAMED_IN_GROUP: usize = 3;
 /// The notifications new transactions call for: each is told once, to the first of
 /// the people who see its account (a joint account: both owners) who chose
 /// transaction notifications; several for one person at once are one notification.
-/// "Dana · −£12.30 Tesco Metro"; "Dana · 5 new transactions". Privacy mode hides
+/// "Dana · -£12.30 Tesco Metro"; "Dana · 5 new transactions". Privacy mode hides
 /// amounts and merchants. `pot_name` names a pot by id.
 pub fn transactions(
     new: &[AccountTransaction],
@@ -236,7 +236,7 @@ mod tests {
             "off by default"
         );
         let said = transactions(&one, &household(&["p1"], false), |_| None);
-        assert_eq!(titles(&said), ["Dana · \u{2212}£12.30 Tesco Metro"]);
+        assert_eq!(titles(&said), ["Dana · -£12.30 Tesco Metro"]);
         assert_eq!(said[0].body, "Current Account");
 
         let five: Vec<AccountTransaction> = (1..=5)
@@ -246,18 +246,18 @@ mod tests {
         assert_eq!(titles(&said), ["Dana · 5 new transactions"]);
         assert_eq!(
             said[0].body,
-            "\u{2212}£5.00 Shop 5, \u{2212}£4.00 Shop 4, \u{2212}£3.00 Shop 3, and 2 more"
+            "-£5.00 Shop 5, -£4.00 Shop 4, -£3.00 Shop 3, and 2 more"
         );
 
         // A joint account: once, to the first owner who chose notifications.
         let shared = [new_transaction("tx_9", -4599, "Sainsbury's", &joint)];
         assert_eq!(
             titles(&transactions(&shared, &household(&["p1", "p2"], false), |_| None)),
-            ["Dana · \u{2212}£45.99 Sainsbury's"]
+            ["Dana · -£45.99 Sainsbury's"]
         );
         assert_eq!(
             titles(&transactions(&shared, &household(&["p2"], false), |_| None)),
-            ["Alex · \u{2212}£45.99 Sainsbury's"]
+            ["Alex · -£45.99 Sainsbury's"]
         );
 
         // Privacy mode: neither amount nor merchant.
