@@ -3,7 +3,8 @@
 //!
 //! Where to look, from the ground floor up (each layer uses only those above it):
 //! - [`error`]: the crate's one error type; [`sync`]: locks that survive a panic;
-//!   [`clock`]: the one wall clock, which tests can drive.
+//!   [`clock`]: the one wall clock, which tests can drive; [`text`]: text from
+//!   outside made safe to show (no control characters, no bidi overrides).
 //! - [`money`]: exact amounts (`rust_decimal`) in ISO 4217 currencies; the one place
 //!   that parses and formats money.
 //! - [`account_types`]: Monzo's account types in words, and which are not shown.
@@ -63,6 +64,7 @@ pub mod slug;
 pub mod snapshot;
 pub mod sync;
 pub mod terminal;
+pub mod text;
 pub mod transactions;
 pub mod tray_host;
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::money::Money;
 use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, Snapshot};
+use crate::text;
 use crate::transactions::Transaction;
 
 /// Ids of the fixed actions; a person's "Reconnect…" is `reconnect:<person id>`.
@@ -43,6 +44,33 @@ pub enum MenuEntry {
         entries: Vec<MenuEntry>,
     },
     Separator,
+}
+
+impl MenuEntry {
+    /// Every label made one safe line (see [`text`]).
+    fn cleaned(self) -> Self {
+        match self {
+            MenuEntry::Text { id, label } => MenuEntry::Text {
+                id,
+                label: text::line(&label),
+            },
+            MenuEntry::Action { id, label } => MenuEntry::Action {
+                id,
+                label: text::line(&label),
+            },
+            MenuEntry::Toggle { id, label, checked } => MenuEntry::Toggle {
+                id,
+                label: text::line(&label),
+                checked,
+            },
+            MenuEntry::Submenu { id, label, entries } => MenuEntry::Submenu {
+                id,
+                label: text::line(&label),
+                entries: entries.into_iter().map(Self::cleaned).collect(),
+            },
+            MenuEntry::Separator => MenuEntry::Separator,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -256,10 +284,12 @@ pub fn tray_model(
     } else {
         format!("monzo-tray — {title}")
     };
+    // Names from settings reach the menu as they were typed there: the last guard
+    // (see `text`), as Monzo's names were made safe where they entered.
     TrayModel {
-        title,
-        tooltip,
-        entries,
+        title: text::line(&title),
+        tooltip: text::line(&tooltip),
+        entries: entries.into_iter().map(MenuEntry::cleaned).collect(),
     }
 }
 
@@ -353,6 +383,23 @@ mod tests {
         );
         assert_eq!(model.title, "£2,734.56");
         assert_eq!(model.tooltip, "monzo-tray — £2,734.56");
+    }
+
+    /// A name typed into settings with a line break or an escape sequence in it is
+    /// one plain label in the menu, as in the tooltip.
+    #[test]
+    fn labels_are_one_safe_line_each() {
+        let mut person = dana(ConnectionState::Error);
+        person.name = "Dana\nHousehold \u{1b}]0;x\u{7}".into();
+        person.error = Some("Monzo said\r\n\u{202e}no".into());
+        let snap = Snapshot {
+            people: vec![person],
+            ..Default::default()
+        };
+        let model = tray_model(&snap, false, at(14, 4), utc(), Some("Home Assistant: \u{9b}bad"));
+        let all = labels(&model).join("|") + &model.tooltip + &model.title;
+        assert!(!all.chars().any(|c| c.is_control() || c == '\u{202e}'), "{all:?}");
+        assert!(labels(&model).contains(&"Dana Household \u{FFFD}]0;x\u{FFFD}".to_owned()));
     }
 
     fn transaction(

@@ -21,7 +21,8 @@ impl Currency {
     /// before this table knows them) is kept with 2 decimals, the commonest exponent,
     /// and shown by its code rather than a symbol.
     pub fn from_code(code: &str) -> Self {
-        let code = code.trim().to_ascii_uppercase();
+        // An unknown code is shown as it came (see `text`).
+        let code = crate::text::line(code.trim()).to_ascii_uppercase();
         match iso_currency::Currency::from_code(&code) {
             Some(iso) => {
                 // Currencies without minor units (gold, SDRs) have no exponent; they

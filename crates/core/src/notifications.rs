@@ -17,12 +17,24 @@ use rust_decimal::Decimal;
 use crate::menu::shown;
 use crate::settings::{Settings, APPROVAL_LIFETIME_DAYS};
 use crate::snapshot::{ConnectionState, Snapshot};
+use crate::text;
 use crate::transactions::AccountTransaction;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub title: String,
     pub body: String,
+}
+
+impl Notification {
+    /// Title and body made one safe line each (see [`text`]): names typed into
+    /// settings reach notifications as they were typed.
+    fn cleaned(self) -> Self {
+        Self {
+            title: text::line(&self.title),
+            body: text::line(&self.body),
+        }
+    }
 }
 
 /// How long before the approval runs out the reminder comes.
@@ -102,7 +114,7 @@ impl Notifier {
                 }
             }
         }
-        out
+        out.into_iter().map(Notification::cleaned).collect()
     }
 }
 
@@ -162,6 +174,7 @@ pub fn transactions(
                 },
             },
         })
+        .map(Notification::cleaned)
         .collect()
 }
 
@@ -222,6 +235,20 @@ mod tests {
             privacy_mode: privacy,
             ..Settings::default()
         }
+    }
+
+    /// A name typed into settings with a line break or escape sequence in it, and
+    /// whatever Monzo calls a merchant, are one plain line in a notification.
+    #[test]
+    fn notifications_are_one_safe_line() {
+        let odd = [("p1", "Dana\n\u{1b}]0;x\u{7}")];
+        let one = [new_transaction("tx_1", -1230, "Tesco\u{202e}", &odd)];
+        let said = transactions(&one, &household(&["p1"], false), |_| None);
+        assert_eq!(said[0].title, "Dana \u{FFFD}]0;x\u{FFFD} · -£12.30 Tesco\u{FFFD}");
+        let mut snapshot = snap(ConnectionState::SignedOut, 100, None);
+        snapshot.people[0].name = "Dana\r\nAlex".into();
+        let said = Notifier::default().update(&snapshot, &BTreeMap::new(), false, Utc::now());
+        assert_eq!(said[0].title, "Dana  Alex needs to sign in again");
     }
 
     /// Opt-in per person; one notification per transaction, grouped when several

@@ -26,6 +26,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::monzo::Endpoints;
+use crate::text;
 
 /// What Monzo's token reply carries beyond OAuth's standard fields: the Monzo user
 /// the tokens belong to (`user_id`, Monzo's docs, "Acquire an access token").
@@ -168,8 +169,8 @@ fn token_error(err: TokenError, status: u16, refreshing: bool, person: &str) -> 
             _ if status == 429 => Error::RateLimited { retry_after: None },
             other => Error::Api {
                 status,
-                code: format!("{other:?}"),
-                message: resp.error_description().cloned().unwrap_or_default(),
+                code: text::line(&format!("{other:?}")),
+                message: text::line(resp.error_description().map_or("", String::as_str)),
             },
         },
         RequestTokenError::Request(HttpClientError::Reqwest(e)) => crate::monzo::network_error(&e),

@@ -5,18 +5,22 @@ use crate::error::{Error, Result};
 use crate::home_assistant::PushState;
 use crate::settings::{PersonSettings, Settings};
 use crate::snapshot::{ConnectionState, PersonSnapshot, Snapshot};
+use crate::text;
 use crate::transactions::{AccountTransaction, TransactionRecord};
 use unicode_width::UnicodeWidthStr;
 
 /// `text` padded with spaces to `width` terminal cells: counted by display width
 /// (`unicode-width`), so CJK characters and emoji, two cells each, keep columns
-/// aligned.
+/// aligned. Made one safe line first (see [`text`]): names from settings come as
+/// they were typed there.
 fn pad(text: &str, width: usize) -> String {
+    let text = text::line(text);
     format!("{text}{}", " ".repeat(width.saturating_sub(text.width())))
 }
 
-/// `text` right-aligned in `width` terminal cells.
+/// `text` right-aligned in `width` terminal cells, made one safe line.
 fn pad_left(text: &str, width: usize) -> String {
+    let text = text::line(text);
     format!("{}{text}", " ".repeat(width.saturating_sub(text.width())))
 }
 
@@ -42,13 +46,17 @@ pub fn status_table(snapshot: &Snapshot) -> String {
     }
     let mut out = String::new();
     for person in &snapshot.people {
-        out.push_str(&format!("{} · {}\n", person.name, state_line(person)));
+        out.push_str(&format!(
+            "{} · {}\n",
+            text::line(&person.name),
+            state_line(person)
+        ));
         if let Some(error) = person
             .error
             .as_deref()
             .filter(|_| person.state != ConnectionState::Live)
         {
-            out.push_str(&format!("  {error}\n"));
+            out.push_str(&format!("  {}\n", text::line(error)));
         }
         for account in &person.accounts {
             out.push_str(&format!(
@@ -187,7 +195,7 @@ pub fn people_table(settings: &Settings) -> String {
         out.push_str(&format!(
             "{}  {}  ({approval})\n",
             pad(&person.name, 16),
-            person.client_id
+            text::line(&person.client_id)
         ));
     }
     out

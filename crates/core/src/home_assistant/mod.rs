@@ -98,8 +98,9 @@ impl PushState {
                 (transport == HaTransport::Mqtt)
                     .then(|| "the broker refused the user name or password".to_owned()),
             ),
-            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(m)),
-            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m)),
+            // Shown in the tray and the terminal (see `text`).
+            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(crate::text::line(&m))),
+            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(crate::text::line(&m))),
         };
         Self {
             transport,

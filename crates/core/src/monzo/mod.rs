@@ -15,6 +15,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::text;
 
 pub mod wire;
 pub use wire::{
@@ -78,7 +79,9 @@ impl Endpoints {
 /// Monzo's `code` (gateways in front answer with HTML or nothing at all).
 pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
-    let code = parsed.code.unwrap_or_default();
+    // Monzo's words reach people (a refused move says Monzo's `message`): made safe
+    // to show here, where they enter.
+    let code = text::line(&parsed.code.unwrap_or_default());
     match status {
         401 if code == "unauthorized.bad_access_token.expired" => Error::TokenExpired,
         401 => Error::TokenRejected(if code.is_empty() { "HTTP 401".into() } else { code }),
@@ -90,7 +93,7 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Error {
         _ => Error::Api {
             status,
             code: if code.is_empty() { "unknown".into() } else { code },
-            message: parsed.message.unwrap_or_default(),
+            message: text::line(&parsed.message.unwrap_or_default()),
         },
     }
 }
@@ -271,6 +274,23 @@ mod tests {
             classify(404, &h, br#"{"code":"not_found.account","message":"gone"}"#),
             Error::Api { status: 404, .. }
         ));
+    }
+
+    /// Monzo's own words reach the terminal ("Monzo refused to move the money: …"):
+    /// they are made safe to show where they enter.
+    #[test]
+    fn monzo_words_are_cleaned() {
+        let body =
+            br#"{"code":"bad_request.x\u001b[2J","message":"Not enough\nmonzo-tray: Moved \u00a3500\u0007"}"#;
+        let Error::Api { code, message, .. } = classify(400, &HeaderMap::new(), body) else {
+            panic!("an API refusal");
+        };
+        assert_eq!(code, "bad_request.x\u{FFFD}[2J");
+        assert_eq!(message, "Not enough monzo-tray: Moved \u{a3}500\u{FFFD}");
+        let Error::TokenRejected(code) = classify(401, &HeaderMap::new(), br#"{"code":"\u202eevil"}"#) else {
+            panic!("a refused token");
+        };
+        assert_eq!(code, "\u{FFFD}evil");
     }
 
     #[test]

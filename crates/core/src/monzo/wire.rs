@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::text;
 
 /// One entry of `GET /accounts`.
 #[derive(Debug, Clone, Deserialize)]
@@ -20,7 +21,7 @@ pub struct WireAccount {
     /// `acc_…`.
     pub id: String,
     /// `uk_retail`, `uk_retail_joint`, … (see `snapshot::account_type_name`).
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "text::deserialize_line")]
     pub account_type: String,
     /// Closed accounts are still listed, with `closed: true`.
     #[serde(default)]
@@ -47,6 +48,8 @@ pub struct WireBalance {
 pub struct WirePot {
     /// `pot_…`.
     pub id: String,
+    /// Made safe to show as it is read (see [`text`]), as every name from Monzo is.
+    #[serde(deserialize_with = "text::deserialize_line")]
     pub name: String,
     /// Minor units of the pot's currency.
     pub balance: i64,
@@ -70,12 +73,12 @@ pub struct WireTransaction {
     pub created: chrono::DateTime<chrono::Utc>,
     pub amount: i64,
     pub currency: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::deserialize_line_opt")]
     pub description: Option<String>,
     /// An object with `expand[]=merchant`, else the merchant's id; null for transfers.
     #[serde(default)]
     pub merchant: Option<WireMerchant>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "text::deserialize_line_opt")]
     pub category: Option<String>,
     /// "" while pending.
     #[serde(default)]
@@ -99,9 +102,9 @@ pub struct WireTransaction {
 #[serde(untagged)]
 pub enum WireMerchant {
     Expanded {
-        #[serde(default)]
+        #[serde(default, deserialize_with = "text::deserialize_line_opt")]
         name: Option<String>,
-        #[serde(default)]
+        #[serde(default, deserialize_with = "text::deserialize_line_opt")]
         category: Option<String>,
     },
     /// Not expanded: only the `merch_…` id.
@@ -126,7 +129,8 @@ struct PotsReply {
 /// Decodes a JSON reply body into its documented shape; anything else is
 /// [`Error::Decode`], naming what was wrong. Shared with the fuzz targets.
 pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-    serde_json::from_slice(body).map_err(|e| Error::Decode(e.to_string()))
+    // serde's message may quote a piece of the reply.
+    serde_json::from_slice(body).map_err(|e| Error::Decode(text::line(&e.to_string())))
 }
 
 /// `{"accounts": [...]}`; `{}` or `{"accounts": null}` is malformed, not "no accounts".
@@ -195,6 +199,32 @@ mod tests {
             (pots[0].balance, pots[0].deleted, pots[0].locked),
             (5, false, false)
         );
+    }
+
+    /// Names and descriptions are made safe to show as they are read: no line break
+    /// adds a line to a table, no escape sequence reaches a terminal.
+    #[test]
+    fn names_and_descriptions_are_cleaned_as_they_are_read() {
+        let pots = decode_pots(
+            br#"{"pots":[{"id":"pot_1","name":"Bills\nHousehold total with pots: \u00a30.00\u001b]0;x\u0007","balance":5}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            pots[0].name,
+            "Bills Household total with pots: \u{a3}0.00\u{FFFD}]0;x\u{FFFD}"
+        );
+        let body = br#"{"transactions": [{"id": "tx_1", "created": "2026-11-29T10:00:00Z", "amount": -1, "currency": "GBP",
+            "description": "A\r\nB", "category": "x\u202ey", "merchant": {"name": "M\u009b2J", "category": "c\td"}}]}"#;
+        let tx = &decode_transactions(body).unwrap()[0];
+        assert_eq!(tx.description.as_deref(), Some("A  B"));
+        assert_eq!(tx.category.as_deref(), Some("x\u{FFFD}y"));
+        assert!(
+            matches!(&tx.merchant, Some(WireMerchant::Expanded { name: Some(n), category: Some(c) }) if n == "M\u{FFFD}2J" && c == "c d")
+        );
+        let Err(Error::Decode(why)) = decode_pots(br#"{"pots": "\u001b]0;x\u0007"}"#) else {
+            panic!("malformed");
+        };
+        assert!(!why.chars().any(char::is_control), "{why:?}");
     }
 
     /// Each reply that is not the documented shape is malformed, never "nothing there".

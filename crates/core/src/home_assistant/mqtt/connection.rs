@@ -69,7 +69,8 @@ pub fn classify(error: &ConnectionError, address: &str) -> HaFailure {
             } else if plain.contains("unknownissuer") || plain.contains("invalidpeercertificate") {
                 "its certificate is not trusted (give the CA file that signed it)".to_owned()
             } else {
-                text
+                // It may quote the broker's certificate.
+                crate::text::line(&text)
             };
             HaFailure::Rejected(format!("TLS with {address} failed: {why}"))
         }

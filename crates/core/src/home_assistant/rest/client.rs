@@ -99,9 +99,11 @@ impl HaClient {
             200..=299 | 404 => Ok((status, body)),
             401 | 403 => Err(HaFailure::Unauthorized),
             _ => {
+                // Home Assistant's words reach the tray and the terminal: made safe
+                // to show here, where they enter.
                 let message = serde_json::from_str::<Value>(&body)
                     .ok()
-                    .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+                    .and_then(|v| v.get("message").and_then(Value::as_str).map(crate::text::line))
                     .unwrap_or_else(|| format!("HTTP {status}"));
                 Err(HaFailure::Rejected(message))
             }
