@@ -14,10 +14,12 @@ pub enum Error {
         "Approve access in the Monzo app on your phone; monzo-tray will continue by itself once you have."
     )]
     NeedsApproval,
-    #[error("Monzo is limiting how often we ask{}; monzo-tray will try again later.",
-        .retry_after.map(|d| format!(" (try again in {} s)", d.as_secs())).unwrap_or_default())]
+    // These two are read by one-shot commands too (`status`): they say what is
+    // wrong, and promise no retry the command will not make.
+    #[error("Monzo is limiting how often it may be asked{}.",
+        .retry_after.map(|d| format!(" (ask again in {} s)", d.as_secs())).unwrap_or_default())]
     RateLimited { retry_after: Option<Duration> },
-    #[error("Monzo is having trouble (HTTP {status}); monzo-tray will try again.")]
+    #[error("Monzo is having trouble (HTTP {status}).")]
     Server { status: u16 },
     #[error("Monzo could not be reached: {0}. Check your internet connection.")]
     Network(String),

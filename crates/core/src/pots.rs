@@ -62,6 +62,52 @@ impl PlannedMove {
         }
     }
 
+    /// The command that tries this same move again, with its `dedupe_id`:
+    /// `monzo-tray pot deposit --person Dana --pot pot_… --amount 50.00 --dedupe-id
+    /// monzo-tray-…`, quoted for a POSIX shell.
+    pub fn again_command(&self) -> String {
+        let verb = match self.direction {
+            Direction::IntoPot => "deposit",
+            Direction::OutOfPot => "withdraw",
+        };
+        let quoted =
+            |word: &str| shlex::try_quote(word).map_or_else(|_| "NAME".to_owned(), |q| q.into_owned());
+        format!(
+            "monzo-tray pot {verb} --person {} --pot {} --amount {} --dedupe-id {}",
+            quoted(&self.person.name),
+            quoted(&self.pot_id),
+            self.amount.to_decimal_string(),
+            self.dedupe_id
+        )
+    }
+
+    /// Said before the first request, so the way to try again is on the screen
+    /// whatever happens next (an interruption, a lost reply, a closed terminal).
+    pub fn before_sending(&self) -> String {
+        format!(
+            "Moving it now. If you do not see how it ended, try this same move again (Monzo moves it at most once): {}",
+            self.again_command()
+        )
+    }
+
+    /// Said when the outcome is unknown (after [`Error::MoveOutcomeUnknown`], or
+    /// when stopped with the move under way).
+    pub fn try_again(&self) -> String {
+        format!(
+            "To try this same move again (Monzo moves it at most once): {}",
+            self.again_command()
+        )
+    }
+
+    /// Said when the command was stopped (Ctrl-C, SIGTERM) with the move under way.
+    pub fn stopped(&self) -> String {
+        format!(
+            "Stopped with the move of {} under way: it may or may not have happened. Check the pot in the Monzo app. {}",
+            self.amount,
+            self.try_again()
+        )
+    }
+
     fn is_deposit(&self) -> bool {
         self.direction == Direction::IntoPot
     }
@@ -435,5 +481,74 @@ mod tests {
         }
         assert_eq!(find_pot(&dana, "pot_2").unwrap().1.id, "pot_2");
         assert_eq!(find_pot(&dana, "Yacht").unwrap_err().code(), "unknown_pot");
+    }
+
+    /// The command to try a move again names the very move, quoted for a shell.
+    #[test]
+    fn the_command_to_try_again_is_the_same_move() {
+        let dana = PersonSnapshot {
+            id: "p1".into(),
+            name: "Dana O'Neil".into(),
+            state: ConnectionState::Live,
+            accounts: vec![account("acc_1", "Current Account", vec![pot("pot_1", "Holiday")])],
+            ..Default::default()
+        };
+        let person = PersonSettings {
+            id: "p1".into(),
+            name: "Dana O'Neil".into(),
+            client_id: "c".into(),
+            redirect_uri: "r".into(),
+            signed_in_at: None,
+            approved_at: None,
+            monzo_user_id: None,
+            notify_transactions: false,
+            other: Default::default(),
+        };
+        let snapshot = Snapshot {
+            people: vec![dana],
+            ..Default::default()
+        };
+        let planned = plan(
+            &snapshot,
+            &person,
+            "Holiday",
+            "0.5",
+            Direction::OutOfPot,
+            Attempt::New,
+        )
+        .unwrap();
+        let command = planned.again_command();
+        let words = shlex::split(&command).unwrap();
+        assert_eq!(
+            words,
+            [
+                "monzo-tray",
+                "pot",
+                "withdraw",
+                "--person",
+                "Dana O'Neil",
+                "--pot",
+                "pot_1",
+                "--amount",
+                "0.50",
+                "--dedupe-id",
+                planned.dedupe_id.as_str()
+            ]
+        );
+        assert!(planned.before_sending().ends_with(&command));
+        assert!(
+            planned.stopped().contains("may or may not have happened")
+                && planned.stopped().ends_with(&command)
+        );
+        let again = plan(
+            &snapshot,
+            &person,
+            "pot_1",
+            "0.50",
+            Direction::OutOfPot,
+            Attempt::Again(&planned.dedupe_id),
+        )
+        .unwrap();
+        assert_eq!(again.again_command(), command);
     }
 }

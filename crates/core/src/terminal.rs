@@ -32,10 +32,12 @@ fn state_line(person: &PersonSnapshot) -> String {
     let updated = person.updated_at.as_ref().map(local_time);
     match (person.state, updated) {
         (ConnectionState::Live, Some(at)) => format!("live, updated {at}"),
+        (ConnectionState::Live, None) => "live".to_owned(),
         (ConnectionState::Stale, Some(at)) => format!("offline, last updated {at}"),
+        (ConnectionState::Stale, None) => "offline, not updated yet".to_owned(),
         (ConnectionState::AwaitingApproval, _) => "approve access in the Monzo app".to_owned(),
         (ConnectionState::SignedOut, _) => "sign in again".to_owned(),
-        (state, _) => state.as_str().replace('_', " "),
+        (ConnectionState::Error, _) => "needs attention".to_owned(),
     }
 }
 
@@ -81,26 +83,60 @@ pub fn status_table(snapshot: &Snapshot) -> String {
     out
 }
 
-/// One line per poll cycle, for `headless`.
+/// The exit code of `monzo-tray status` when someone's balances are not current
+/// (signed out, awaiting the in-app approval, offline, in error): the table or JSON
+/// is printed all the same, and each person's state says why. 1 stays "nothing could
+/// be printed" (one sentence on standard error), 2 a mistake in the command line.
+pub const STATUS_NOT_ALL_LIVE: u8 = 3;
+
+/// What `monzo-tray status` exits with once it has printed: 0 when everyone is live
+/// (also when nobody is set up yet), else [`STATUS_NOT_ALL_LIVE`], so a script can
+/// tell current figures from last-known ones without reading them.
+pub fn status_exit_code(snapshot: &Snapshot) -> u8 {
+    if snapshot.people.iter().all(|p| p.state == ConnectionState::Live) {
+        0
+    } else {
+        STATUS_NOT_ALL_LIVE
+    }
+}
+
+/// One line per poll cycle, for `headless`: each person's state (with what to do
+/// when they are not live), how many accounts are up to date, and the push:
+/// `2026-11-29 07:29:00 poll: Dana=live, Alex=signed_out (sign in again); 2
+/// accounts up to date; Home Assistant ok`. The accounts of a person who is not
+/// live are not counted: their figures are the last ones seen, if any.
 pub fn cycle_line(snapshot: &Snapshot, push: Option<&PushState>) -> String {
     let people: Vec<String> = snapshot
         .people
         .iter()
-        .map(|p| format!("{}={}", p.name, p.state.as_str()))
+        .map(|p| {
+            let name = text::line(&p.name);
+            let what = match (p.state, p.error.as_deref()) {
+                (ConnectionState::Live, _) => return format!("{name}=live"),
+                (ConnectionState::Error, Some(error)) => text::line(error),
+                _ => state_line(p),
+            };
+            format!("{name}={} ({what})", p.state.as_str())
+        })
         .collect();
-    let accounts: usize = snapshot.people.iter().map(|p| p.accounts.len()).sum();
+    let live: usize = snapshot
+        .people
+        .iter()
+        .filter(|p| p.state == ConnectionState::Live)
+        .map(|p| p.accounts.len())
+        .sum();
     let home_assistant = push
-        .map(|state| format!("; Home Assistant {}", state.summary()))
+        .map(|state| format!("; Home Assistant {}", text::line(&state.summary())))
         .unwrap_or_default();
     format!(
-        "{} poll: {} ({} accounts){home_assistant}",
+        "{} poll: {}; {live} account{} up to date{home_assistant}",
         chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
         if people.is_empty() {
             "no people".to_owned()
         } else {
             people.join(", ")
         },
-        accounts
+        if live == 1 { "" } else { "s" },
     )
 }
 
@@ -267,5 +303,73 @@ mod tests {
         let ends: Vec<usize> = pot_lines.iter().map(|l| l.width()).collect();
         assert!(ends.iter().all(|&e| e == ends[0]), "{ends:?}\n{table}");
         assert!(table.contains("£1,500.00") && table.contains("£0.05"), "{table}");
+    }
+
+    fn person(name: &str, state: ConnectionState, accounts: usize) -> PersonSnapshot {
+        let gbp = |m| Money::from_minor(m, Currency::from_code("GBP"));
+        PersonSnapshot {
+            id: name.into(),
+            name: name.into(),
+            state,
+            accounts: (0..accounts)
+                .map(|n| AccountSnapshot {
+                    id: format!("acc_{name}{n}"),
+                    name: "Current Account".into(),
+                    account_type: "uk_retail".into(),
+                    currency: "GBP".into(),
+                    balance: gbp(100),
+                    total_balance: gbp(100),
+                    spend_today: gbp(0),
+                    pots: vec![],
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// A name with a line break cannot add a line (a fake household total) to the
+    /// table, nor an escape sequence reach the terminal: names from settings come
+    /// as typed, and this is their last guard.
+    #[test]
+    fn names_cannot_add_lines_or_reach_the_terminal_raw() {
+        let mut dana = person("Dana\nHousehold total with pots: £0.00", ConnectionState::Live, 1);
+        dana.accounts[0].pots.push(PotSnapshot {
+            id: "pot_1".into(),
+            name: "\u{1b}]0;owned\u{7}Bills\r\nHousehold total with pots: £0.00".into(),
+            currency: "GBP".into(),
+            balance: Money::from_minor(5, Currency::from_code("GBP")),
+            locked: false,
+        });
+        let snapshot = Snapshot {
+            people: vec![dana],
+            ..Default::default()
+        };
+        let table = status_table(&snapshot);
+        let totals = table.lines().filter(|l| l.starts_with("Household total")).count();
+        assert_eq!(totals, 1, "{table}");
+        assert!(!table.chars().any(|c| c.is_control() && c != '\n'), "{table:?}");
+        let line = cycle_line(&snapshot, None);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+
+    /// `headless`: a person who is not live is told with what to do, and their
+    /// last-seen accounts are not counted as up to date.
+    #[test]
+    fn the_cycle_line_counts_only_live_accounts_and_says_what_to_do() {
+        let snapshot = Snapshot {
+            people: vec![
+                person("Dana", ConnectionState::Live, 2),
+                person("Alex", ConnectionState::SignedOut, 2),
+                person("Sam", ConnectionState::AwaitingApproval, 0),
+            ],
+            ..Default::default()
+        };
+        let line = cycle_line(&snapshot, None);
+        assert!(
+            line.ends_with(
+                " poll: Dana=live, Alex=signed_out (sign in again), Sam=awaiting_approval (approve access in the Monzo app); 2 accounts up to date"
+            ),
+            "{line}"
+        );
     }
 }
