@@ -27,8 +27,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign a person in: reads the client secret from the first line of stdin, prints
-    /// the authorize URL, then waits for the redirect (or a pasted URL or code).
+    /// Sign a person in: asks for the client secret (not shown as it is typed; piped,
+    /// the first line of stdin), prints the authorize URL, then waits for the
+    /// redirect or a pasted URL or code (a refused one can be pasted again).
     Login {
         /// The person's name, as it will be shown.
         #[arg(long)]
@@ -44,19 +45,22 @@ pub enum Command {
         #[arg(long, default_value_t = 900)]
         timeout: u64,
     },
-    /// Poll everyone once and print balances.
+    /// Poll everyone once and print balances. Exits 0 when everyone is live, 3 when
+    /// someone is not (their state says why), 1 when nothing could be printed.
     Status {
         /// One JSON document instead of a table.
         #[arg(long)]
         json: bool,
     },
-    /// List the people and their OAuth client ids.
+    /// List the people, their OAuth client ids and when Monzo's 90-day approval is due.
     People {
+        /// One JSON document instead of a table.
         #[arg(long)]
         json: bool,
     },
     /// Remove a person, with their sign-in and client secret.
     Logout {
+        /// The person's name, as `monzo-tray people` lists it (any case).
         #[arg(long)]
         person: String,
     },
@@ -136,10 +140,11 @@ pub struct PotMove {
 
 #[derive(Debug, Subcommand)]
 pub enum HaCommand {
-    /// Connect, through Home Assistant's REST API (--url; reads a long-lived access
-    /// token from the first line of stdin) or an MQTT broker (--mqtt; reads the
-    /// password from stdin when the address has a user). Tests the connection, then
-    /// saves (secrets in the keyring). Switching keeps every entity id.
+    /// Connect, through Home Assistant's REST API (--url; asks for a long-lived access
+    /// token, or reads it from the first line of stdin) or an MQTT broker (--mqtt;
+    /// the same for the password, when the address has a user). Secrets typed on a
+    /// terminal are not shown. Tests the connection, then saves (secrets in the
+    /// keyring). Switching keeps every entity id.
     #[command(group(clap::ArgGroup::new("transport").required(true).args(["url", "mqtt"])))]
     Connect {
         /// Home Assistant's address, e.g. http://homeassistant.local:8123

@@ -1,32 +1,42 @@
-//! One function per command; each is a few lines into `monzo-tray-core`.
+//! One function per command; each is a few lines into `monzo-tray-core`. What they
+//! print goes through `output` (never `println!`); each returns its exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use monzo_sandbox::{Fixture, Sandbox};
-use monzo_tray_core::login::{Approval, SignIn};
+use monzo_tray_core::login::{Approval, Pasted, SignIn};
 use monzo_tray_core::loopback::LoopbackListener;
 use tokio::sync::mpsc;
 
 use crate::cli::{Cli, Command, HaCommand, PotCommand, PotMove};
 use crate::context::AppContext;
 use crate::demo;
+use crate::output;
 use monzo_tray_core::background;
 use monzo_tray_core::home_assistant::{link, mqtt};
 use monzo_tray_core::home_assistant::{PushState, PushStatus};
 use monzo_tray_core::pots::{self, Direction};
 use monzo_tray_core::snapshot::ConnectionState;
-use monzo_tray_core::terminal as output;
+use monzo_tray_core::terminal;
 use monzo_tray_core::Error;
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the command; `Ok` is its exit code (0, or `status`'s when someone is not
+/// live).
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(Command::Sandbox { port, fixture }) = cli.command {
-        return sandbox(port, fixture).await;
+        sandbox(port, fixture).await?;
+        return Ok(0);
     }
     if cli.demo && matches!(cli.command, Some(Command::Login { .. } | Command::Logout { .. })) {
         bail!("The demo's people are signed in already and are not stored; run without --demo to sign in.");
+    }
+    if cli.demo && matches!(cli.command, Some(Command::Ha { .. })) {
+        bail!(
+            "The demo does not change your Home Assistant settings (its household is not stored and pushes nowhere); run `monzo-tray ha …` without --demo."
+        );
     }
     let context = if cli.demo {
         demo::context().await?
@@ -35,33 +45,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cli.command {
         None => {
-            eprintln!(
+            output::note(
                 "monzo-tray: no display was found, so here are the balances in the terminal \
-                 (`monzo-tray headless` keeps polling)."
+                 (`monzo-tray headless` keeps polling).",
             );
             status(&context, false).await
         }
-        Some(Command::Status { json: false }) => status(&context, false).await,
-        Some(Command::Status { json: true }) => status(&context, true).await,
+        Some(Command::Status { json }) => status(&context, json).await,
         Some(Command::People { json }) => {
             let settings = context.household.settings();
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&output::people_json(&settings))?
-                );
+                output::line(&serde_json::to_string_pretty(&terminal::people_json(&settings))?)?;
             } else {
-                print!("{}", output::people_table(&settings));
+                output::print(&terminal::people_table(&settings))?;
             }
-            Ok(())
+            Ok(0)
         }
         Some(Command::Logout { person }) => {
             let removed = context.household.remove_person(&person).await?;
-            println!(
+            output::line(&format!(
                 "{} was removed, with their sign-in and client secret.",
                 removed.name
-            );
-            Ok(())
+            ))?;
+            Ok(0)
         }
         Some(Command::Login {
             person,
@@ -76,20 +82,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 redirect_port,
                 Duration::from_secs(timeout),
             )
-            .await
+            .await?;
+            Ok(0)
         }
         Some(Command::Headless { once, interval }) => {
             context
                 .engine
                 .set_poll_interval(interval.map(Duration::from_secs));
-            headless(&context, once).await
+            headless(&context, once).await?;
+            Ok(0)
         }
         Some(Command::Transactions {
             person,
             account,
             limit,
             json,
-        }) => transactions(&context, person.as_deref(), account.as_deref(), limit, json).await,
+        }) => {
+            transactions(&context, person.as_deref(), account.as_deref(), limit, json).await?;
+            Ok(0)
+        }
         Some(Command::Ha {
             command:
                 HaCommand::Connect {
@@ -100,18 +111,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     base_topic,
                 },
         }) => match (url, mqtt) {
-            (_, Some(mqtt)) => connect_mqtt(&context, &mqtt, ca_file, &discovery_prefix, &base_topic).await,
+            (_, Some(mqtt)) => {
+                connect_mqtt(&context, &mqtt, ca_file, &discovery_prefix, &base_topic).await?;
+                Ok(0)
+            }
             (Some(url), None) => {
-                let mut input = stdin_lines();
-                let Some(token) = input.recv().await else {
-                    bail!("No token was given: pass the long-lived access token on the first line of standard input.");
-                };
+                let (token, _) = read_secret(
+                    "Home Assistant long-lived access token (it is not shown as you type): ",
+                    "No token was given: pass the long-lived access token on the first line of standard input.",
+                )
+                .await?;
                 link::connect(&context.household, &url, &token, ca_file).await?;
-                println!(
+                output::line(&format!(
                     "Connected to Home Assistant at {}; every balance will be pushed there.",
                     url.trim()
-                );
-                Ok(())
+                ))?;
+                Ok(0)
             }
             (None, None) => bail!("Give --url (the REST API) or --mqtt (a broker)."),
         },
@@ -119,15 +134,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command: HaCommand::Disconnect,
         }) => {
             link::disconnect(&context.household).await?;
-            println!("Disconnected from Home Assistant; nothing more will be pushed.");
-            Ok(())
+            output::line("Disconnected from Home Assistant; nothing more will be pushed.")?;
+            Ok(0)
         }
         Some(Command::Pot { command }) => {
             let (direction, args) = match command {
                 PotCommand::Deposit(args) => (Direction::IntoPot, args),
                 PotCommand::Withdraw(args) => (Direction::OutOfPot, args),
             };
-            pot_move(&context, direction, &args).await
+            pot_move(&context, direction, &args).await?;
+            Ok(0)
         }
         Some(Command::Sandbox { .. }) => unreachable!("handled above"),
     }
@@ -142,27 +158,27 @@ async fn connect_mqtt(
 ) -> anyhow::Result<()> {
     let settings = mqtt::settings_from_input(url, ca_file, discovery_prefix, base_topic)?;
     let password = if settings.url.contains('@') {
-        let mut input = stdin_lines();
-        match input.recv().await {
-            Some(password) => Some(password),
-            None => bail!(
-                "No password was given: the address names a user, so pass their password on the first line of standard input."
-            ),
-        }
+        let (password, _) = read_secret(
+            "The MQTT user's password (it is not shown as you type): ",
+            "No password was given: the address names a user, so pass their password on the first line of standard input.",
+        )
+        .await?;
+        Some(password)
     } else {
         None
     };
     let broker = settings.url.clone();
     link::connect_mqtt(&context.household, settings, password.as_deref()).await?;
-    println!(
+    output::line(&format!(
         "Connected to the MQTT broker at {broker}; every balance will appear in Home Assistant as a device \
          (through its MQTT integration)."
-    );
-    Ok(())
+    ))
 }
 
 /// Moves money between an account and a pot: checked first, asked on the terminal
-/// (unless `--yes`), then carried out once.
+/// (unless `--yes`), then carried out once. The command to try the same move again
+/// is said before the first request, and again if the outcome stays unknown: a lost
+/// reply, or Ctrl-C or SIGTERM with the move under way.
 async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) -> anyhow::Result<()> {
     let person = context.household.person(&args.person)?;
     let snapshot = context.engine.poll_once().await;
@@ -178,39 +194,28 @@ async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) ->
                 "Nothing was moved: {question} Add --yes to move it, or run this in a terminal to be asked."
             );
         }
-        eprint!("{question} [y/N] ");
-        let _ = std::io::stderr().flush();
+        output::ask(&format!("{question} [y/N] "));
         let answer = stdin_lines().recv().await.unwrap_or_default();
         if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
             bail!("Nothing was moved.");
         }
     }
-    let done = pots::carry_out(
+    // Listening before the first request: a stop from now on says how to try again.
+    let mut stop = StopSignals::listen();
+    output::note(&planned.before_sending());
+    let carrying_out = pots::carry_out(
         context.engine.sessions(),
         &context.engine.config().retry,
         &planned,
-    )
-    .await;
+    );
+    let done = tokio::select! {
+        done = carrying_out => done,
+        () = stop.received() => bail!("{}", planned.stopped()),
+    };
     match done {
-        Ok(done) => {
-            println!("{}", done.sentence);
-            Ok(())
-        }
-        Err(err @ Error::MoveOutcomeUnknown { .. }) => {
-            // The same id again is the same move: Monzo carries it out at most once.
-            let verb = match direction {
-                Direction::IntoPot => "deposit",
-                Direction::OutOfPot => "withdraw",
-            };
-            bail!(
-                "{err} To try this same move again (Monzo moves it at most once): monzo-tray pot {verb} \
-                 --person {} --pot {} --amount {} --dedupe-id {}",
-                shlex::try_quote(&person.name).unwrap_or(std::borrow::Cow::Borrowed("NAME")),
-                planned.pot_id,
-                planned.amount.to_decimal_string(),
-                planned.dedupe_id
-            )
-        }
+        Ok(done) => output::line(&done.sentence),
+        // The same id again is the same move: Monzo carries it out at most once.
+        Err(err @ Error::MoveOutcomeUnknown { .. }) => bail!("{err} {}", planned.try_again()),
         Err(err) => Err(err.into()),
     }
 }
@@ -233,35 +238,81 @@ async fn transactions(
         .iter()
         .filter(|p| p.state != ConnectionState::Live)
     {
-        eprintln!(
+        output::note(&format!(
             "monzo-tray: {}'s transactions are not shown: {}",
             p.name,
             p.error.as_deref().unwrap_or("not live")
-        );
+        ));
     }
     let since = context.household.clock().now() - chrono::Duration::days(TRANSACTIONS_WINDOW_DAYS);
     let list = context.engine.transactions_since(&snapshot, since).await?;
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let records = output::select_transactions(&snapshot, list, person.as_ref(), account, limit)?;
+    let records = terminal::select_transactions(&snapshot, list, person.as_ref(), account, limit)?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "transactions": records }))?
-        );
+        output::line(&serde_json::to_string_pretty(
+            &serde_json::json!({ "transactions": records }),
+        )?)
     } else {
-        print!("{}", output::transactions_table(&records, &snapshot));
+        output::print(&terminal::transactions_table(&records, &snapshot))
     }
-    Ok(())
 }
 
-async fn status(context: &AppContext, json: bool) -> anyhow::Result<()> {
+/// Prints everyone's balances once; the exit code says whether all are current
+/// (`terminal::status_exit_code`).
+async fn status(context: &AppContext, json: bool) -> anyhow::Result<u8> {
     let snapshot = context.engine.poll_once().await;
     if json {
-        println!("{}", serde_json::to_string_pretty(&snapshot)?);
+        output::line(&serde_json::to_string_pretty(&snapshot)?)?;
     } else {
-        print!("{}", output::status_table(&snapshot));
+        output::print(&terminal::status_table(&snapshot))?;
     }
-    Ok(())
+    Ok(terminal::status_exit_code(&snapshot))
+}
+
+/// A secret (client secret, token, password) from standard input, and the lines
+/// that follow it there. On a terminal it is asked for on standard error and not
+/// shown as it is typed (`rpassword`); piped, it is the first line.
+async fn read_secret(
+    prompt: &'static str,
+    missing: &str,
+) -> anyhow::Result<(String, mpsc::Receiver<String>)> {
+    if !std::io::stdin().is_terminal() {
+        let mut input = stdin_lines();
+        let Some(secret) = input.recv().await else {
+            bail!("{missing}");
+        };
+        return Ok((secret, input));
+    }
+    // rpassword turns echo off and answers Ctrl-C by raising SIGINT itself; caught
+    // here, it gives rpassword the chance to turn echo back on before we exit.
+    #[cfg(unix)]
+    let interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    let typed = tokio::task::spawn_blocking(move || {
+        let to_stderr = rpassword::ConfigBuilder::new()
+            .output_writer(std::io::stderr())
+            .build();
+        rpassword::prompt_password_with_config(prompt, to_stderr)
+    })
+    .await?;
+    let secret = match typed {
+        Ok(secret) => secret,
+        Err(err) if err.kind() == std::io::ErrorKind::Interrupted => bail!("Stopped; nothing was saved."),
+        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => bail!("{missing}"),
+        Err(err) => bail!("Could not read from the terminal ({err})."),
+    };
+    if secret.trim().is_empty() {
+        bail!("{missing}");
+    }
+    // Ctrl-C is ours from now on (see above): it ends the command as before.
+    #[cfg(unix)]
+    if let Some(mut interrupt) = interrupt {
+        tokio::spawn(async move {
+            interrupt.recv().await;
+            output::note("monzo-tray: stopped.");
+            std::process::exit(130);
+        });
+    }
+    Ok((secret, stdin_lines()))
 }
 
 /// Lines typed or piped on stdin, read on a thread of their own (stdin has no truly
@@ -286,46 +337,47 @@ async fn login(
     redirect_port: u16,
     timeout: Duration,
 ) -> anyhow::Result<()> {
-    let mut input = stdin_lines();
-    let Some(secret) = input.recv().await else {
-        bail!("No client secret was given: pass it on the first line of standard input.");
-    };
+    let (secret, mut input) = read_secret(
+        "Client secret (from developers.monzo.com; it is not shown as you type): ",
+        "No client secret was given: pass it on the first line of standard input.",
+    )
+    .await?;
     context.household.secrets().check_available().await?;
     let listener = LoopbackListener::bind(redirect_port).await?;
     let redirect_uri = listener.redirect_uri();
     let sign_in = SignIn::start(&context.api, person, client_id, &secret, &redirect_uri)?;
-    eprintln!("The redirect URL to register for this client at developers.monzo.com is: {redirect_uri}");
-    eprintln!("Open this address in a browser and sign in; Monzo will email you a link:");
-    println!("{}", sign_in.authorize_url());
-    std::io::stdout().flush()?;
-    eprintln!(
+    output::note(&format!(
+        "The redirect URL to register for this client at developers.monzo.com is: {redirect_uri}"
+    ));
+    output::note("Open this address in a browser and sign in; Monzo will email you a link:");
+    output::line(sign_in.authorize_url().as_str())?;
+    output::note(
         "Waiting for the link in Monzo's email to bring the browser back here. If you opened it on another \
-         device, paste the address it landed on (or just the code) here and press Enter."
+         device, paste the address it landed on (or just the code) here and press Enter.",
     );
-    let waiting = listener.wait_for_code(sign_in.state().to_owned(), timeout);
-    tokio::pin!(waiting);
-    let mut stdin_open = true;
-    let code = loop {
-        tokio::select! {
-            result = &mut waiting => break result?,
-            line = input.recv(), if stdin_open => match line {
-                Some(line) if line.trim().is_empty() => continue,
-                Some(line) => break sign_in.code_from_pasted(&line)?,
-                // End of input only means nothing will be pasted: wait for the redirect.
-                None => stdin_open = false,
-            },
+    // Each line typed or piped is one paste; a refused one is said and the sign-in
+    // goes on. End of input only means nothing more will be pasted.
+    let (paste, pasted) = mpsc::channel(1);
+    tokio::spawn(async move {
+        while let Some(line) = input.recv().await {
+            if !line.trim().is_empty() && paste.send(Pasted::new(line)).await.is_err() {
+                break;
+            }
         }
-    };
-    let name = sign_in.name().to_owned();
-    let signed_in = sign_in.finish(context.engine.sessions(), code).await?;
+    });
+    let signed_in = sign_in
+        .complete(context.engine.sessions(), listener, pasted, timeout, |said| {
+            output::note(said)
+        })
+        .await?;
+    let name = sign_in.name();
     match signed_in.approval {
-        Approval::Approved => println!("{name} is signed in and access is approved."),
-        Approval::Pending | Approval::Unknown => println!(
+        Approval::Approved => output::line(&format!("{name} is signed in and access is approved.")),
+        Approval::Pending | Approval::Unknown => output::line(&format!(
             "{name} is signed in. Now open the Monzo app on your phone and approve access for this app; \
              monzo-tray notices by itself once you have, nothing needs to be entered again."
-        ),
+        )),
     }
-    Ok(())
 }
 
 async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
@@ -345,10 +397,10 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
         } else {
             slot.announce(&context.household, &mut waiting).await
         };
-        println!(
-            "{}",
-            output::cycle_line(&snapshot, context.push_status.borrow().as_ref())
-        );
+        output::line(&terminal::cycle_line(
+            &snapshot,
+            context.push_status.borrow().as_ref(),
+        ))?;
         if let Some(report) = report.filter(|r| r.state.status != PushStatus::Ok) {
             let why = report
                 .state
@@ -369,45 +421,78 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = std::sync::Arc::new(stop);
+    let on_signal = stop.clone();
     tokio::spawn(async move {
         stop_requested().await;
-        let _ = stop.send(true);
+        let _ = on_signal.send(true);
     });
-    // A line per poll, and per change of the push status.
+    // A line per poll, and per change of the push status. If they cannot be
+    // written (standard output closed, a full disk), the run stops as on Ctrl-C
+    // and the command ends with that.
     let mut snapshots = context.engine.subscribe();
     let mut push_status = context.push_status.subscribe();
-    tokio::spawn(async move {
+    let printer = tokio::spawn(async move {
         loop {
             tokio::select! {
-                changed = snapshots.changed() => if changed.is_err() { break },
-                changed = push_status.changed() => if changed.is_err() { break },
+                changed = snapshots.changed() => if changed.is_err() { break Ok(()) },
+                changed = push_status.changed() => if changed.is_err() { break Ok(()) },
             }
-            let line = output::cycle_line(
+            let line = terminal::cycle_line(
                 &snapshots.borrow_and_update(),
                 push_status.borrow_and_update().as_ref(),
             );
-            println!("{line}");
+            if let Err(err) = output::line(&line) {
+                let _ = stop.send(true);
+                break Err(err);
+            }
         }
     });
     // Returns once polling and pushing have stopped and rotated tokens are saved.
     background::run(context.engine.clone(), context.push_status.clone(), stopped).await;
-    Ok(())
+    match tokio::time::timeout(Duration::from_millis(100), printer).await {
+        Ok(Ok(Err(err))) => Err(err),
+        _ => Ok(()),
+    }
 }
 
 /// Ctrl-C, or (on Unix) SIGTERM, as a service manager stops a service.
 async fn stop_requested() {
+    StopSignals::listen().received().await;
+}
+
+/// Ctrl-C and (on Unix) SIGTERM, listened for from when this is made: made before
+/// something that must not be stopped unheard (a money move under way).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let unix = signal(SignalKind::interrupt())
+                .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                .ok();
+            Self { unix }
+        }
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.unix {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt.recv() => {}
                 _ = terminate.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn sandbox(port: u16, fixture: Option<PathBuf>) -> anyhow::Result<()> {
@@ -425,24 +510,26 @@ async fn sandbox(port: u16, fixture: Option<PathBuf>) -> anyhow::Result<()> {
     let sandbox = Sandbox::start(fixture, ([127, 0, 0, 1], port).into())
         .await
         .with_context(|| format!("could not listen on 127.0.0.1:{port}"))?;
-    println!("Monzo sandbox serving on {}", sandbox.api_url());
-    println!("MONZO_API_URL={}", sandbox.api_url());
-    println!("MONZO_AUTH_URL={}", sandbox.auth_url());
+    let mut said = vec![
+        format!("Monzo sandbox serving on {}", sandbox.api_url()),
+        format!("MONZO_API_URL={}", sandbox.api_url()),
+        format!("MONZO_AUTH_URL={}", sandbox.auth_url()),
+    ];
     // These are the sandbox's own public demo credentials, not anyone's secret.
     for client in &clients {
-        println!(
+        said.push(format!(
             "client id: {}  client secret: {}",
             client.client_id, client.client_secret
-        );
+        ));
     }
     for user in &users {
-        println!("user: {} ({})", user.name, user.user_id);
+        said.push(format!("user: {} ({})", user.name, user.user_id));
     }
-    println!(
+    said.push(format!(
         "Control: POST {}/_sandbox/approve {{\"user\":\"NAME\"}}, /_sandbox/faults, /_sandbox/account, ...",
         sandbox.api_url()
-    );
-    std::io::stdout().flush()?;
-    tokio::signal::ctrl_c().await?;
+    ));
+    output::line(&said.join("\n"))?;
+    stop_requested().await;
     Ok(())
 }

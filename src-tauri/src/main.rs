@@ -6,16 +6,22 @@ mod commands;
 mod context;
 mod demo;
 mod gui;
+mod output;
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
+/// What is logged unless `MONZO_TRAY_LOG` says otherwise: warnings, except the
+/// settings file's, which every front end already says in a sentence of its own
+/// (the command line on stderr, the settings window at its top).
+const DEFAULT_LOG_FILTER: &str = "warn,monzo_tray_core::settings=error";
+
 fn init_logging() {
     // Logs go to stderr; stdout is kept for what commands print (URLs, JSON).
     let filter = tracing_subscriber::EnvFilter::try_from_env("MONZO_TRAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -31,7 +37,7 @@ fn main() -> ExitCode {
         return match gui::run(cli.demo, cli.settings) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
-                eprintln!("monzo-tray: {err:#}");
+                output::note(&format!("monzo-tray: {err:#}"));
                 ExitCode::FAILURE
             }
         };
@@ -39,20 +45,15 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("monzo-tray: could not start: {err}");
+            output::note(&format!("monzo-tray: could not start: {err}"));
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(commands::run(cli));
-    let _ = std::io::stdout().flush();
-    let code = match result {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("monzo-tray: {err}");
-            1
-        }
+    let code = match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(err) => output::failure(&err),
     };
     // A blocking stdin read may still be pending (login waits on stdin and the
     // redirect at once); exiting here does not wait for it.
-    std::process::exit(code);
+    std::process::exit(i32::from(code));
 }

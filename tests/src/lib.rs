@@ -13,6 +13,7 @@ pub mod tray_watcher;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The binary under test: `MONZO_TRAY_BIN` (scripts/test.sh sets the release
@@ -218,11 +219,14 @@ impl Drop for Desktop {
     }
 }
 
-/// A running `monzo-tray login` whose stdout lines can be read as they come.
+/// A running `monzo-tray login` whose stdout lines can be read as they come, and
+/// its stderr as it grows.
 pub struct Running {
     pub child: Child,
     stdout: std::sync::mpsc::Receiver<String>,
     pub stdout_seen: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: std::thread::JoinHandle<()>,
 }
 
 impl Running {
@@ -243,10 +247,47 @@ impl Running {
                 }
             }
         });
+        let mut stderr_pipe = child.stderr.take().expect("stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stderr_pipe, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("stderr")
+                    .push_str(&String::from_utf8_lossy(&chunk[..n]));
+            }
+        });
         Self {
             child,
             stdout: rx,
             stdout_seen: Vec::new(),
+            stderr,
+            stderr_reader,
+        }
+    }
+
+    /// What it wrote on stderr so far.
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().expect("stderr").clone()
+    }
+
+    /// Waits until stderr holds `needle`; returns all of stderr then.
+    pub fn wait_for_stderr(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let so_far = self.stderr_so_far();
+            if so_far.contains(needle) {
+                return so_far;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "\"{needle}\" did not appear on stderr in time; it holds: {so_far}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -297,10 +338,11 @@ impl Running {
             rest.push('\n');
             rest.push_str(&line);
         }
-        let mut stderr = String::new();
-        if let Some(mut err) = self.child.stderr.take() {
-            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !self.stderr_reader.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
         }
+        let stderr = self.stderr_so_far();
         (status, rest, stderr)
     }
 }

@@ -107,6 +107,8 @@ fn start_login(desktop: &Desktop, monzo: &Monzo, person: &str, secret: &str) -> 
     (login, url)
 }
 
+/// `status --json`, checking its exit code: 0 when everyone is live, 3 when someone
+/// is not (the document printed all the same).
 fn status_json(desktop: &Desktop, monzo: &Monzo) -> (Value, String, String) {
     let (code, stdout, stderr) = text(
         desktop
@@ -115,8 +117,14 @@ fn status_json(desktop: &Desktop, monzo: &Monzo) -> (Value, String, String) {
             .output()
             .unwrap(),
     );
-    assert_eq!(code, 0, "status failed: {stderr}");
-    (serde_json::from_str(&stdout).unwrap(), stdout, stderr)
+    let json: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("status failed: {stderr}"));
+    let all_live = json["people"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["state"] == "live");
+    assert_eq!(code, if all_live { 0 } else { 3 }, "{json}");
+    (json, stdout, stderr)
 }
 
 fn assert_no_secrets(monzo: &Monzo, what: &str, texts: &[&str]) {
@@ -389,23 +397,95 @@ fn holiday(monzo: &Monzo) -> i64 {
         .balance
 }
 
-/// `monzo-tray ARGS` on a terminal (util-linux `script` gives it one), typing
-/// `typed` at it; returns the exit code and everything it printed.
+/// A person at a terminal: the program's stdin, stdout and stderr are one terminal
+/// (util-linux `script` makes it), read as bytes, since a prompt ends no line.
+struct Terminal {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Terminal {
+    fn start(desktop: &Desktop, monzo: &Monzo, args: &[&str]) -> Self {
+        let quoted: Vec<String> = std::iter::once(monzo_tray_e2e::binary().display().to_string())
+            .chain(args.iter().map(|a| (*a).to_owned()))
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
+        let mut child = desktop
+            .command("script")
+            .args(["-q", "-e", "-c", &quoted.join(" "), "/dev/null"])
+            .env("MONZO_API_URL", monzo.url())
+            .env("MONZO_AUTH_URL", format!("{}/", monzo.url()))
+            .env("MONZO_TRAY_LOG", "trace")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("util-linux script");
+        let stdin = child.stdin.take().unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut out, &mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Self { child, stdin, seen }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap()).into_owned()
+    }
+
+    fn wait_for(&self, needle: &str, within: Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "\"{needle}\" did not appear on the terminal; it shows: {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        use std::io::Write;
+        writeln!(self.stdin, "{line}").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn finish(mut self, within: Duration) -> (i32, String) {
+        let deadline = std::time::Instant::now() + within;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("did not finish; the terminal shows: {:?}", self.text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        (status.code().unwrap_or(-1), self.text())
+    }
+}
+
+/// `monzo-tray ARGS` on a terminal, typing `typed` at it at once; returns the exit
+/// code and everything it showed.
 fn on_a_terminal(desktop: &Desktop, monzo: &Monzo, args: &[&str], typed: &str) -> (i32, String) {
-    let quoted: Vec<String> = std::iter::once(monzo_tray_e2e::binary().display().to_string())
-        .chain(args.iter().map(|a| (*a).to_owned()))
-        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
-        .collect();
-    let mut script = desktop.command("script");
-    script
-        .args(["-q", "-e", "-c", &quoted.join(" "), "/dev/null"])
-        .env("MONZO_API_URL", monzo.url())
-        .env("MONZO_AUTH_URL", format!("{}/", monzo.url()))
-        .env("MONZO_TRAY_LOG", "trace");
-    let mut running = Running::spawn(script);
-    running.write_line(typed);
-    let (status, stdout, stderr) = running.finish(Duration::from_secs(20));
-    (status.code().unwrap_or(-1), format!("{stdout}{stderr}"))
+    let mut terminal = Terminal::start(desktop, monzo, args);
+    terminal.type_line(typed);
+    terminal.finish(Duration::from_secs(20))
 }
 
 /// `monzo-tray pot deposit|withdraw`: asks on the terminal and moves only on "yes";
@@ -657,18 +737,21 @@ fn bad_input_gets_one_sentence_and_a_non_zero_exit_and_loses_nothing() {
     assert_eq!(code, 1);
     one_sentence(&err, "no person called \"Nobody\"");
 
-    let (code, _, err) = run(&login_args, &format!("{CLIENT_SECRET}\nthis is not a url"));
-    assert_eq!(code, 1);
-    one_sentence(&err, "not a sign-in link or code");
-
+    // A paste that is not this sign-in's code is said, and the sign-in goes on
+    // waiting (here until its timeout): a slip of the mouse costs nothing.
+    let mut waiting_args = login_args.to_vec();
+    waiting_args.extend(["--timeout", "2"]);
     let wrong_state = landed.replace("state=", "state=x");
-    let (code, _, err) = run(&login_args, &format!("{CLIENT_SECRET}\n{wrong_state}"));
-    assert_eq!(code, 1);
-    one_sentence(&err, "state mismatch");
-
-    let (code, _, err) = run(&login_args, &format!("{CLIENT_SECRET}\n{used_code}"));
-    assert_eq!(code, 1);
-    one_sentence(&err, "already used");
+    for (pasted, said) in [
+        ("this is not a url", "not a sign-in link or code"),
+        (wrong_state.as_str(), "belongs to another sign-in"),
+        (used_code.as_str(), "did not accept that sign-in code"),
+    ] {
+        let (code, _, err) = run(&waiting_args, &format!("{CLIENT_SECRET}\n{pasted}"));
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(said) && err.contains("Still waiting"), "{err}");
+        one_sentence(&err, "No sign-in arrived within 2 seconds");
+    }
 
     let (code, _, err) = run(&login_args, "");
     assert_eq!(code, 1);
@@ -741,7 +824,7 @@ fn bad_input_gets_one_sentence_and_a_non_zero_exit_and_loses_nothing() {
     let mut cmd = desktop.monzo_tray("http://127.0.0.1:9");
     cmd.args(["status", "--json"]).env("MONZO_TRAY_LOG", "off");
     let (code, stdout, _) = text(cmd.output().unwrap());
-    assert_eq!(code, 0);
+    assert_eq!(code, 3, "printed, but not everyone is live");
     let json: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(json["people"][0]["state"], "stale");
     assert!(json["people"][0]["error"]
@@ -808,6 +891,20 @@ fn one_wrong_value_in_settings_costs_that_value_only() {
     let (json, _, stderr) = status_json(&desktop, &monzo);
     assert!(stderr.contains("\"poll_interval_secs\" is \"sixty\""), "{stderr}");
     assert!(stderr.contains("uses 60 instead"), "{stderr}");
+    // Said once, as a sentence: not again as a log line (default logging).
+    let (_, _, stderr) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .env_remove("MONZO_TRAY_LOG")
+            .args(["status", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        stderr.matches("\"poll_interval_secs\" is \"sixty\"").count(),
+        1,
+        "{stderr}"
+    );
     assert_eq!(json["people"][0]["name"], "Dana");
     assert_eq!(json["people"][0]["state"], "live");
     let backups = std::fs::read_dir(desktop.settings_path().parent().unwrap())
@@ -966,4 +1063,385 @@ fn a_locked_keyring_is_reported_not_waited_on() {
         started.elapsed() < Duration::from_secs(15),
         "bounded, never hanging"
     );
+}
+
+/// Where a running `login` listens for the browser (the redirect URL it says to
+/// register), and its sign-in's `state` (from the authorize URL).
+fn listener_of(login: &Running, authorize_url: &str) -> (String, String) {
+    let said = login.wait_for_stderr("The redirect URL to register", Duration::from_secs(5));
+    let callback = said
+        .lines()
+        .find(|l| l.contains("The redirect URL to register"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_owned();
+    let state = url::Url::parse(authorize_url)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    (callback, state)
+}
+
+/// On a terminal, `login` asks for the client secret on standard error and does not
+/// show it as it is typed; `ha connect` does the same for the token. (Piped, the
+/// secret is the first line, as every other test here gives it.)
+#[test]
+fn secrets_typed_on_a_terminal_are_asked_for_and_not_shown() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let mut login = Terminal::start(
+        &desktop,
+        &monzo,
+        &[
+            "login",
+            "--person",
+            "Dana",
+            "--client-id",
+            CLIENT_ID,
+            "--redirect-port",
+            "0",
+        ],
+    );
+    // Typed only once asked: the terminal itself echoes what is typed before the
+    // program turns echo off.
+    login.wait_for("Client secret", Duration::from_secs(15));
+    login.type_line(CLIENT_SECRET);
+    let shown = login.wait_for("/?", Duration::from_secs(15));
+    let url = shown
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| l.starts_with(&monzo.url()))
+        .expect("the authorize URL on a line of its own")
+        .to_owned();
+    let page = monzo.browse(&format!("{url}&user=Dana"));
+    assert!(page.contains("Signed in"), "{page}");
+    let (code, shown) = login.finish(Duration::from_secs(20));
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("not shown as you type"), "{shown}");
+    assert!(!shown.contains(CLIENT_SECRET), "the secret was echoed: {shown}");
+    assert!(shown.contains("Dana is signed in"), "{shown}");
+    assert!(
+        desktop
+            .keyring_entries()
+            .iter()
+            .any(|(user, secret)| user.ends_with("/client_secret") && secret == CLIENT_SECRET),
+        "the secret typed is the one stored"
+    );
+
+    let token = "e2e-home-assistant-token-typed-9c1d";
+    let mut connect = Terminal::start(
+        &desktop,
+        &monzo,
+        &["ha", "connect", "--url", "http://127.0.0.1:9"],
+    );
+    connect.wait_for("access token", Duration::from_secs(15));
+    connect.type_line(token);
+    let (code, shown) = connect.finish(Duration::from_secs(30));
+    assert_eq!(code, 1, "nothing listens there: {shown}");
+    assert!(shown.contains("could not be reached"), "{shown}");
+    assert!(!shown.contains(token), "the token was echoed: {shown}");
+}
+
+/// Names and words from Monzo cannot write to the terminal: a pot named with a line
+/// break and a fake total adds no line to `status`, an escape sequence (a new
+/// terminal title) arrives as U+FFFD, a description with a line break keeps the
+/// `transactions` table whole, and Monzo's error description at sign-in is one clean
+/// sentence.
+#[test]
+fn words_from_monzo_cannot_write_to_the_terminal() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Dana", "Dana");
+    assert_eq!(code, 0, "{stderr}");
+    monzo
+        .sandbox
+        .set_pot(
+            "pot_00009demoholiday",
+            None,
+            Some("Holiday\nHousehold total with pots: £0.00\u{1b}]0;owned\u{7}".into()),
+            None,
+        )
+        .unwrap();
+    let mut evil_merchant =
+        monzo_tray_e2e::spend("acc_00009demodanacurrent", -100, "Shop\u{1b}[2J\u{9b}31m\u{202e}");
+    evil_merchant.description = "IGNORED".into();
+    monzo.sandbox.add_transaction(evil_merchant).unwrap();
+    let mut broken_line = monzo_tray_e2e::spend("acc_00009demodanacurrent", -200, "x");
+    broken_line.merchant = None;
+    broken_line.description = "CARD\nPAYMENT\r\n2026-01-01 00:00  fake".into();
+    monzo.sandbox.add_transaction(broken_line).unwrap();
+
+    let run = |args: &[&str]| text(desktop.monzo_tray(&monzo.url()).args(args).output().unwrap());
+    let clean = |what: &str, printed: &str| {
+        let odd: Vec<char> = printed
+            .chars()
+            .filter(|&c| (c.is_control() && c != '\n') || ('\u{202a}'..='\u{202e}').contains(&c))
+            .collect();
+        assert!(odd.is_empty(), "{what} printed {odd:?}: {printed}");
+    };
+    let (code, table, stderr) = run(&["status"]);
+    assert_eq!(code, 0, "{stderr}");
+    clean("status", &table);
+    clean("status (stderr)", &stderr);
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.contains("Household total with pots"))
+            .count(),
+        2,
+        "the pot's own name, on its own line, and the one real total: {table}"
+    );
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.starts_with("Household total with pots"))
+            .count(),
+        1,
+        "{table}"
+    );
+    let (_, json, _) = run(&["status", "--json"]);
+    clean("status --json", &json);
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        json["people"][0]["accounts"][0]["pots"][0]["name"],
+        "Holiday Household total with pots: £0.00\u{fffd}]0;owned\u{fffd}"
+    );
+    let (code, table, stderr) = run(&["transactions", "--account", "acc_00009demodanacurrent"]);
+    assert_eq!(code, 0, "{stderr}");
+    clean("transactions", &table);
+    assert!(
+        table.lines().all(|l| l.starts_with(|c: char| c.is_ascii_digit())),
+        "one line per transaction: {table}"
+    );
+    assert!(table.contains("CARD PAYMENT  2026-01-01 00:00  fake"), "{table}");
+    assert!(table.contains("Shop\u{fffd}[2J\u{fffd}31m\u{fffd}"), "{table}");
+    let (_, json, _) = run(&["transactions", "--json"]);
+    clean("transactions --json", &json);
+
+    // Monzo's error description at sign-in (the right state: it is this sign-in's).
+    let (login, url) = start_login(&desktop, &monzo, "Alex", CLIENT_SECRET);
+    let (callback, state) = listener_of(&login, &url);
+    monzo.browse(&format!(
+        "{callback}?error=access_denied&error_description=%1B%5D0%3Bowned%07Denied%0Amonzo-tray%3A%20fake&state={state}"
+    ));
+    let (status, stdout, stderr) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    clean("login (stderr)", &stderr);
+    assert!(
+        stderr
+            .contains("Monzo reported an error on sign-in: \u{fffd}]0;owned\u{fffd}Denied monzo-tray: fake"),
+        "{stderr}"
+    );
+}
+
+/// Nothing from outside ends a sign-in: a request to the listener with another
+/// state, Monzo's "error" without the state, another path, or a mistyped pasted code
+/// are answered or said, and the sign-in goes on; the browser's page says "Signed
+/// in" only when it is, and with a wrong client secret says so instead.
+#[test]
+fn nothing_from_outside_ends_a_login_and_the_browser_is_told_the_truth() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (mut login, url) = start_login(&desktop, &monzo, "Dana", CLIENT_SECRET);
+    let (callback, state) = listener_of(&login, &url);
+    let elsewhere = callback.trim_end_matches("/callback").to_owned();
+    for stray in [
+        format!("{callback}?code=abc&state=guessed"),
+        format!("{callback}?error=access_denied&error_description=gotcha"),
+        format!("{elsewhere}/favicon.ico?code=abc&state={state}"),
+        format!("{elsewhere}/?code=abc&state={state}"),
+    ] {
+        let page = monzo.browse(&stray);
+        assert!(!page.contains("Signed in"), "{stray}: {page}");
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        login.child.try_wait().unwrap().is_none(),
+        "still waiting after the strays: {}",
+        login.stderr_so_far()
+    );
+    login.write_line("mistyped-code-0000");
+    login.wait_for_stderr("did not accept that sign-in code", Duration::from_secs(10));
+    assert!(
+        login.child.try_wait().unwrap().is_none(),
+        "still waiting after a mistyped code"
+    );
+
+    let page = monzo.browse(&format!("{url}&user=Dana"));
+    assert!(page.contains("Signed in to Monzo"), "{page}");
+    let (status, stdout, stderr) = login.finish(Duration::from_secs(20));
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("Dana is signed in"), "{stdout}");
+
+    // A wrong client secret: the page does not say "Signed in"; it says why not.
+    let (login, url) = start_login(&desktop, &monzo, "Alex", "mnzconf.wrong-secret");
+    let page = monzo.browse(&format!("{url}&user=Alex"));
+    assert!(!page.contains("Signed in"), "{page}");
+    assert!(page.contains("did not accept the client id and secret"), "{page}");
+    let (status, _, stderr) = login.finish(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr.contains("did not accept the client id and secret"),
+        "{stderr}"
+    );
+}
+
+/// Output that cannot be written never panics: a closed pipe (`| head`) ends the
+/// command quietly with 0, a full disk is one sentence and 1.
+#[test]
+fn output_that_cannot_be_written_ends_quietly_or_in_one_sentence() {
+    let desktop = Desktop::start();
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let (code, _, stderr) = text(
+        desktop
+            .command(monzo_tray_e2e::binary())
+            .args(["--demo", "status"])
+            .stdout(full)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "monzo-tray: Could not write to standard output (No space left on device (os error 28))."
+    );
+
+    for args in [
+        &["--demo", "transactions", "--json"][..],
+        &["--demo", "status"],
+        &["--demo", "headless", "--once"],
+    ] {
+        let mut child = desktop
+            .command(monzo_tray_e2e::binary())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before anything is written, as `head` does after it
+        // has read what it wanted.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?}: {stderr}");
+    }
+}
+
+/// A money move stopped with Ctrl-C or SIGTERM while its outcome is unknown: the
+/// command to try the same move again (its dedupe id) is said before the first
+/// request and again at the stop, and the exit is not 0; run twice, it moves once.
+#[test]
+fn a_move_stopped_under_way_says_how_to_try_it_again() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let (code, _, stderr) = login_as(&desktop, &monzo, "Dana", "Dana");
+    assert_eq!(code, 0, "{stderr}");
+    let before = holiday(&monzo);
+    let slow_deposit = || {
+        monzo.sandbox.set_faults(FaultPlan {
+            rules: vec![monzo_sandbox::FaultRule {
+                kind: FaultKind::Slow,
+                times: Some(1),
+                path: Some("/pots/pot_00009demoholiday/deposit".into()),
+                retry_after: None,
+                delay_ms: Some(30_000),
+            }],
+            random: None,
+        })
+    };
+    let deposit = [
+        "pot", "deposit", "--person", "Dana", "--pot", "Holiday", "--amount", "5", "--yes",
+    ];
+    let mut commands_said = Vec::new();
+    for signal in ["-INT", "-TERM"] {
+        slow_deposit();
+        let moving = Running::spawn({
+            let mut cmd = desktop.monzo_tray(&monzo.url());
+            cmd.args(deposit).env("MONZO_TRAY_LOG", "off");
+            cmd
+        });
+        let said = moving.wait_for_stderr("--dedupe-id monzo-tray-", Duration::from_secs(20));
+        assert!(said.contains("try this same move again"), "{said}");
+        // The request is on its way (the sandbox holds it).
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(
+            moving.child.id() > 0
+                && std::process::Command::new("kill")
+                    .args([signal, &moving.child.id().to_string()])
+                    .status()
+                    .unwrap()
+                    .success()
+        );
+        let (status, stdout, stderr) = moving.finish(Duration::from_secs(10));
+        assert!(
+            status.code().is_some_and(|c| c != 0),
+            "{signal}: exits by itself, not 0: {status:?} {stdout} {stderr}"
+        );
+        assert!(stderr.contains("may or may not have happened"), "{stderr}");
+        let commands: Vec<&str> = stderr
+            .lines()
+            .filter_map(|l| l.split_once("monzo-tray pot ").map(|(_, c)| c.trim()))
+            .collect();
+        assert_eq!(commands.len(), 2, "before the request and at the stop: {stderr}");
+        assert_eq!(commands[0], commands[1], "{stderr}");
+        commands_said.push(commands[0].to_owned());
+    }
+    monzo.sandbox.clear_faults();
+
+    let mut words: Vec<&str> = vec!["pot"];
+    words.extend(commands_said[0].split_whitespace());
+    words.push("--yes");
+    for _ in 0..2 {
+        let (code, stdout, stderr) = text(desktop.monzo_tray(&monzo.url()).args(&words).output().unwrap());
+        assert_eq!(code, 0, "{stderr}");
+        assert!(stdout.contains("Moved £5.00 into Holiday"), "{stdout}");
+    }
+    assert_eq!(
+        holiday(&monzo),
+        before + 500,
+        "the same move, tried twice, moved once"
+    );
+}
+
+/// The demo does not touch the real Home Assistant settings; the options that had
+/// none have help text.
+#[test]
+fn the_demo_leaves_home_assistant_alone_and_every_option_is_explained() {
+    let desktop = Desktop::start();
+    for args in [
+        &["--demo", "ha", "disconnect"][..],
+        &["--demo", "ha", "connect", "--url", "http://127.0.0.1:9"],
+    ] {
+        let (code, stdout, stderr) = text(
+            desktop
+                .command(monzo_tray_e2e::binary())
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 1, "{args:?}: {stdout}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(
+            stderr.contains("The demo does not change your Home Assistant settings"),
+            "{args:?}: {stderr}"
+        );
+    }
+    for (command, explained) in [("people", "One JSON document"), ("logout", "The person's name")] {
+        let (code, stdout, _) = text(
+            desktop
+                .command(monzo_tray_e2e::binary())
+                .args([command, "--help"])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0);
+        assert!(stdout.contains(explained), "{command}: {stdout}");
+    }
 }

@@ -39,9 +39,11 @@ pub enum Error {
     BadClientCredentials,
     #[error("This OAuth client is not \"Confidential\", so Monzo gives it no refresh token and the sign-in would stop working within hours. Create a new client at developers.monzo.com with Confidentiality set to Confidential, then sign in with that.")]
     NotConfidential,
-    #[error("That sign-in link was already used or has expired; start the sign-in again.")]
+    /// Monzo refused the code at the exchange. Whether it was mistyped, used or
+    /// expired Monzo does not say (`invalid_grant` for each).
+    #[error("Monzo did not accept that sign-in code: it was mistyped, already used, or has expired.")]
     CodeRejected,
-    #[error("The sign-in came back with a different security code than was sent (state mismatch): it was not started here, or was started again since. Start the sign-in again.")]
+    #[error("That address belongs to another sign-in (its state does not match this one's): it was not started here, or this sign-in was started again since.")]
     StateMismatch,
     #[error("Monzo reported an error on sign-in: {0}")]
     AuthorizationDenied(String),

@@ -315,18 +315,24 @@ pub fn parse_redirect_input(input: &str, expected_state: &str) -> Result<Authori
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     };
-    if let Some(error) = param("error") {
-        let detail = param("error_description").unwrap_or(error);
-        return Err(Error::AuthorizationDenied(detail));
-    }
-    let code = param("code").filter(|c| !c.is_empty()).ok_or_else(|| {
-        Error::BadRedirectInput(
+    let (code, error) = (param("code").filter(|c| !c.is_empty()), param("error"));
+    if code.is_none() && error.is_none() {
+        return Err(Error::BadRedirectInput(
             "that address has no sign-in code in it; it must be the one Monzo's email link led to".into(),
-        )
-    })?;
-    match param("state") {
-        Some(state) if state == expected_state => Ok(AuthorizationCode::new(code)),
-        _ => Err(Error::StateMismatch),
+        ));
+    }
+    // Only an answer with this sign-in's `state` is this sign-in's answer: anyone can
+    // make an address with an `error` in it, or a code of another sign-in.
+    if param("state").as_deref() != Some(expected_state) {
+        return Err(Error::StateMismatch);
+    }
+    match (code, error) {
+        (_, Some(error)) => {
+            let detail = param("error_description").unwrap_or(error);
+            Err(Error::AuthorizationDenied(text::line(&detail)))
+        }
+        (Some(code), None) => Ok(AuthorizationCode::new(code)),
+        (None, None) => Err(Error::StateMismatch),
     }
 }
 
@@ -373,6 +379,23 @@ mod tests {
             parse_redirect_input("http://127.0.0.1:1/cb?error=access_denied&state=s", "s"),
             Err(Error::AuthorizationDenied(_))
         ));
+    }
+
+    /// An error without this sign-in's `state` is not this sign-in's answer; with it,
+    /// Monzo's description is made safe to show.
+    #[test]
+    fn errors_need_the_state_too_and_are_cleaned() {
+        assert!(matches!(
+            parse_redirect_input("http://127.0.0.1:1/callback?error=access_denied", "s"),
+            Err(Error::StateMismatch)
+        ));
+        let Err(Error::AuthorizationDenied(said)) = parse_redirect_input(
+            "http://127.0.0.1:1/callback?error=x&error_description=%1B%5D0%3Bowned%07line%0Atwo&state=s",
+            "s",
+        ) else {
+            panic!("Monzo's error");
+        };
+        assert_eq!(said, "\u{FFFD}]0;owned\u{FFFD}line two");
     }
 
     #[test]

@@ -108,7 +108,8 @@ pub struct AccountSnapshot {
 pub struct PotSnapshot {
     /// Monzo's `pot_…` id.
     pub id: String,
-    /// Verbatim, emoji included.
+    /// As Monzo names it, emoji included; made safe to show as it was read (see
+    /// `text`).
     pub name: String,
     pub currency: String,
     pub balance: Money,

@@ -121,15 +121,21 @@ async fn full_sign_in_through_the_loopback_redirect_then_balances() {
         &listener.redirect_uri(),
     )
     .unwrap();
-    let waiting = tokio::spawn(listener.wait_for_code(sign_in.state().to_owned(), Duration::from_secs(10)));
+    let (_paste, pasted) = tokio::sync::mpsc::channel(1);
+    let completing = sign_in.complete(
+        world.engine.sessions(),
+        listener,
+        pasted,
+        Duration::from_secs(10),
+        |_| {},
+    );
     // The browser follows the redirect all the way to our loopback listener.
     let mut url = sign_in.authorize_url().clone();
     url.query_pairs_mut().append_pair("user", "Dana");
-    let page = reqwest::get(url).await.unwrap().text().await.unwrap();
+    let browsing = async { reqwest::get(url).await.unwrap().text().await.unwrap() };
+    let (signed_in, page) = tokio::join!(completing, browsing);
     assert!(page.contains("close this tab"), "{page}");
-    let code = waiting.await.unwrap().unwrap();
-    let signed_in = sign_in.finish(world.engine.sessions(), code).await.unwrap();
-    assert_eq!(signed_in.approval, Approval::Approved);
+    assert_eq!(signed_in.unwrap().approval, Approval::Approved);
 
     let snapshot = world.engine.poll_once().await;
     let dana = snapshot.person("Dana").unwrap();

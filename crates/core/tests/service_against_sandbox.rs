@@ -150,6 +150,12 @@ async fn a_pasted_url_completes_the_sign_in_and_bad_pastes_are_refused() {
         s.service.paste_redirect(&foreign).await,
         Err(Error::StateMismatch)
     ));
+    // A code Monzo refuses (mistyped, used, expired): said next to the field, and
+    // the sign-in goes on, so the right one can be pasted.
+    assert!(matches!(
+        s.service.paste_redirect("mistyped-code").await,
+        Err(Error::CodeRejected)
+    ));
     assert!(
         matches!(s.service.sign_in_status(), SignInStatus::WaitingForBrowser { .. }),
         "still waiting"

@@ -5,15 +5,13 @@
 
 use std::time::Duration;
 
-use oauth2::AuthorizationCode;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::AppService;
 use crate::error::{Error, Result};
-use crate::login::{Approval, SignIn};
+use crate::login::{Approval, Pasted, SignIn};
 use crate::loopback::LoopbackListener;
-use crate::oauth::parse_redirect_input;
 use crate::snapshot::ConnectionState;
 use crate::sync::lock;
 
@@ -53,8 +51,7 @@ pub struct SignInStarted {
 }
 
 pub(super) struct ActiveSignIn {
-    state: String,
-    paste: mpsc::Sender<AuthorizationCode>,
+    paste: mpsc::Sender<Pasted>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -166,19 +163,14 @@ impl AppService {
             name: name.clone(),
             authorize_url: started.authorize_url.clone(),
         });
-        let (paste, mut pasted) = mpsc::channel::<AuthorizationCode>(1);
-        let state = sign_in.state().to_owned();
+        let (paste, pasted) = mpsc::channel::<Pasted>(1);
         let (engine, status) = (self.engine.clone(), self.sign_in.clone());
         let task = tokio::spawn(async move {
-            let redirect = listener.wait_for_code(sign_in.state().to_owned(), SIGN_IN_TIMEOUT);
-            let code = tokio::select! {
-                code = redirect => code,
-                Some(code) = pasted.recv() => Ok(code),
-            };
-            let result = match code {
-                Ok(code) => sign_in.finish(engine.sessions(), code).await,
-                Err(err) => Err(err),
-            };
+            // A refused redirect is said on the browser's page, a refused paste to
+            // `paste_redirect`: the window needs no notice of its own.
+            let result = sign_in
+                .complete(engine.sessions(), listener, pasted, SIGN_IN_TIMEOUT, |_| {})
+                .await;
             let next = match result {
                 Ok(done) => {
                     engine.forget(&done.person.id);
@@ -207,25 +199,26 @@ impl AppService {
             }
             status.send_replace(next);
         });
-        *lock(&self.active) = Some(ActiveSignIn { state, paste, task });
+        *lock(&self.active) = Some(ActiveSignIn { paste, task });
         started
     }
 
-    /// The URL (or code) pasted for the sign-in under way. A wrong one is refused
-    /// here and the sign-in keeps waiting for a right one.
+    /// The URL (or code) pasted for the sign-in under way, answered once it was
+    /// tried. A wrong one, or a code Monzo refuses (mistyped, used, expired), is
+    /// refused here and the sign-in keeps waiting for a right one; once one is taken,
+    /// [`Self::sign_in_status`] says how the sign-in ended.
     pub async fn paste_redirect(&self, input: &str) -> Result<()> {
-        let (state, paste) = {
+        let paste = {
             let active = lock(&self.active);
             let active = active
                 .as_ref()
                 .filter(|a| !a.task.is_finished())
                 .ok_or_else(|| Error::InvalidInput("No sign-in is waiting; press Sign in first.".into()))?;
-            (active.state.clone(), active.paste.clone())
+            active.paste.clone()
         };
-        let code = parse_redirect_input(input, &state)?;
-        paste
-            .send(code)
-            .await
-            .map_err(|_| Error::InvalidInput("The sign-in already finished.".into()))
+        let finished = || Error::InvalidInput("The sign-in already finished.".into());
+        let (pasted, answer) = Pasted::with_reply(input);
+        paste.send(pasted).await.map_err(|_| finished())?;
+        answer.await.map_err(|_| finished())?
     }
 }

@@ -133,8 +133,9 @@ impl AccountTransaction {
 
 /// A transaction as the command line and Home Assistant events write it:
 /// `{"id","person","account_id","account","created","amount","currency",
-/// "description","merchant","category","pot_id"?,"declined"?}`, the amount a decimal
-/// string in major units, negative for money out (as `status --json` writes money).
+/// "description","merchant","category","pot_id"?,"declined"?,"pending"?,
+/// "local_amount"?,"local_currency"?}`, the amounts decimal strings in major units,
+/// negative for money out (as `status --json` writes money).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransactionRecord {
     pub id: String,
