@@ -172,7 +172,7 @@ fn login_through_the_loopback_redirect_then_status_people_and_logout() {
     let entries = desktop.keyring_entries();
     let kinds: Vec<&str> = entries
         .iter()
-        .map(|(user, _)| user.split('/').nth(1).unwrap())
+        .map(|(user, _)| user.rsplit('/').next().unwrap())
         .collect();
     assert_eq!(kinds, ["access_token", "client_secret", "refresh_token"]);
     assert!(
