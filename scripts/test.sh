@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# What the app links, first, so a new advisory fails in seconds: RustSec advisories,
+# licences, duplicate heavy crates (deny.toml says why each exception stands). The
+# script finds the advisory database (../shared/advisory-db here) exactly as the
+# supply_chain suite, which runs it on a fixture that must fail, does.
+bash scripts/supply-chain.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The release build, as shipped: the packages (the package tests install the .deb
