@@ -121,13 +121,19 @@ fn set_aside_as(path: &Path, base: &str) -> std::io::Result<PathBuf> {
 mod tests {
     use super::*;
 
-    /// A killed writer's temporary file goes; a live writer's stays; other files
-    /// are never touched.
+    /// A killed writer's temporary file goes; so does an old one of any process; a
+    /// live writer's stays; other files are never touched.
     #[test]
     fn abandoned_temporaries_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
-        let mut child = std::process::Command::new("true").spawn().unwrap();
+        // A process that has ended: this test program, run again to list its tests
+        // (a program every platform has).
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         let dead = child.id();
         child.wait().unwrap();
         let dead_tmp = dir.path().join(format!(".settings.json.{dead}.tmp"));
@@ -135,13 +141,24 @@ mod tests {
             .path()
             .join(format!(".settings.json.{}.tmp", std::process::id()));
         let other = dir.path().join(".other.json.1.tmp");
-        for file in [&dead_tmp, &own_tmp, &other] {
+        // Process 1 never ends on Linux (and elsewhere no process is looked up), so
+        // only its age can tell this one was abandoned.
+        let old_tmp = dir.path().join(".settings.json.1.tmp");
+        for file in [&dead_tmp, &own_tmp, &other, &old_tmp] {
             std::fs::write(file, b"{").unwrap();
         }
+        let long_ago = std::time::SystemTime::now() - 2 * ABANDONED_AFTER;
+        std::fs::File::options()
+            .write(true)
+            .open(&old_tmp)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
         remove_abandoned_temporaries(&path);
         if cfg!(target_os = "linux") {
             assert!(!dead_tmp.exists(), "the killed writer's file");
         }
+        assert!(!old_tmp.exists(), "a file older than any write takes");
         assert!(own_tmp.exists(), "a live writer's file");
         assert!(other.exists(), "not ours");
     }
