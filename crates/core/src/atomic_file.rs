@@ -21,7 +21,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
+        replace(&tmp, path)?;
         // Make the rename itself durable.
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
@@ -32,6 +32,31 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Renames `from` over `to`. On Windows that fails with "Access denied" while another
+/// program has `to` open: one that did not allow it to be deleted (a virus scanner,
+/// an editor), or anyone at all on a file system without POSIX rename semantics
+/// (FAT, network shares, Wine), such as another monzo-tray reading the settings.
+/// They hold it for moments, so the rename is tried again for a while.
+#[cfg(windows)]
+fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && started.elapsed() < PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Elsewhere a rename replaces an open file (its readers keep the old one).
+#[cfg(not(windows))]
+fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::rename(from, to)
 }
 
 /// A writer finishes its temporary file within milliseconds: one this old was

@@ -326,8 +326,9 @@ mod tests {
     }
 
     /// A save goes over the file already there (a rename onto an existing file has
-    /// its own rules on Windows), also while a reader has it open, and leaves nothing
-    /// else in the folder.
+    /// its own rules on Windows), also while someone else reads it for a moment (as
+    /// another monzo-tray or a virus scanner does), and leaves nothing else in the
+    /// folder.
     #[test]
     fn a_save_replaces_the_existing_file_and_reads_back() {
         let dir = tempfile::tempdir().unwrap();
@@ -339,10 +340,13 @@ mod tests {
         file.save(&settings).unwrap();
         settings.poll_interval_secs = 45;
         settings.privacy_mode = true;
-        {
-            let _reader = std::fs::File::open(file.path()).unwrap();
-            file.save(&settings).unwrap();
-        }
+        let reader = std::fs::File::open(file.path()).unwrap();
+        let reading = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(reader);
+        });
+        file.save(&settings).unwrap();
+        reading.join().unwrap();
         let loaded = file.load().unwrap();
         assert_eq!(loaded.warning, None);
         assert_eq!(loaded.settings, settings);
