@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of monzo-tray: formatting, lints, unit tests, the core against the
-# sandbox over HTTP, and the end-to-end suites that drive the built binary with a
-# real Secret Service. Installs what it needs first.
+# Runs every test of monzo-tray: formatting, lints, the Windows build and its tests
+# under Wine, the macOS type-check, unit tests, the core against the sandbox over
+# HTTP, and the end-to-end suites that drive the built binary with a real Secret
+# Service. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,6 +10,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Windows: the app built, the core's and the sandbox's tests and the command line
+# run under Wine; macOS: every target type-checked (README, "macOS and Windows").
+bash scripts/platforms.sh
 # The release build, as shipped: the packages (the package tests install the .deb
 # and read the .rpm) and the binary the end-to-end suites drive. One build of the
 # app only: the test profile never builds it (src-tauri has no unit tests).
