@@ -9,13 +9,17 @@
 # Installs what it needs first (only what is missing). Fails if any build, check or
 # test fails. If rustup cannot add a target, that platform prints one line saying
 # it was skipped and why, and the rest goes on.
-# `scripts/platforms.sh windows` or `scripts/platforms.sh macos` runs one of them.
+# `scripts/platforms.sh windows` or `macos` runs one of them; `build` only builds
+# and checks both (scripts/test.sh runs that in the background at the lowest
+# priority, then this script in full once the Linux suites are done).
+# Its own target folder (target/platforms), so it never waits for another cargo's.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 only="${1:-all}"
-target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TARGET_DIR="${MONZO_TRAY_PLATFORMS_TARGET_DIR:-$PWD/target/platforms}"
+target_dir="$CARGO_TARGET_DIR"
 WINDOWS=x86_64-pc-windows-gnu
 MACOS=(aarch64-apple-darwin x86_64-apple-darwin)
 
@@ -112,6 +116,7 @@ windows() {
   timed "windows build" cargo build --locked --target "$WINDOWS" \
     -p monzo-tray-core -p monzo-sandbox -p monzo-tray --tests --bins \
     --message-format=json-render-diagnostics >"$built"
+  [ "${1:-}" != build-only ] || return 0
 
   local failed=0 ran=0 ignored=0 start=$SECONDS
   while IFS=$'\t' read -r suite exe cwd; do
@@ -193,15 +198,19 @@ macos() {
   timed "macos check" cargo check --locked --workspace --all-targets "${args[@]}"
 }
 
+# Each platform in a shell of its own, so a failure stops it (set -e), not the other.
+both() {
+  local status=0
+  bash "$0" "$1" || status=1
+  bash "$0" macos || status=1
+  return "$status"
+}
+
 case "$only" in
-  # Each in a shell of its own, so a failure stops that platform (set -e) and not the other.
-  all)
-    status=0
-    bash "$0" windows || status=1
-    bash "$0" macos || status=1
-    exit "$status"
-    ;;
+  all) both windows ;;
+  build) both windows-build ;;
   windows) windows ;;
+  windows-build) windows build-only ;;
   macos) macos ;;
-  *) echo "usage: $0 [all|windows|macos]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|build|windows|macos]" >&2; exit 2 ;;
 esac
