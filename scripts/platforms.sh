@@ -25,12 +25,13 @@ MACOS=(aarch64-apple-darwin x86_64-apple-darwin)
 
 say() { echo "platforms: $*" >&2; }
 
-# Runs a step and says how long it took.
+# Runs a step, says how long it took, and returns how it went.
 timed() {
-  local name="$1" start=$SECONDS
+  local name="$1" start=$SECONDS status=0
   shift
-  "$@"
+  "$@" || status=$?
   say "$name took $((SECONDS - start)) s"
+  return "$status"
 }
 
 install_packages() {
@@ -121,7 +122,8 @@ windows() {
   local failed=0 ran=0 ignored=0 start=$SECONDS
   while IFS=$'\t' read -r suite exe cwd; do
     local log="$dir/$suite.log" result
-    if (cd "$cwd" && "$wine" "$exe") >"$log" 2>&1; then result=ok; else result=FAILED; fi
+    # A test program that hangs is stopped long after any of them takes.
+    if (cd "$cwd" && timeout 600 "$wine" "$exe") >"$log" 2>&1; then result=ok; else result=FAILED; fi
     local line passed skipped
     line="$(grep '^test result:' "$log" | tail -1 || true)"
     passed="$(sed -n 's/.* \([0-9]*\) passed.*/\1/p' <<<"$line")"
@@ -161,7 +163,7 @@ windows_cli() {
   for command in "status --json" "transactions --json" "headless --once"; do
     local name="${command%% *}"
     # $command unquoted on purpose: its words are arguments.
-    if ! (cd "$dir" && MONZO_TRAY_CONFIG_DIR="$dir/config" /usr/lib/wine/wine64 "$exe" --demo $command \
+    if ! (cd "$dir" && MONZO_TRAY_CONFIG_DIR="$dir/config" timeout 120 /usr/lib/wine/wine64 "$exe" --demo $command \
       >"$dir/$name.out" 2>"$dir/$name.err"); then
       say "windows: monzo-tray --demo $command failed under Wine:"
       cat "$dir/$name.out" "$dir/$name.err" >&2
