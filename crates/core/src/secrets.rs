@@ -305,6 +305,30 @@ mod tests {
         );
     }
 
+    /// The Credential Manager, through the same store and entry names the app uses:
+    /// stored, read, replaced, deleted. Windows only: on Linux the real store needs a
+    /// session bus and an unlocked keyring, which the end-to-end suites start
+    /// (tests/tests/cli.rs).
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn the_credential_manager_stores_reads_and_deletes_a_secret() {
+        let store = SecretStore::keyring();
+        store.check_available().await.unwrap();
+        let owner = format!("keyring-test-{}", std::process::id());
+        let kind = SecretKind::MqttPassword;
+        assert_eq!(store.get(&owner, kind).await.unwrap(), None);
+        store.set(&owner, kind, "first").await.unwrap();
+        assert_eq!(store.get(&owner, kind).await.unwrap().as_deref(), Some("first"));
+        // Replaced, not added beside; any Unicode a password may hold comes back.
+        let second = "pässwörd ✓ 🔑 \"quoted\"";
+        store.set(&owner, kind, second).await.unwrap();
+        assert_eq!(store.get(&owner, kind).await.unwrap().as_deref(), Some(second));
+        store.delete_all(&owner).await.unwrap();
+        assert_eq!(store.get(&owner, kind).await.unwrap(), None);
+        // Deleting what is not there is not an error.
+        store.delete(&owner, kind).await.unwrap();
+    }
+
     #[tokio::test]
     async fn households_never_share_an_entry() {
         let store = SecretStore::memory();

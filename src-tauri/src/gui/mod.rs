@@ -30,11 +30,15 @@ use tauri_plugin_autostart::MacosLauncher;
 
 use crate::context::AppContext;
 
-/// Whether a graphical session is there to show a tray in.
+/// Whether a graphical session is there to show a tray in: an X11 or Wayland
+/// display where there are such things; a Windows or macOS desktop always (neither
+/// sets DISPLAY, and an app started from the Finder or the Start menu has no
+/// terminal to print to).
 pub fn display_available() -> bool {
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+    cfg!(any(windows, target_os = "macos"))
+        || ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
 }
 
 /// What the Tauri side keeps: the core service and the context it came from.

@@ -461,6 +461,38 @@ mod tests {
         assert_eq!(again["home_assistant"]["mqtt"]["base_topic"], DEFAULT_BASE_TOPIC);
     }
 
+    /// A save goes over the file already there (a rename onto an existing file has
+    /// its own rules on Windows), also while someone else reads it for a moment (as
+    /// another monzo-tray or a virus scanner does), and leaves nothing else in the
+    /// folder.
+    #[test]
+    fn a_save_replaces_the_existing_file_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::in_dir(dir.path());
+        let mut settings = Settings {
+            poll_interval_secs: 30,
+            ..Settings::default()
+        };
+        file.save(&settings).unwrap();
+        settings.poll_interval_secs = 45;
+        settings.privacy_mode = true;
+        let reader = std::fs::File::open(file.path()).unwrap();
+        let reading = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(reader);
+        });
+        file.save(&settings).unwrap();
+        reading.join().unwrap();
+        let loaded = file.load().unwrap();
+        assert_eq!(loaded.warning, None);
+        assert_eq!(loaded.settings, settings);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [SETTINGS_FILE]);
+    }
+
     /// One wrong value costs that value only, named in one sentence each.
     #[test]
     fn a_wrong_value_is_replaced_by_its_default_and_everything_else_kept() {
