@@ -508,10 +508,15 @@ impl Household {
     /// that cannot be saved changes nothing; entries that cannot be deleted now are
     /// deleted at the next start ([`Self::tidy_keyring`]).
     ///
-    /// Errors: [`Error::UnknownPerson`]; the settings cannot be saved.
+    /// Errors: [`Error::UnknownPerson`]; the keyring cannot be reached (locked, or no
+    /// Secret Service); the settings cannot be saved.
     pub async fn remove_person(&self, name: &str) -> Result<Removal> {
         self.reload_if_changed()?;
         let person = self.person(name)?;
+        // A keyring that cannot be reached (locked, or no Secret Service) would
+        // leave the person's tokens behind until some later start: refuse instead,
+        // with the keyring's own sentence, and change nothing.
+        self.secrets.check_available().await?;
         {
             let _lock = self.person_lock(&person.id).await?;
             self.update(|s| {
