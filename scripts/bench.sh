@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# What takes the binary's space (below): cargo bloat, for the benchmark only.
+if [ "$(cargo bloat --version 2>/dev/null)" != "0.12.1" ]; then
+  cargo install cargo-bloat --version 0.12.1 --locked --quiet
+fi
 MONZO_TRAY_HA_VENV="$(bash tests/ha/install.sh)"
 export MONZO_TRAY_HA_VENV
 # Our release profile (Cargo.toml: lto, codegen-units = 1, strip) and, for the
@@ -30,6 +34,19 @@ out=docs/benchmarks.md
   cargo bench --quiet --locked -p monzo-tray-e2e --bench footprint -- \
     "Cargo's default profile=$PWD/target/default-profile/release/monzo-tray,$PWD/$default_deb" \
     "our release profile=$PWD/target/release/monzo-tray,$PWD/$ours" 2>/dev/null | grep '^|'
+  echo
+  echo "## Binary size"
+  echo
+  echo "The release binary as shipped (our profile, stripped): $(stat -c %s target/release/monzo-tray | awk '{printf "%.1f MB", $1 / 1048576}')."
+  echo "What takes its space: cargo bloat on the same build with its symbols kept (a build of its own in"
+  echo "target/bloat), the code (.text) of each crate."
+  echo
+  cargo bloat --release --locked -p monzo-tray --crates -n 0 --message-format json --target-dir target/bloat 2>/dev/null \
+    | tail -1 | python3 scripts/bloat-table.py 15
+  echo
+  echo "Crates from crates.io in the Linux binary in two versions (deny.toml fails the run on heavy ones; the README says why these stay):"
+  cargo tree --locked -p monzo-tray -e normal,no-proc-macro --target x86_64-unknown-linux-gnu --prefix none \
+    | grep -v ' (/' | sed 's/ (.*//' | sort -u | awk '{ print $1 }' | uniq -d | paste -sd ' ' | sed 's/ /, /g'
   echo
   echo "## Poll scaling"
   echo

@@ -47,3 +47,14 @@ if ! command -v tauri-driver >/dev/null 2>&1; then
   echo "Installing tauri-driver" >&2
   cargo install tauri-driver --version '^2' --locked --quiet
 fi
+
+# The supply-chain check (scripts/supply-chain.sh: advisories, licences, duplicate
+# versions), built from crates.io at a pinned version.
+cargo_deny_version="0.20.2"
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
+  echo "Installing cargo-deny $cargo_deny_version" >&2
+  # Without its own profile's fat LTO and single codegen unit: the build is much
+  # shorter on two cores, and a check that reads a few hundred crates is no slower.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-deny --version "$cargo_deny_version" --locked --quiet
+fi

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Draws monzo-tray's icons as RGBA PNGs (no dependencies): a coral rounded square
-with three white bars, one per balance. Re-run after changing the design; the PNGs
-are committed because Tauri's build needs them (RGBA) before anything else."""
+with three white bars, one per balance, and packs them into the icon containers the
+other platforms' bundles need: `icon.ico` (Windows: the executable's resource and
+the installers) and `icon.icns` (the macOS app bundle). Re-run after changing the
+design; the files are committed because Tauri's build needs them (RGBA) before
+anything else."""
 import struct
 import zlib
 from pathlib import Path
@@ -45,10 +48,18 @@ def pixel(x, y, size):
     return rgb + (round(255 * back),)
 
 
+DRAWN = {}
+
+
+def drawn(size):
+    """The icon's pixels at `size`, one row of RGBA bytes per line, drawn once."""
+    if size not in DRAWN:
+        DRAWN[size] = [b"".join(bytes(pixel(x, y, size)) for x in range(size)) for y in range(size)]
+    return DRAWN[size]
+
+
 def png(size):
-    rows = b"".join(
-        b"\x00" + b"".join(bytes(pixel(x, y, size)) for x in range(size)) for y in range(size)
-    )
+    rows = b"".join(b"\x00" + row for row in drawn(size))
 
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -57,11 +68,64 @@ def png(size):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
 
 
+def dib(size):
+    """A 32-bit bitmap as an .ico holds it: a BITMAPINFOHEADER whose height counts the
+    colour rows and the mask rows, the BGRA rows bottom-up, then the 1-bit AND mask
+    (set where the pixel is fully transparent, for readers that ignore alpha)."""
+    rows = drawn(size)
+    header = struct.pack("<IiiHHIIiiII", 40, size, 2 * size, 1, 32, 0, 0, 0, 0, 0, 0)
+    colour = b"".join(
+        b"".join(bytes((row[i + 2], row[i + 1], row[i], row[i + 3])) for i in range(0, len(row), 4))
+        for row in reversed(rows)
+    )
+    stride = (size + 31) // 32 * 4
+    mask = b""
+    for row in reversed(rows):
+        bits = bytearray(stride)
+        for x in range(size):
+            if row[4 * x + 3] == 0:
+                bits[x // 8] |= 0x80 >> (x % 8)
+        mask += bytes(bits)
+    return header + colour + mask
+
+
+# Windows picks the layer nearest the size it draws (16 in a list, 32 on the desktop,
+# 256 in large views). Bitmaps below 256, as every Windows reader takes them; a PNG
+# at 256, as Windows Vista and later read it.
+ICO_SIZES = [16, 24, 32, 48, 64, 256]
+
+
+def ico():
+    images = [png(size) if size >= 256 else dib(size) for size in ICO_SIZES]
+    out = struct.pack("<HHH", 0, 1, len(images))
+    offset = 6 + 16 * len(images)
+    for size, image in zip(ICO_SIZES, images):
+        side = size % 256  # 0 means 256
+        out += struct.pack("<BBBBHHII", side, side, 0, 0, 1, 32, len(image), offset)
+        offset += len(image)
+    return out + b"".join(images)
+
+
+# The PNG-holding icon types of Apple's icns format (macOS 10.7 and later), each with
+# its size in pixels: "ic11" is 16 points at 2x, and so on.
+ICNS_TYPES = [
+    (b"icp4", 16), (b"icp5", 32), (b"ic11", 32), (b"ic12", 64), (b"ic07", 128),
+    (b"ic13", 256), (b"ic08", 256), (b"ic14", 512), (b"ic09", 512),
+]
+
+
+def icns():
+    body = b"".join(kind + struct.pack(">I", 8 + len(data)) + data for kind, data in ((k, png(s)) for k, s in ICNS_TYPES))
+    return b"icns" + struct.pack(">I", 8 + len(body)) + body
+
+
 def main():
     out = Path(__file__).resolve().parent.parent / "icons"
     out.mkdir(exist_ok=True)
-    for name, size in [("32x32.png", 32), ("128x128.png", 128), ("128x128@2x.png", 256), ("icon.png", 512), ("tray.png", 64)]:
-        (out / name).write_bytes(png(size))
+    files = [("32x32.png", lambda: png(32)), ("128x128.png", lambda: png(128)), ("128x128@2x.png", lambda: png(256)),
+             ("icon.png", lambda: png(512)), ("tray.png", lambda: png(64)), ("icon.ico", ico), ("icon.icns", icns)]
+    for name, make in files:
+        (out / name).write_bytes(make())
         print("wrote", out / name)
 
 

@@ -41,7 +41,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let context = if cli.demo {
         demo::context().await?
     } else {
-        AppContext::from_env()?
+        AppContext::from_env().await?
     };
     match cli.command {
         None => {
@@ -62,11 +62,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Some(Command::Logout { person }) => {
-            let removed = context.household.remove_person(&person).await?;
-            output::line(&format!(
-                "{} was removed, with their sign-in and client secret.",
-                removed.name
-            ))?;
+            let removal = context.household.remove_person(&person).await?;
+            match removal.secrets_kept {
+                None => output::line(&format!(
+                    "{} was removed, with their sign-in and client secret.",
+                    removal.person.name
+                ))?,
+                Some(err) => output::line(&format!(
+                    "{} was removed. Their sign-in and client secret could not be deleted from the keyring now ({err}); monzo-tray deletes them at its next start.",
+                    removal.person.name
+                ))?,
+            }
             Ok(0)
         }
         Some(Command::Login {
@@ -181,7 +187,7 @@ async fn connect_mqtt(
 /// reply, or Ctrl-C or SIGTERM with the move under way.
 async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) -> anyhow::Result<()> {
     let person = context.household.person(&args.person)?;
-    let snapshot = context.engine.poll_once().await;
+    let snapshot = context.engine.poll_balances().await;
     let attempt = match &args.dedupe_id {
         Some(id) => pots::Attempt::Again(id),
         None => pots::Attempt::New,
@@ -260,7 +266,7 @@ async fn transactions(
 /// Prints everyone's balances once; the exit code says whether all are current
 /// (`terminal::status_exit_code`).
 async fn status(context: &AppContext, json: bool) -> anyhow::Result<u8> {
-    let snapshot = context.engine.poll_once().await;
+    let snapshot = context.engine.poll_balances().await;
     if json {
         output::line(&serde_json::to_string_pretty(&snapshot)?)?;
     } else {
@@ -381,6 +387,9 @@ async fn login(
 }
 
 async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
+    // One engine per household: a second would refresh tokens and announce every
+    // transaction twice.
+    let _engine = context.household.hold_engine("monzo-tray headless")?;
     if once {
         // Listening before the poll: what is new is announced, and only then
         // remembered as seen (see `Engine::new_transactions`).
@@ -449,7 +458,14 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
         }
     });
     // Returns once polling and pushing have stopped and rotated tokens are saved.
-    background::run(context.engine.clone(), context.push_status.clone(), stopped).await;
+    let lost = background::run(context.engine.clone(), context.push_status.clone(), stopped).await;
+    if !lost.is_empty() {
+        bail!(
+            "Stopped, but the keyring could not store the refreshed sign-in of {}: Monzo has already replaced the old one, so sign {} in again.",
+            lost.join(" and "),
+            if lost.len() == 1 { "them" } else { "each of them" }
+        );
+    }
     match tokio::time::timeout(Duration::from_millis(100), printer).await {
         Ok(Ok(Err(err))) => Err(err),
         _ => Ok(()),

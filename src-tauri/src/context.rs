@@ -25,13 +25,15 @@ pub struct AppContext {
 
 impl AppContext {
     /// The real thing: `MONZO_API_URL`/`MONZO_AUTH_URL`, settings in the config dir,
-    /// secrets in the OS keyring.
-    pub fn from_env() -> anyhow::Result<Self> {
+    /// secrets in the OS keyring (its chores done first: entries from before
+    /// household ids moved, those of people removed while it was away deleted).
+    pub async fn from_env() -> anyhow::Result<Self> {
         let endpoints = Endpoints::from_env()?;
         let household = Household::open(SettingsFile::in_dir(&config_dir()?), SecretStore::keyring())?;
         if let Some(warning) = &household.load_warning {
             eprintln!("monzo-tray: {warning}");
         }
+        household.tidy_keyring().await;
         Self::assemble(endpoints, household, None)
     }
 

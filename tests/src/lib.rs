@@ -372,6 +372,16 @@ pub fn cli_login(desktop: &Desktop, api_url: &str, person: &str) {
     assert!(status.success(), "login of {person} failed: {stderr}");
 }
 
+impl Drop for Running {
+    /// A test that failed half-way leaves no process of its own running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Output as text: (exit code, stdout, stderr).
 pub fn text(output: Output) -> (i32, String, String) {
     (

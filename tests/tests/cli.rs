@@ -180,7 +180,7 @@ fn login_through_the_loopback_redirect_then_status_people_and_logout() {
     let entries = desktop.keyring_entries();
     let kinds: Vec<&str> = entries
         .iter()
-        .map(|(user, _)| user.split('/').nth(1).unwrap())
+        .map(|(user, _)| user.rsplit('/').next().unwrap())
         .collect();
     assert_eq!(kinds, ["access_token", "client_secret", "refresh_token"]);
     assert!(
@@ -873,8 +873,8 @@ fn a_broken_settings_file_is_kept_aside_and_reported() {
 }
 
 /// A hand edit with a wrong value (or a value of another version) costs that value
-/// only: named in one sentence, replaced by its default, everyone still signed in,
-/// and keys this version does not know kept on the next save.
+/// only: named in one sentence, its default used instead, everyone still signed in;
+/// on the next save it and the keys this version does not know stay as written.
 #[test]
 fn one_wrong_value_in_settings_costs_that_value_only() {
     let desktop = Desktop::start();
@@ -926,8 +926,13 @@ fn one_wrong_value_in_settings_costs_that_value_only() {
         serde_json::from_str(&std::fs::read_to_string(desktop.settings_path()).unwrap()).unwrap();
     assert_eq!(saved["from_a_newer_version"]["kept"], true);
     assert_eq!(saved["people"][0]["favourite_colour"], "teal");
-    assert_eq!(saved["poll_interval_secs"], 60);
+    // A value this version cannot read may be a newer version's: it stays as
+    // written, and this version goes on using its default and saying so.
+    assert_eq!(saved["poll_interval_secs"], "sixty");
     assert_eq!(saved["people"].as_array().unwrap().len(), 2);
+    let (json, _, stderr) = status_json(&desktop, &monzo);
+    assert!(stderr.contains("uses 60 instead"), "{stderr}");
+    assert_eq!(json["people"].as_array().unwrap().len(), 2);
 }
 
 #[test]

@@ -1,8 +1,11 @@
-//! What each platform's build is made of, read from Cargo's build graph for targets
-//! this machine cannot build: secrets in the platform's own store (the Keychain on
-//! macOS, the Credential Manager on Windows, the Secret Service on Linux), and the
-//! Linux-only crates (the session bus, libc) left out elsewhere. Also the bundle
-//! targets each platform's Tauri config asks for.
+//! What each platform's build is made of, read from Cargo's build graph for the
+//! targets releases are built for, which this machine cannot build (Windows' MSVC;
+//! macOS links against Apple's SDK): secrets in the platform's own store (the
+//! Keychain on macOS, the Credential Manager on Windows, the Secret Service on
+//! Linux), and the Linux-only crates (the session bus, libc) left out elsewhere.
+//! Also the bundle targets each platform's Tauri config asks for, and the icons each
+//! needs. scripts/platforms.sh builds and runs the Windows GNU build under Wine and
+//! type-checks macOS.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -139,6 +142,88 @@ fn each_platform_bundles_its_own_installers() {
     )
     .unwrap();
     assert!(shared["bundle"].get("targets").is_none(), "{}", shared["bundle"]);
+}
+
+/// The width and height a PNG says it has.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
+    let be = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// Windows' resource compiler and installers take the `.ico`, macOS's bundle the
+/// `.icns`; both are listed with the PNGs, and hold the sizes each platform draws.
+#[test]
+fn every_platform_finds_its_icon_format_in_the_bundle() {
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("src-tauri/tauri.conf.json")).unwrap(),
+    )
+    .unwrap();
+    let icons: Vec<&str> = config["bundle"]["icon"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    for wanted in ["../icons/icon.ico", "../icons/icon.icns", "../icons/icon.png"] {
+        assert!(icons.contains(&wanted), "{wanted} not in {icons:?}");
+    }
+
+    // .ico: a directory of entries (width 0 meaning 256), each a bitmap or a PNG.
+    let ico = std::fs::read(workspace().join("icons/icon.ico")).unwrap();
+    let le16 = |at: usize| u16::from_le_bytes(ico[at..at + 2].try_into().unwrap());
+    let le32 = |at: usize| u32::from_le_bytes(ico[at..at + 4].try_into().unwrap()) as usize;
+    assert_eq!((le16(0), le16(2)), (0, 1), "an icon file");
+    let mut sizes = Vec::new();
+    for n in 0..usize::from(le16(4)) {
+        let entry = 6 + 16 * n;
+        let side = match ico[entry] {
+            0 => 256,
+            side => u32::from(side),
+        };
+        assert_eq!(ico[entry + 1], ico[entry], "square");
+        let (len, offset) = (le32(entry + 8), le32(entry + 12));
+        let image = &ico[offset..offset + len];
+        if image.starts_with(b"\x89PNG") {
+            assert_eq!(png_size(image), (side, side));
+        } else {
+            // A BITMAPINFOHEADER: 32 bits per pixel, colour and mask rows.
+            let width = u32::from_le_bytes(image[4..8].try_into().unwrap());
+            let height = u32::from_le_bytes(image[8..12].try_into().unwrap());
+            assert_eq!((width, height, image[14]), (side, 2 * side, 32));
+        }
+        sizes.push(side);
+    }
+    for side in [16, 32, 48, 256] {
+        assert!(sizes.contains(&side), "no {side}px layer in icon.ico: {sizes:?}");
+    }
+
+    // .icns: "icns", the whole length, then typed entries, each holding a PNG.
+    let icns = std::fs::read(workspace().join("icons/icon.icns")).unwrap();
+    let be32 = |at: usize| u32::from_be_bytes(icns[at..at + 4].try_into().unwrap()) as usize;
+    assert_eq!(&icns[..4], b"icns");
+    assert_eq!(be32(4), icns.len());
+    let mut types = Vec::new();
+    let mut at = 8;
+    while at < icns.len() {
+        let (kind, len) = (&icns[at..at + 4], be32(at + 4));
+        let side = match kind {
+            b"icp4" => 16,
+            b"icp5" | b"ic11" => 32,
+            b"ic12" => 64,
+            b"ic07" => 128,
+            b"ic08" | b"ic13" => 256,
+            b"ic09" | b"ic14" => 512,
+            other => panic!("unexpected entry {:?}", String::from_utf8_lossy(other)),
+        };
+        assert_eq!(png_size(&icns[at + 8..at + len]), (side, side));
+        types.push(String::from_utf8_lossy(kind).into_owned());
+        at += len;
+    }
+    assert_eq!(at, icns.len());
+    for wanted in ["ic07", "ic08", "ic09", "ic13", "ic14"] {
+        assert!(types.iter().any(|t| t == wanted), "{wanted} missing: {types:?}");
+    }
 }
 
 #[test]

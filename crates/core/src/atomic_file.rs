@@ -21,7 +21,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
+        replace(&tmp, path)?;
         // Make the rename itself durable.
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
@@ -32,6 +32,31 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Renames `from` over `to`. On Windows that fails with "Access denied" while another
+/// program has `to` open: one that did not allow it to be deleted (a virus scanner,
+/// an editor), or anyone at all on a file system without POSIX rename semantics
+/// (FAT, network shares, Wine), such as another monzo-tray reading the settings.
+/// They hold it for moments, so the rename is tried again for a while.
+#[cfg(windows)]
+fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    const PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+    let started = std::time::Instant::now();
+    loop {
+        match std::fs::rename(from, to) {
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied && started.elapsed() < PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Elsewhere a rename replaces an open file (its readers keep the old one).
+#[cfg(not(windows))]
+fn replace(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::rename(from, to)
 }
 
 /// A writer finishes its temporary file within milliseconds: one this old was
@@ -121,13 +146,19 @@ fn set_aside_as(path: &Path, base: &str) -> std::io::Result<PathBuf> {
 mod tests {
     use super::*;
 
-    /// A killed writer's temporary file goes; a live writer's stays; other files
-    /// are never touched.
+    /// A killed writer's temporary file goes; so does an old one of any process; a
+    /// live writer's stays; other files are never touched.
     #[test]
     fn abandoned_temporaries_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
-        let mut child = std::process::Command::new("true").spawn().unwrap();
+        // A process that has ended: this test program, run again to list its tests
+        // (a program every platform has).
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .arg("--list")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         let dead = child.id();
         child.wait().unwrap();
         let dead_tmp = dir.path().join(format!(".settings.json.{dead}.tmp"));
@@ -135,13 +166,24 @@ mod tests {
             .path()
             .join(format!(".settings.json.{}.tmp", std::process::id()));
         let other = dir.path().join(".other.json.1.tmp");
-        for file in [&dead_tmp, &own_tmp, &other] {
+        // Process 1 never ends on Linux (and elsewhere no process is looked up), so
+        // only its age can tell this one was abandoned.
+        let old_tmp = dir.path().join(".settings.json.1.tmp");
+        for file in [&dead_tmp, &own_tmp, &other, &old_tmp] {
             std::fs::write(file, b"{").unwrap();
         }
+        let long_ago = std::time::SystemTime::now() - 2 * ABANDONED_AFTER;
+        std::fs::File::options()
+            .write(true)
+            .open(&old_tmp)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
         remove_abandoned_temporaries(&path);
         if cfg!(target_os = "linux") {
             assert!(!dead_tmp.exists(), "the killed writer's file");
         }
+        assert!(!old_tmp.exists(), "a file older than any write takes");
         assert!(own_tmp.exists(), "a live writer's file");
         assert!(other.exists(), "not ours");
     }

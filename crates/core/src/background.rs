@@ -5,20 +5,29 @@
 //! no sign-in (mini-redis's `server::run` is the model).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::engine::Engine;
 use crate::home_assistant::{link, PushState};
 
-/// Polls and pushes until `shutdown` turns true; then lets a poll or push under way
-/// finish, saves what the sessions hold, and returns. How the push stands is
+/// How often the settings file is looked at for another process's change (a `login`
+/// or `ha connect` beside the running app, a hand edit). Reading a small file is
+/// cheaper than a file watcher's thread, and works the same on every platform.
+pub const SETTINGS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Polls and pushes until `shutdown` turns true, following changes other processes
+/// make to the settings; then gives up a poll under way, lets a push under way end,
+/// saves what the sessions hold, and returns the names of people whose rotated
+/// tokens could not be stored (they must sign in again). How the push stands is
 /// published on `push_status`.
 pub async fn run(
     engine: Arc<Engine>,
     push_status: watch::Sender<Option<PushState>>,
     shutdown: watch::Receiver<bool>,
-) {
+) -> Vec<String> {
+    let settings = tokio::spawn(follow_settings(engine.clone(), shutdown.clone()));
     let push = tokio::spawn(link::follow(
         engine.household().clone(),
         engine.subscribe(),
@@ -26,9 +35,41 @@ pub async fn run(
         push_status,
         shutdown.clone(),
     ));
-    engine.run(shutdown).await;
+    let lost = engine.run(shutdown).await;
     if let Err(err) = push.await {
         tracing::warn!(%err, "the Home Assistant push ended abnormally");
     }
+    settings.abort();
     tracing::info!("polling and pushing stopped");
+    lost
+}
+
+/// Reads the settings again every [`SETTINGS_WATCH_INTERVAL`] and tells the engine
+/// what changed, until `shutdown`.
+async fn follow_settings(engine: Arc<Engine>, mut shutdown: watch::Receiver<bool>) {
+    let household = engine.household().clone();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SETTINGS_WATCH_INTERVAL) => {}
+            _ = async {
+                // A sender gone without asking means nobody can ask any more.
+                if shutdown.wait_for(|stop| *stop).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            } => return,
+        }
+        let people_before = household.settings().people;
+        match household.reload_if_changed() {
+            Ok(true) => {
+                let people_changed = household.settings().people != people_before;
+                tracing::info!(
+                    people_changed,
+                    "the settings were changed elsewhere; following them"
+                );
+                engine.settings_changed(people_changed);
+            }
+            Ok(false) => {}
+            Err(err) => tracing::debug!(%err, "could not read the settings again"),
+        }
+    }
 }

@@ -121,6 +121,23 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Another process of the household held a lock past its time limit.
+    #[error("Another monzo-tray process has held {what} for {seconds} s ({path}); if none is running, that process is stuck: end it and try again.")]
+    Busy {
+        what: &'static str,
+        seconds: u64,
+        path: String,
+    },
+    #[error("Could not use the lock file {path}: {source}")]
+    LockIo {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// One engine per household (config folder): a second tray app or `headless`.
+    #[error("monzo-tray already runs for this household ({role}{}): only one may poll and push at a time, since Monzo's tokens are refreshed in turn and every transaction would be announced twice. Stop it first, or use it as it is.",
+        .pid.map(|p| format!(", process {p}")).unwrap_or_default())]
+    EngineRunning { pid: Option<u32>, role: String },
     #[error("There is no person called \"{0}\"; `monzo-tray people` lists them.")]
     UnknownPerson(String),
     #[error("{0}")]
@@ -146,7 +163,7 @@ fn kept_sentence(other: Option<&str>, kept: bool) -> String {
 /// "15 minutes", "90 seconds".
 fn human_duration(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs >= 120 && secs % 60 == 0 {
+    if secs >= 120 && secs.is_multiple_of(60) {
         format!("{} minutes", secs / 60)
     } else if secs == 1 {
         "1 second".to_owned()
@@ -208,6 +225,8 @@ impl Error {
             | Error::Keyring(_) => "keyring",
             Error::SecretMissing { .. } => "secret_missing",
             Error::SettingsIo { .. } => "settings",
+            Error::Busy { .. } | Error::LockIo { .. } => "busy",
+            Error::EngineRunning { .. } => "already_running",
             Error::UnknownPerson(_) => "unknown_person",
             Error::InvalidInput(_) => "invalid_input",
             Error::InvalidField { field, .. } => match *field {

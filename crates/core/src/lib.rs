@@ -10,6 +10,8 @@
 //! - [`account_types`]: Monzo's account types in words, and which are not shown.
 //! - [`slug`]: names to entity-id parts, exactly as Home Assistant's `slugify`.
 //! - [`atomic_file`]: writes that a crash cannot leave half-done; backups kept apart.
+//! - [`file_lock`]: locks between the processes of one household (settings, a
+//!   person's tokens, the one engine).
 //! - [`monzo`]: our HTTP client for Monzo's API, with typed errors; replies read
 //!   strictly where it matters.
 //! - [`transactions`]: a transaction as shown and announced; the last one seen per
@@ -45,6 +47,7 @@ pub mod background;
 pub mod clock;
 pub mod engine;
 pub mod error;
+pub mod file_lock;
 pub mod home_assistant;
 pub mod household;
 pub mod login;

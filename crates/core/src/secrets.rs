@@ -1,6 +1,8 @@
 //! Secrets: client secrets, access and refresh tokens, the Home Assistant token and
-//! the MQTT broker's password; one keyring entry per owner (a person, or
-//! `home_assistant`) and kind.
+//! the MQTT broker's password; one keyring entry per household, owner (a person, or
+//! `home_assistant`) and kind: `<household id>/<owner>/<kind>`, so two config
+//! folders (two households on one account) never share an entry. Entries made
+//! before household ids were `<owner>/<kind>`; `Household` moves them.
 //!
 //! The OS keyring is reached through the `keyring` crate: the Secret Service on
 //! Linux, the Keychain on macOS, the Credential Manager on Windows (one feature per
@@ -127,6 +129,11 @@ impl MemoryBackend {
     pub fn values(&self) -> Vec<String> {
         self.entries().values().cloned().collect()
     }
+
+    /// Every entry's name (tests check where entries are filed).
+    pub fn names(&self) -> Vec<String> {
+        self.entries().keys().cloned().collect()
+    }
 }
 
 impl SecretBackend for MemoryBackend {
@@ -150,13 +157,36 @@ impl SecretBackend for MemoryBackend {
 pub struct SecretStore {
     backend: Arc<dyn SecretBackend>,
     timeout: Duration,
+    /// The household whose entries these are (`None`: the layout from before
+    /// household ids).
+    scope: Option<String>,
 }
 
 pub const DEFAULT_KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl SecretStore {
     pub fn new(backend: Arc<dyn SecretBackend>, timeout: Duration) -> Self {
-        Self { backend, timeout }
+        Self {
+            backend,
+            timeout,
+            scope: None,
+        }
+    }
+
+    /// The same store, filing entries under `household_id`.
+    pub fn scoped(&self, household_id: &str) -> Self {
+        Self {
+            scope: Some(household_id.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The same store as entries were filed before household ids (to move them).
+    pub fn unscoped(&self) -> Self {
+        Self {
+            scope: None,
+            ..self.clone()
+        }
     }
 
     pub fn keyring() -> Self {
@@ -170,9 +200,13 @@ impl SecretStore {
         Self::new(Arc::new(MemoryBackend::default()), DEFAULT_KEYRING_TIMEOUT)
     }
 
-    /// Entry name: `<owner>/<kind>`, owner being a person's id or `home_assistant`.
-    fn entry_name(owner: &str, kind: SecretKind) -> String {
-        format!("{owner}/{}", kind.key())
+    /// Entry name: `<household id>/<owner>/<kind>` (`<owner>/<kind>` unscoped),
+    /// owner being a person's id or `home_assistant`.
+    fn entry_name(&self, owner: &str, kind: SecretKind) -> String {
+        match &self.scope {
+            Some(scope) => format!("{scope}/{owner}/{}", kind.key()),
+            None => format!("{owner}/{}", kind.key()),
+        }
     }
 
     /// Runs a blocking keyring call on a blocking thread, bounded by the timeout.
@@ -203,18 +237,18 @@ impl SecretStore {
     }
 
     pub async fn get(&self, owner: &str, kind: SecretKind) -> Result<Option<String>> {
-        let name = Self::entry_name(owner, kind);
+        let name = self.entry_name(owner, kind);
         self.bounded(move |b| b.get(&name)).await
     }
 
     pub async fn set(&self, owner: &str, kind: SecretKind, value: &str) -> Result<()> {
-        let name = Self::entry_name(owner, kind);
+        let name = self.entry_name(owner, kind);
         let value = value.to_owned();
         self.bounded(move |b| b.set(&name, &value)).await
     }
 
     pub async fn delete(&self, owner: &str, kind: SecretKind) -> Result<()> {
-        let name = Self::entry_name(owner, kind);
+        let name = self.entry_name(owner, kind);
         self.bounded(move |b| b.delete(&name)).await
     }
 
@@ -269,6 +303,50 @@ mod tests {
             store.get("p2", SecretKind::AccessToken).await.unwrap().as_deref(),
             Some("b")
         );
+    }
+
+    /// The Credential Manager, through the same store and entry names the app uses:
+    /// stored, read, replaced, deleted. Windows only: on Linux the real store needs a
+    /// session bus and an unlocked keyring, which the end-to-end suites start
+    /// (tests/tests/cli.rs).
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn the_credential_manager_stores_reads_and_deletes_a_secret() {
+        let store = SecretStore::keyring();
+        store.check_available().await.unwrap();
+        let owner = format!("keyring-test-{}", std::process::id());
+        let kind = SecretKind::MqttPassword;
+        assert_eq!(store.get(&owner, kind).await.unwrap(), None);
+        store.set(&owner, kind, "first").await.unwrap();
+        assert_eq!(store.get(&owner, kind).await.unwrap().as_deref(), Some("first"));
+        // Replaced, not added beside; any Unicode a password may hold comes back.
+        let second = "pässwörd ✓ 🔑 \"quoted\"";
+        store.set(&owner, kind, second).await.unwrap();
+        assert_eq!(store.get(&owner, kind).await.unwrap().as_deref(), Some(second));
+        store.delete_all(&owner).await.unwrap();
+        assert_eq!(store.get(&owner, kind).await.unwrap(), None);
+        // Deleting what is not there is not an error.
+        store.delete(&owner, kind).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn households_never_share_an_entry() {
+        let store = SecretStore::memory();
+        let (one, two) = (store.scoped("h_one"), store.scoped("h_two"));
+        one.set("home_assistant", SecretKind::HomeAssistantToken, "t1")
+            .await
+            .unwrap();
+        two.set("home_assistant", SecretKind::HomeAssistantToken, "t2")
+            .await
+            .unwrap();
+        let token = |s: SecretStore| async move {
+            s.get("home_assistant", SecretKind::HomeAssistantToken)
+                .await
+                .unwrap()
+        };
+        assert_eq!(token(one.clone()).await.as_deref(), Some("t1"));
+        assert_eq!(token(two).await.as_deref(), Some("t2"));
+        assert_eq!(token(one.unscoped()).await, None);
     }
 
     #[tokio::test]

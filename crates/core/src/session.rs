@@ -3,11 +3,17 @@
 //! A [`Session`] per person holds their tokens (from memory, else the keyring).
 //! [`Sessions::authorized`] runs one call with the person's access token: transient
 //! failures are retried by the caller's [`RetryPolicy`]; an expired or refused token
-//! is refreshed and the call tried again. Refreshes are serialised per person, and
-//! the rotated tokens are written to the keyring (refresh token first) before they
-//! are used, because Monzo invalidates the old ones at once (Monzo's docs,
-//! "Refreshing access"). Tokens that could not be written are kept in memory, marked
-//! unsaved, and written at the next call or at [`Sessions::save_unsaved`].
+//! (any 401) is refreshed and the call tried again. Refreshes are serialised per
+//! person across every process of the household (the person's lock, see
+//! `Household::person_lock`): before refreshing, the keyring is read again, and
+//! tokens another process rotated meanwhile are used instead of refreshing (Monzo's
+//! refresh tokens work once, so a second refresh with the old one would end the
+//! sign-in). The rotated tokens are written to the keyring (refresh token first)
+//! before they are used, because Monzo invalidates the old ones at once (Monzo's
+//! docs, "Refreshing access"), and only while the person is still in the settings,
+//! so a removed person's tokens are never written back. Tokens that could not be
+//! written are kept in memory, marked unsaved, and written at the next call or at
+//! [`Sessions::save_unsaved`].
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -160,19 +166,25 @@ impl Sessions {
     }
 
     /// Writes every session's rotated tokens that are not in the keyring yet (at
-    /// shutdown: after this, stopping loses no sign-in).
-    pub async fn save_unsaved(&self) {
+    /// shutdown: after this, stopping loses no sign-in). Returns the names of the
+    /// people whose tokens could still not be written: they must sign in again.
+    pub async fn save_unsaved(&self) -> Vec<String> {
         let sessions: Vec<(String, Arc<Session>)> = lock(&self.sessions)
             .iter()
             .map(|(id, s)| (id.clone(), s.clone()))
             .collect();
+        let mut lost = Vec::new();
         for (person_id, session) in sessions {
             let Some(person) = self.household.person_by_id(&person_id) else {
                 continue;
             };
             let mut tokens = session.tokens.lock().await;
-            self.save(&person, &mut tokens).await;
+            save(&self.household, &person, &mut tokens).await;
+            if tokens.unsaved {
+                lost.push(person.name.clone());
+            }
         }
+        lost
     }
 
     /// The person's access token, from memory or the keyring.
@@ -184,30 +196,24 @@ impl Sessions {
                 ..Tokens::default()
             };
         }
-        self.save(person, &mut tokens).await;
+        save(&self.household, person, &mut tokens).await;
         if let Some(access) = &tokens.access {
             return Ok(access.clone());
         }
-        let secrets = self.household.secrets();
-        let missing = |kind: SecretKind| Error::secret_missing(&person.name, kind.label());
-        let refresh = secrets
-            .get(&person.id, SecretKind::RefreshToken)
-            .await?
-            .ok_or_else(|| missing(SecretKind::RefreshToken))?;
-        if tokens.dead_refresh.as_deref() == Some(refresh.as_str()) {
+        // Under the person's lock: never a sign-in or refresh half stored.
+        let stored = {
+            let _lock = self.household.person_lock(&person.id).await?;
+            Stored::read(&self.household, person).await?
+        };
+        if tokens.dead_refresh.as_deref() == Some(stored.refresh.as_str()) {
             return Err(Error::SignInRequired {
                 person: person.name.clone(),
             });
         }
-        let client_secret = secrets
-            .get(&person.id, SecretKind::ClientSecret)
-            .await?
-            .ok_or_else(|| missing(SecretKind::ClientSecret))?;
-        let access = secrets.get(&person.id, SecretKind::AccessToken).await?;
-        tokens.refresh = Some(RefreshToken::new(refresh));
-        tokens.client_secret = Some(ClientSecret::new(client_secret));
+        tokens.refresh = Some(RefreshToken::new(stored.refresh));
+        tokens.client_secret = Some(ClientSecret::new(stored.client_secret));
         tokens.dead_refresh = None;
-        match access {
+        match stored.access {
             Some(access) => {
                 let access = AccessToken::new(access);
                 tokens.access = Some(access.clone());
@@ -249,9 +255,35 @@ impl Sessions {
             Err(Error::Network("the token refresh stopped".into()))
         })
     }
+}
 
-    async fn save(&self, person: &PersonSettings, tokens: &mut Tokens) {
-        save(&self.household, person, tokens).await;
+/// What the keyring holds for a person.
+struct Stored {
+    refresh: String,
+    client_secret: String,
+    access: Option<String>,
+}
+
+impl Stored {
+    /// Errors: [`Error::SecretMissing`] without a refresh token or client secret;
+    /// keyring errors.
+    async fn read(household: &Household, person: &PersonSettings) -> Result<Stored> {
+        let secrets = household.secrets();
+        let missing = |kind: SecretKind| Error::secret_missing(&person.name, kind.label());
+        let refresh = secrets
+            .get(&person.id, SecretKind::RefreshToken)
+            .await?
+            .ok_or_else(|| missing(SecretKind::RefreshToken))?;
+        let client_secret = secrets
+            .get(&person.id, SecretKind::ClientSecret)
+            .await?
+            .ok_or_else(|| missing(SecretKind::ClientSecret))?;
+        let access = secrets.get(&person.id, SecretKind::AccessToken).await?;
+        Ok(Stored {
+            refresh,
+            client_secret,
+            access,
+        })
     }
 }
 
@@ -270,6 +302,10 @@ async fn refresh_and_save(
         if current.secret() != stale.secret() {
             return Ok(current.clone());
         }
+    }
+    let _lock = household.person_lock(&person.id).await?;
+    if let Some(access) = adopt_newer(&household, &person, &mut tokens, &stale).await? {
+        return Ok(access);
     }
     let ended = || Error::SignInRequired {
         person: person.name.clone(),
@@ -295,7 +331,7 @@ async fn refresh_and_save(
             tokens.access = Some(rotated.access_token.clone());
             tokens.refresh = rotated.refresh_token.clone();
             tokens.unsaved = true;
-            save(&household, &person, &mut tokens).await;
+            save_locked(&household, &person, &mut tokens).await;
             if let (None, Some(user)) = (&person.monzo_user_id, &rotated.user_id) {
                 // Signed in before people were bound to their Monzo user.
                 household.bind_monzo_user(&person.id, user);
@@ -313,10 +349,71 @@ async fn refresh_and_save(
     }
 }
 
-/// Writes rotated tokens to the keyring: the refresh token first, since only it
-/// can bring the sign-in back. On failure they stay in memory, marked unsaved.
+/// Tokens another process of the household stored since `tokens` were read (it
+/// refreshed them, or signed the person in again): taken instead of refreshing, whose
+/// old refresh token Monzo would refuse. Returns the access token to use, if the
+/// keyring has one other than `stale`. Called under the person's lock.
+async fn adopt_newer(
+    household: &Household,
+    person: &PersonSettings,
+    tokens: &mut Tokens,
+    stale: &AccessToken,
+) -> Result<Option<AccessToken>> {
+    if tokens.unsaved {
+        // Our own rotated tokens are newer than anything in the keyring.
+        return Ok(None);
+    }
+    let stored = Stored::read(household, person).await?;
+    let ours = tokens.refresh.as_ref().map(|r| r.secret().as_str());
+    if ours == Some(stored.refresh.as_str())
+        || tokens.dead_refresh.as_deref() == Some(stored.refresh.as_str())
+    {
+        return Ok(None);
+    }
+    tracing::info!(person = %person.name, "another monzo-tray process refreshed the tokens; using those");
+    tokens.refresh = Some(RefreshToken::new(stored.refresh));
+    tokens.client_secret = Some(ClientSecret::new(stored.client_secret));
+    tokens.dead_refresh = None;
+    tokens.access = None;
+    match stored.access.filter(|a| a != stale.secret()) {
+        Some(access) => {
+            let access = AccessToken::new(access);
+            tokens.access = Some(access.clone());
+            Ok(Some(access))
+        }
+        // A newer refresh token without an access token: refresh with it.
+        None => Ok(None),
+    }
+}
+
+/// [`save_locked`] under the person's lock.
 async fn save(household: &Household, person: &PersonSettings, tokens: &mut Tokens) {
     if !tokens.unsaved {
+        return;
+    }
+    match household.person_lock(&person.id).await {
+        Ok(_lock) => save_locked(household, person, tokens).await,
+        Err(err) => {
+            tracing::error!(person = %person.name, %err, "could not store the refreshed sign-in; will retry")
+        }
+    }
+}
+
+/// Writes rotated tokens to the keyring: the refresh token first, since only it
+/// can bring the sign-in back. On failure they stay in memory, marked unsaved. A
+/// person no longer in the settings as they were (removed, or signed in again by
+/// another process) gets nothing written: the tokens are dropped. Called under the
+/// person's lock.
+async fn save_locked(household: &Household, person: &PersonSettings, tokens: &mut Tokens) {
+    if !tokens.unsaved {
+        return;
+    }
+    if !household.still_signed_in(person) {
+        tracing::info!(person = %person.name, "removed or signed in again meanwhile; the refreshed tokens are not stored");
+        *tokens = Tokens {
+            signed_in_at: tokens.signed_in_at,
+            ..Tokens::default()
+        };
         return;
     }
     let (Some(refresh), Some(access)) = (&tokens.refresh, &tokens.access) else {

@@ -550,7 +550,10 @@ async fn run_until_asked(
     world: &World,
     engine: &Arc<Engine>,
     path: &str,
-) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<Vec<String>>,
+) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(background::run(
         engine.clone(),

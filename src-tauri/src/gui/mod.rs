@@ -30,11 +30,15 @@ use tauri_plugin_autostart::MacosLauncher;
 
 use crate::context::AppContext;
 
-/// Whether a graphical session is there to show a tray in.
+/// Whether a graphical session is there to show a tray in: an X11 or Wayland
+/// display where there are such things; a Windows or macOS desktop always (neither
+/// sets DISPLAY, and an app started from the Finder or the Start menu has no
+/// terminal to print to).
 pub fn display_available() -> bool {
-    ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+    cfg!(any(windows, target_os = "macos"))
+        || ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
 }
 
 /// What the Tauri side keeps: the core service and the context it came from.
@@ -42,8 +46,11 @@ pub struct Shell {
     pub service: Arc<AppService>,
     pub context: AppContext,
     stop: tokio::sync::watch::Sender<bool>,
-    /// Polling and pushing; waited for at exit, so no rotated token is lost.
-    background: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Polling and pushing; waited for at exit, so no rotated token is lost. It
+    /// returns the people whose rotated tokens the keyring could not take.
+    background: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<Vec<String>>>>,
+    /// This process runs the household's one engine (`None` in the demo).
+    engine_lock: std::sync::Mutex<Option<monzo_tray_core::file_lock::EngineLock>>,
     /// Whether the tray icon can be seen; without it the settings window stands in.
     pub tray_host: tray_host::TrayHost,
 }
@@ -82,7 +89,7 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         if demo {
             crate::demo::context().await
         } else {
-            AppContext::from_env()
+            AppContext::from_env().await
         }
     })?;
     let service = Arc::new(AppService::new(
@@ -98,6 +105,7 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         context,
         stop,
         background: std::sync::Mutex::new(None),
+        engine_lock: std::sync::Mutex::new(None),
         tray_host: tray_host::follow(),
     };
 
@@ -113,6 +121,10 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
             // A menu bar app on macOS has no Dock icon.
             #[cfg(target_os = "macos")]
             app.set_activation_policy(tauri::ActivationPolicy::Accessory);
+            // After the single-instance check (a second tray app hands over to the
+            // first): one engine per household, so not beside `headless` either.
+            *monzo_tray_core::sync::lock(&shell.engine_lock) =
+                shell.context.household.hold_engine("the tray app")?;
             let running = tauri::async_runtime::spawn(background::run(
                 shell.context.engine.clone(),
                 shell.context.push_status.clone(),
@@ -158,8 +170,13 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
                 if let Some(running) = running {
                     // A refresh under way finishes and its tokens are saved first.
                     let stopped = tauri::async_runtime::block_on(tokio::time::timeout(STOP_WAIT, running));
-                    if stopped.is_err() {
-                        tracing::warn!("polling did not stop in time; quitting anyway");
+                    match stopped {
+                        Err(_) => tracing::warn!("polling did not stop in time; quitting anyway"),
+                        Ok(Ok(lost)) if !lost.is_empty() => tracing::error!(
+                            people = %lost.join(", "),
+                            "the keyring could not store a refreshed sign-in; these people must sign in again"
+                        ),
+                        Ok(_) => {}
                     }
                 }
             }

@@ -198,12 +198,44 @@ impl Engine {
     /// whose figures changed. Publishes and returns the snapshot; announces each new
     /// transaction.
     pub async fn poll_once(&self) -> Snapshot {
-        let settings = self.household.settings().people;
+        let settings = self.people_to_poll();
         let people = join_all(settings.iter().map(|person| self.poll_person(person))).await;
         let recent = self.read_transactions(&settings, &people).await;
         let snapshot = Snapshot { people, recent };
         self.snapshot.send_replace(snapshot.clone());
         snapshot
+    }
+
+    /// Polls everyone's balances and pots once, and no transactions: what a one-shot
+    /// command (`status`, `pot`) shows. Publishes and returns the snapshot.
+    pub async fn poll_balances(&self) -> Snapshot {
+        let settings = self.people_to_poll();
+        let people = join_all(settings.iter().map(|person| self.poll_person(person))).await;
+        let snapshot = Snapshot {
+            people,
+            recent: Default::default(),
+        };
+        self.snapshot.send_replace(snapshot.clone());
+        snapshot
+    }
+
+    /// The people in the settings as they are now: another process of the household
+    /// may have added, removed or signed in someone since the last poll. What is
+    /// held for people no longer there is dropped.
+    fn people_to_poll(&self) -> Vec<PersonSettings> {
+        if let Err(err) = self.household.reload_if_changed() {
+            tracing::warn!(%err, "could not read the settings again; polling the people known");
+        }
+        let people = self.household.settings().people;
+        let gone: Vec<String> = lock(&self.people)
+            .keys()
+            .filter(|id| !people.iter().any(|p| &p.id == *id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.forget(&id);
+        }
+        people
     }
 
     /// Reads new transactions, once per account (a joint account through its first
@@ -303,7 +335,9 @@ impl Engine {
     /// token refresh, which runs to its end as a task of its own (see
     /// `Sessions::refreshed_token`): what the sessions hold unsaved is then saved,
     /// waiting for it. So stopping takes at most a refresh and two keyring writes.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+    /// Returns the names of people whose rotated tokens could not be stored (the
+    /// keyring was away): they must sign in again.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Vec<String> {
         let mut paused = self.paused.subscribe();
         while !*shutdown.borrow_and_update() {
             if !*paused.borrow_and_update() {
@@ -328,7 +362,18 @@ impl Engine {
                 _ = stop_asked(&mut shutdown) => {}
             }
         }
-        self.sessions.save_unsaved().await;
+        self.sessions.save_unsaved().await
+    }
+
+    /// Tells the engine the settings changed in another process (or by hand): a
+    /// poll at once when the people changed, else the last snapshot published again,
+    /// so that whoever shows it (the tray, Home Assistant) follows the new settings.
+    pub fn settings_changed(&self, people_changed: bool) {
+        if people_changed {
+            self.wake.notify_one();
+        } else {
+            self.snapshot.send_modify(|_| {});
+        }
     }
 
     /// Every transaction since `since` of the accounts `snapshot` shows for live

@@ -22,7 +22,7 @@ use crate::transactions::AccountTransaction;
 
 /// The keyring owner of Home Assistant's secrets: its long-lived token (REST) and
 /// the MQTT broker's password.
-pub const SECRET_OWNER: &str = "home_assistant";
+pub const SECRET_OWNER: &str = crate::household::HOME_ASSISTANT_OWNER;
 /// What one push may take, at most.
 pub const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
 /// What a removal on switching transports may take, at most.

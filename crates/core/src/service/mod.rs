@@ -141,7 +141,8 @@ impl AppService {
         })
     }
 
-    /// Removes a person and every keyring entry of theirs.
+    /// Removes a person and every keyring entry of theirs (entries the keyring
+    /// cannot delete now are deleted at the next start).
     pub async fn remove_person(&self, person_id: &str) -> Result<()> {
         let person = self.person(person_id)?;
         self.household().remove_person(&person.name).await?;

@@ -8,6 +8,7 @@
 //! that is not a JSON object at all is moved aside (never over an earlier backup), the
 //! person is told, and monzo-tray starts clean.
 
+mod patch;
 mod read;
 
 use std::path::{Path, PathBuf};
@@ -19,8 +20,17 @@ use serde_json::{Map, Value};
 
 use crate::atomic_file;
 use crate::error::{Error, Result};
+use crate::file_lock::FileLock;
 
 pub const SETTINGS_FILE: &str = "settings.json";
+/// The folder of the household's lock files (see `file_lock`), beside the settings.
+pub const LOCKS_DIR: &str = "locks";
+/// Held while a process changes the settings (see [`SettingsFile::update`]).
+const SETTINGS_LOCK_FILE: &str = "settings.lock";
+/// How long a change to the settings waits for another process's change to finish:
+/// each is one read and one atomic write, so this is only ever reached by a stuck
+/// process.
+const SETTINGS_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Seconds between polls unless the person chooses otherwise: Home Assistant's own
 /// Monzo integration polls every minute too.
 pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 60;
@@ -39,12 +49,25 @@ pub const DEFAULT_BASE_TOPIC: &str = "monzo_tray";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
+    /// This household's own random id (`h_…`): its keyring entries are filed under
+    /// it, so two config folders (households) never share one. `None` only in a file
+    /// from before household ids, until it is first opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub household_id: Option<String>,
     pub people: Vec<PersonSettings>,
     pub poll_interval_secs: u64,
     pub privacy_mode: bool,
     /// Low-balance alert thresholds in major units, by Monzo `acc_…` id.
     pub low_balance_alerts: std::collections::BTreeMap<String, rust_decimal::Decimal>,
     pub home_assistant: HomeAssistantSettings,
+    /// Keyring owners (person ids, `home_assistant`) whose entries are still filed
+    /// the way they were before household ids: moved at the next start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets_to_move: Vec<String>,
+    /// Keyring owners whose entries are to be deleted (a person removed while the
+    /// keyring could not be reached): tried again at every start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets_to_delete: Vec<String>,
     /// Person entries this version could not use, kept verbatim (written back after
     /// the readable people on save).
     #[serde(skip)]
@@ -57,11 +80,14 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
+            household_id: None,
             people: Vec::new(),
             poll_interval_secs: DEFAULT_POLL_INTERVAL_SECS,
             privacy_mode: false,
             low_balance_alerts: Default::default(),
             home_assistant: HomeAssistantSettings::default(),
+            secrets_to_move: Vec::new(),
+            secrets_to_delete: Vec::new(),
             unreadable_people: Vec::new(),
             other: Map::new(),
         }
@@ -199,6 +225,9 @@ pub fn config_dir() -> Result<PathBuf> {
 pub struct Loaded {
     pub settings: Settings,
     pub warning: Option<String>,
+    /// The text read, to tell a later change of the file (`None`: no file, or one
+    /// that was set aside).
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +254,47 @@ impl SettingsFile {
         }
     }
 
+    /// The lock file held while a process changes the settings.
+    fn lock_path(&self) -> PathBuf {
+        self.path.with_file_name(LOCKS_DIR).join(SETTINGS_LOCK_FILE)
+    }
+
+    /// The lock file of one person (their tokens: refresh, sign-in, removal).
+    pub fn person_lock_path(&self, person_id: &str) -> PathBuf {
+        // Person ids are ours (`p_` and letters), but a hand edit could make one a path.
+        let safe: String = person_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.path
+            .with_file_name(LOCKS_DIR)
+            .join(format!("person-{safe}.lock"))
+    }
+
+    /// The folder the settings are in.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or_else(|| Path::new("."))
+    }
+
+    /// The file's text, `None` when there is none. A UTF-8 byte-order mark (left by
+    /// some Windows editors) is not part of the JSON.
+    fn read_text(&self) -> Result<Option<String>> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => Ok(Some(match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_owned(),
+                None => text,
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io_error("read", e)),
+        }
+    }
+
     /// Reads the settings (removing the temporary files of writes killed half-way,
     /// see `atomic_file`). Missing file: defaults. A value that cannot be used: its
     /// default, named in the warning, everything else kept. Not a JSON object at all:
@@ -233,26 +303,27 @@ impl SettingsFile {
     pub fn load(&self) -> Result<Loaded> {
         // What a write killed half-way left behind (the settings themselves are whole).
         atomic_file::remove_abandoned_temporaries(&self.path);
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Loaded {
-                    settings: Settings::default(),
-                    warning: None,
-                })
-            }
-            Err(e) => return Err(self.io_error("read", e)),
+        let text = self.read_text()?;
+        self.parse(text.as_deref())
+    }
+
+    /// What `text` (the file's contents, `None` for no file) holds; see [`Self::load`].
+    fn parse(&self, text: Option<&str>) -> Result<Loaded> {
+        let Some(text) = text else {
+            return Ok(Loaded {
+                settings: Settings::default(),
+                warning: None,
+                text: None,
+            });
         };
-        let problem = match serde_json::from_str::<Value>(&text) {
+        let problem = match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => {
                 let read = read::settings(map);
-                for warning in &read.warnings {
-                    tracing::warn!("{warning}");
-                }
                 let warning = (!read.warnings.is_empty()).then(|| read.warnings.join(" "));
                 return Ok(Loaded {
                     settings: read.settings,
                     warning,
+                    text: Some(text.to_owned()),
                 });
             }
             Ok(_) => "it is not a JSON object".to_owned(),
@@ -264,16 +335,71 @@ impl SettingsFile {
             "The settings file could not be read ({problem}); it was kept as {} and monzo-tray started with empty settings. Sign-ins in the keyring are untouched.",
             backup.display()
         );
-        tracing::warn!("{warning}");
         Ok(Loaded {
             settings: Settings::default(),
             warning: Some(warning),
+            text: None,
         })
     }
 
-    /// Writes atomically: a crash leaves either the old file or the new one. Person
-    /// entries that could not be read go back after the readable ones.
-    pub fn save(&self, settings: &Settings) -> Result<()> {
+    /// Reads the file again if its text is not `known` (another process, or a
+    /// person, changed it). `None` when it is unchanged.
+    pub fn reload_if_changed(&self, known: Option<&str>) -> Result<Option<Loaded>> {
+        let text = self.read_text()?;
+        if text.as_deref() == known {
+            return Ok(None);
+        }
+        self.parse(text.as_deref()).map(Some)
+    }
+
+    /// Changes the settings as they are on disk now, under the settings lock, so
+    /// that no change of another process is lost: the file is read, `change` is made
+    /// to what it holds, and only the values `change` touched are written back
+    /// (atomically); everything else in the file, including hand edits, values this
+    /// version cannot read and keys it does not know, stays as it is. Returns the
+    /// settings now in the file, their text, and what `change` returned.
+    ///
+    /// Errors: [`Error::Busy`] when another process holds the lock for
+    /// `SETTINGS_LOCK_TIMEOUT`; [`Error::SettingsIo`].
+    pub fn update<T>(&self, change: impl FnOnce(&mut Settings) -> T) -> Result<Updated<T>> {
+        let _lock = FileLock::acquire_blocking(&self.lock_path(), "the settings", SETTINGS_LOCK_TIMEOUT)?;
+        let loaded = self.load()?;
+        let raw = match &loaded.text {
+            Some(text) => serde_json::from_str::<Value>(text)
+                .map_err(|e| self.io_error("read", std::io::Error::other(e)))?,
+            None => Value::Object(Map::new()),
+        };
+        let before = loaded.settings;
+        let mut after = before.clone();
+        let out = change(&mut after);
+        if after == before {
+            return Ok(Updated {
+                settings: before,
+                text: loaded.text,
+                out,
+            });
+        }
+        let encode = |s: &Settings| {
+            serde_json::to_value(s).map_err(|e| self.io_error("encode", std::io::Error::other(e)))
+        };
+        let mut raw = raw;
+        patch::apply(&mut raw, &encode(&before)?, &encode(&after)?);
+        let mut text = serde_json::to_string_pretty(&raw)
+            .map_err(|e| self.io_error("encode", std::io::Error::other(e)))?;
+        text.push('\n');
+        atomic_file::write(&self.path, text.as_bytes()).map_err(|e| self.io_error("write", e))?;
+        let settings = self.parse(Some(&text))?.settings;
+        Ok(Updated {
+            settings,
+            text: Some(text),
+            out,
+        })
+    }
+
+    /// Writes `settings` as the whole file, atomically (tests: a file as an older
+    /// version or a person left it). Changes go through [`Self::update`].
+    #[cfg(test)]
+    fn save(&self, settings: &Settings) -> Result<()> {
         let mut value =
             serde_json::to_value(settings).map_err(|e| self.io_error("encode", std::io::Error::other(e)))?;
         if let Some(Value::Array(people)) = value.get_mut("people") {
@@ -283,6 +409,16 @@ impl SettingsFile {
             .map_err(|e| self.io_error("encode", std::io::Error::other(e)))?;
         atomic_file::write(&self.path, &text).map_err(|e| self.io_error("write", e))
     }
+}
+
+/// What [`SettingsFile::update`] left in the file.
+#[derive(Debug)]
+pub struct Updated<T> {
+    pub settings: Settings,
+    /// The file's text now (`None`: there is no file, nothing was changed).
+    pub text: Option<String>,
+    /// What the change returned.
+    pub out: T,
 }
 
 #[cfg(test)]
@@ -323,6 +459,38 @@ mod tests {
         assert_eq!(again["home_assistant"]["webhook"]["id"], "w");
         assert_eq!(again["home_assistant"]["mqtt"]["qos"], 2);
         assert_eq!(again["home_assistant"]["mqtt"]["base_topic"], DEFAULT_BASE_TOPIC);
+    }
+
+    /// A save goes over the file already there (a rename onto an existing file has
+    /// its own rules on Windows), also while someone else reads it for a moment (as
+    /// another monzo-tray or a virus scanner does), and leaves nothing else in the
+    /// folder.
+    #[test]
+    fn a_save_replaces_the_existing_file_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::in_dir(dir.path());
+        let mut settings = Settings {
+            poll_interval_secs: 30,
+            ..Settings::default()
+        };
+        file.save(&settings).unwrap();
+        settings.poll_interval_secs = 45;
+        settings.privacy_mode = true;
+        let reader = std::fs::File::open(file.path()).unwrap();
+        let reading = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(reader);
+        });
+        file.save(&settings).unwrap();
+        reading.join().unwrap();
+        let loaded = file.load().unwrap();
+        assert_eq!(loaded.warning, None);
+        assert_eq!(loaded.settings, settings);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [SETTINGS_FILE]);
     }
 
     /// One wrong value costs that value only, named in one sentence each.

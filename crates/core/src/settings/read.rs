@@ -137,6 +137,7 @@ pub(super) fn settings(map: Map<String, Value>) -> Read {
             (Vec::new(), vec![other])
         }
     };
+    let household_id = fields.get("household_id", defaults.household_id);
     let poll_interval_secs = fields.get("poll_interval_secs", defaults.poll_interval_secs);
     let privacy_mode = fields.get("privacy_mode", defaults.privacy_mode);
     let low_balance_alerts = fields.map_of("low_balance_alerts");
@@ -144,14 +145,19 @@ pub(super) fn settings(map: Map<String, Value>) -> Read {
         Some(map) => home_assistant(map, fields.warnings),
         None => HomeAssistantSettings::default(),
     };
+    let secrets_to_move = fields.get("secrets_to_move", defaults.secrets_to_move);
+    let secrets_to_delete = fields.get("secrets_to_delete", defaults.secrets_to_delete);
     let other = fields.rest();
     Read {
         settings: Settings {
+            household_id,
             people,
             poll_interval_secs,
             privacy_mode,
             low_balance_alerts,
             home_assistant,
+            secrets_to_move,
+            secrets_to_delete,
             unreadable_people,
             other,
         },
