@@ -833,8 +833,9 @@ mod tests {
         assert!(engine.settings().privacy_mode);
     }
 
-    /// Removed while the keyring is away: the person goes at once, their entries at
-    /// the next start. Removed where settings cannot be written: nothing changes.
+    /// Removed while the keyring is away: refused, nothing changes. Removed while the
+    /// keyring reads but its deletions fail: the person goes at once, their entries
+    /// at the next start. Removed where settings cannot be written: nothing changes.
     #[tokio::test]
     async fn removal_changes_settings_first_and_never_leaves_entries_behind() {
         let dir = tempfile::tempdir().unwrap();
@@ -851,9 +852,21 @@ mod tests {
             crate::secrets::DEFAULT_KEYRING_TIMEOUT,
         );
         let without_keyring = Household::open(SettingsFile::in_dir(dir.path()), away).unwrap();
-        let removal = without_keyring.remove_person("Dana").await.unwrap();
+        assert!(matches!(
+            without_keyring.remove_person("Dana").await,
+            Err(Error::KeyringLocked)
+        ));
+        assert_eq!(without_keyring.settings().people.len(), 1, "nothing changed");
+        assert_eq!(backend.values().len(), stored);
+
+        let deletions_fail = SecretStore::new(
+            std::sync::Arc::new(DeletionsFail(backend.clone())),
+            crate::secrets::DEFAULT_KEYRING_TIMEOUT,
+        );
+        let deleting_fails = Household::open(SettingsFile::in_dir(dir.path()), deletions_fail).unwrap();
+        let removal = deleting_fails.remove_person("Dana").await.unwrap();
         assert!(removal.secrets_kept.is_some());
-        assert!(without_keyring.settings().people.is_empty());
+        assert!(deleting_fails.settings().people.is_empty());
         assert_eq!(backend.values().len(), stored, "entries wait for the next start");
         let next_start = open(dir.path(), &backend);
         next_start.tidy_keyring().await;
@@ -874,6 +887,21 @@ mod tests {
         std::fs::remove_dir(&blocker).unwrap();
         assert!(house.settings().person_by_id(&dana.id).is_some());
         assert_eq!(refresh_token(&house, &dana.id).await.as_deref(), Some("rt2"));
+    }
+
+    /// A keyring that reads and stores, but whose deletions fail (as one that locks
+    /// between two calls).
+    struct DeletionsFail(std::sync::Arc<crate::secrets::MemoryBackend>);
+    impl crate::secrets::SecretBackend for DeletionsFail {
+        fn get(&self, entry: &str) -> Result<Option<String>> {
+            self.0.get(entry)
+        }
+        fn set(&self, entry: &str, value: &str) -> Result<()> {
+            self.0.set(entry, value)
+        }
+        fn delete(&self, _: &str) -> Result<()> {
+            Err(Error::KeyringLocked)
+        }
     }
 
     struct FailingBackend;
