@@ -112,7 +112,9 @@ fn kill_nine_never_corrupts_settings_or_strands_a_sign_in() {
                     .output()
                     .unwrap(),
             );
-            assert_eq!(code, 0, "round {round}: {stderr}");
+            // 3: printed, but someone is not live (checked below, with the keyring's
+            // own trouble allowed for).
+            assert!(code == 0 || code == 3, "round {round}: exit {code}: {stderr}");
             serde_json::from_str::<Value>(&stdout).unwrap()
         };
         let mut status = read_status();

@@ -265,8 +265,9 @@ async fn devices_in_home_assistant_through_discovery() {
         }],
         random: None,
     });
-    wait_for_line(&mut app, "Dana=stale, Alex=stale");
-    wait_for_line(&mut app, "Dana=stale, Alex=stale");
+    // Each not-live person's state is followed by what to do, in brackets.
+    wait_for_line(&mut app, "poll: Dana=stale (");
+    wait_for_line(&mut app, "poll: Dana=stale (");
     assert_eq!(monzo_devices(&ha).len(), 5 + 7);
     assert_eq!(mqtt_entities(&ha).len(), 27);
     sandbox.clear_faults();

@@ -374,7 +374,7 @@ async fn lasting_trouble_marks_balances_stale_and_keeps_them() {
         .error
         .as_deref()
         .unwrap()
-        .contains("try again in"));
+        .contains("ask again in"));
     assert_eq!(
         world.sandbox.total_requests(),
         0,
