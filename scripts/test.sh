@@ -36,21 +36,24 @@ step "rustfmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # Windows and macOS (README, "macOS and Windows"): their builds start now in the
 # background at the lowest priority, using the CPU that what follows leaves idle
-# (the release build's single-threaded link-time optimisation, downloads, the
-# end-to-end suites' waits); their tests run at the end.
+# (downloads, the end-to-end suites' waits); their tests run at the end.
 # (Its own process group, ended with the run if the run stops early; its messages
 # in target/platforms-build.log.)
 setsid nice -n 19 ionice -c 3 bash scripts/platforms.sh build >target/platforms-build.log 2>&1 &
 platforms_build=$!
 trap 'print_step_times; rm -f "$log"; kill -- -"$platforms_build" 2>/dev/null || true' EXIT
-# The release build, as shipped: the packages (the package tests install the .deb
-# and read the .rpm) and the binary the end-to-end suites drive. One build of the
-# app only: the test profile never builds it (src-tauri has no unit tests).
-step "release build and packages" bash scripts/build-packages.sh >target/packages.txt
+# The app, built once by the Tauri bundler as it builds the packages (the package
+# tests install the .deb and read the .rpm), is the binary the end-to-end suites
+# drive. It is the dev profile's build (`tauri build --debug`): the same code and
+# assets as the release build, unoptimised, sharing crates with the test programs,
+# which keeps the whole run inside CI's time. (The test profile never builds the app:
+# src-tauri has no unit tests.) The release profile is built by
+# `scripts/build-packages.sh` and measured by `scripts/bench.sh`.
+step "app build (dev profile) and packages" bash scripts/build-packages.sh --debug >target/packages.txt
 packages="$(cat target/packages.txt)"
 MONZO_TRAY_DEB="$PWD/$(sed -n 1p <<<"$packages")"
 MONZO_TRAY_RPM="$PWD/$(sed -n 2p <<<"$packages")"
-MONZO_TRAY_BIN="$PWD/target/release/monzo-tray"
+MONZO_TRAY_BIN="$PWD/target/debug/monzo-tray"
 export MONZO_TRAY_DEB MONZO_TRAY_RPM MONZO_TRAY_BIN
 # A real Home Assistant for the push tests, from PyPI into a cached venv.
 step "Home Assistant venv" bash tests/ha/install.sh >target/ha-venv.txt

@@ -16,8 +16,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The binary under test: `MONZO_TRAY_BIN` (scripts/test.sh sets the release
-/// build), else the workspace's debug build, else its release build.
+/// The binary under test: `MONZO_TRAY_BIN` (scripts/test.sh sets the one the
+/// Tauri bundler built with the packages), else the workspace's debug build, else
+/// its release build.
 pub fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MONZO_TRAY_BIN") {
         return PathBuf::from(path);
