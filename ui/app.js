@@ -1,20 +1,13 @@
 // The settings window. Every action is a command into the Rust core; the webview
-// never sees a secret (commands return redacted views, amounts already formatted).
-// It follows events from the app (a new snapshot, the Home Assistant push status,
-// a sign-in step) instead of asking again and again; a timer only moves the
-// "updated 2 min ago" text on.
+// never sees a secret (commands return redacted views). The core writes every word
+// and formats every amount and time: this only lays out what it is given. It
+// follows events from the app (a new snapshot, the Home Assistant push status, a
+// sign-in step) instead of asking again and again; a timer asks the core for the
+// state lines again, so "updated 2 min ago" moves on.
 
 const invoke = (command, args) => window.__TAURI__.core.invoke(command, args);
 const listen = (event, handler) => window.__TAURI__.event.listen(event, handler);
 const $ = (id) => document.getElementById(id);
-
-const STATE_TEXT = {
-  live: "Up to date",
-  awaiting_approval: "Approve access in the Monzo app",
-  signed_out: "Sign in again",
-  stale: "Offline",
-  error: "Problem",
-};
 
 // Which field an error code belongs next to.
 const FIELD_FOR_CODE = {
@@ -30,14 +23,6 @@ function message(err) {
   return String(err);
 }
 
-function timeOf(iso) {
-  return iso ? new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" }) : "";
-}
-
-function dateOf(iso) {
-  return new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
-}
-
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -49,29 +34,22 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// "just now", "3 min ago", "at 14:02".
-function ago(iso) {
-  const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60000);
-  if (minutes < 1) return "just now";
-  if (minutes < 60) return `${minutes} min ago`;
-  return `at ${timeOf(iso)}`;
-}
-
-function stateLine(person) {
-  let text = STATE_TEXT[person.state] ?? person.state;
-  if (person.state === "live" && person.updated_at) text += ` · updated ${ago(person.updated_at)}`;
-  if (person.state === "stale" && person.updated_at) text += ` — last updated ${timeOf(person.updated_at)}`;
-  if (person.state === "error" && person.error) text += `: ${person.error}`;
-  return text;
-}
-
-// Moves each "updated … ago" on, from what was last shown: no call into the app.
-function retellTimes() {
-  for (const node of document.querySelectorAll("#people .person")) {
-    const person = shownPeople.get(node.dataset.id);
-    const line = node.querySelector(".state");
+// Shows each person's state line as given (`lines`: `{id, state_line}`).
+function retell(lines) {
+  for (const { id, state_line } of lines) {
+    const node = document.querySelector(`#people .person[data-id="${CSS.escape(id)}"]`);
+    const line = node && node.querySelector(".state");
     // The same words again would still be laid out and painted again.
-    if (person && line.textContent !== stateLine(person)) line.textContent = stateLine(person);
+    if (line && line.textContent !== state_line) line.textContent = state_line;
+  }
+}
+
+// Moves each "updated … ago" on: the core says it again as of now.
+async function retellTimes() {
+  try {
+    retell(await invoke("state_lines"));
+  } catch (err) {
+    $("people-error").textContent = message(err);
   }
 }
 
@@ -117,11 +95,10 @@ function moveForm(personId, pot, li) {
   });
   confirm.addEventListener("click", async () => {
     confirm.disabled = true;
-    const id = planned.id;
-    const askedQuestion = planned.question;
+    const asked = planned;
     planned = null;
     try {
-      const done = await invoke("confirm_pot_move", { id });
+      const done = await invoke("confirm_pot_move", { id: asked.id });
       $("move-result").textContent = done.sentence;
       form.remove();
       refresh();
@@ -131,9 +108,9 @@ function moveForm(personId, pot, li) {
       if (err && err.code === "move_outcome_unknown") {
         // The core kept this very move: trying again sends the same dedupe_id, so
         // Monzo moves the money at most once. A new move would be a second one.
-        planned = { id, question: askedQuestion };
+        planned = asked;
         confirm.textContent = "Try again";
-        question.textContent = `${askedQuestion} Trying again sends this same move, which Monzo carries out at most once.`;
+        question.textContent = asked.retry_question;
         return;
       }
       question.textContent = "";
@@ -231,13 +208,11 @@ function renderPerson(person) {
       $("people-error").textContent = message(err);
     }
   });
-  const approval = person.approval_due_at
-    ? el("p", { class: "hint" }, `Monzo asks for approval in the app again on ${dateOf(person.approval_due_at)}.`)
-    : "";
+  const approval = person.approval_line ? el("p", { class: "hint" }, person.approval_line) : "";
   return el(
     "li",
     { class: `person state-${person.state}`, "data-id": person.id, "data-state": person.state },
-    el("div", { class: "person-head" }, el("strong", { class: "person-name" }, person.name), el("span", { class: "state" }, stateLine(person))),
+    el("div", { class: "person-head" }, el("strong", { class: "person-name" }, person.name), el("span", { class: "state" }, person.state_line)),
     el("p", { class: "hint client" }, `Client ${person.client_id}`),
     approval,
     accounts,
@@ -246,7 +221,6 @@ function renderPerson(person) {
   );
 }
 
-// Keep the person being edited (focus in a threshold) from being re-rendered away.
 // Keep what is being edited (a threshold, a move of money) from being re-rendered
 // away; the list catches up when it is done.
 function editing() {
@@ -255,8 +229,9 @@ function editing() {
   return typing || document.querySelector(".move-form") !== null;
 }
 
-// The people view without the time of each poll, to compare two views by.
-const withoutPollTimes = (key, value) => (key === "updated_at" ? undefined : value);
+// The people view without what moves on with time (the time of each poll, the
+// state line that tells it), to compare two views by.
+const withoutPollTimes = (key, value) => (key === "updated_at" || key === "state_line" ? undefined : value);
 
 async function refresh() {
   try {
@@ -272,7 +247,7 @@ async function refresh() {
         JSON.stringify([...shownPeople.values()], withoutPollTimes) === JSON.stringify(people, withoutPollTimes);
       shownPeople.clear();
       for (const person of people) shownPeople.set(person.id, person);
-      if (unchanged && document.querySelectorAll("#people .person").length === people.length) retellTimes();
+      if (unchanged && document.querySelectorAll("#people .person").length === people.length) retell(people);
       else $("people").replaceChildren(...people.map(renderPerson));
     }
   } catch (err) {
@@ -413,28 +388,18 @@ $("autostart").addEventListener("change", async (event) => {
   }
 });
 
-const HA_STATUS = {
-  ok: "Pushing: all good",
-  off: "Not pushing (switched off)",
-  unauthorized: "Home Assistant refused the token",
-  unreachable: "Home Assistant is not reachable",
-  rejected: "Home Assistant rejected the update",
-};
-
 const HA_TRANSPORTS = {
   rest: {
     hint: "Every balance becomes a sensor in Home Assistant through its REST API. Make a long-lived access token on your Home Assistant profile page.",
     urlLabel: "Address",
     urlPlaceholder: "http://homeassistant.local:8123",
     secretLabel: "Long-lived access token",
-    answers: "Connected: Home Assistant answers.",
   },
   mqtt: {
     hint: "Every account and pot becomes a device with its sensors, through the broker of Home Assistant's MQTT integration. They stay after Home Assistant restarts, and show unavailable while this app is not running.",
     urlLabel: "Broker (mqtt://user@host:1883, or mqtts:// for TLS)",
     urlPlaceholder: "mqtt://homeassistant.local:1883",
     secretLabel: "Broker password (only with a user name)",
-    answers: "Connected: the broker accepts us.",
   },
 };
 
@@ -465,16 +430,7 @@ function showHomeAssistant(ha, withFields) {
     showTransport(ha.transport ?? "rest");
     $("ha-enabled").checked = ha.enabled;
   }
-  const status = ha.status;
-  if (!status) {
-    $("ha-status").textContent = "";
-    return;
-  }
-  let line = HA_STATUS[status.status] ?? status.status;
-  if ((status.transport ?? ha.transport) === "mqtt") line = line.replace("Home Assistant", "The MQTT broker");
-  if (status.message) line += ` (${status.message})`;
-  if (status.last_ok_at) line += ` · last pushed ${timeOf(status.last_ok_at)}`;
-  $("ha-status").textContent = line;
+  $("ha-status").textContent = ha.status_line ?? "";
 }
 
 async function homeAssistantAction(command, extra) {
@@ -482,8 +438,8 @@ async function homeAssistantAction(command, extra) {
   $("ha-error").textContent = "";
   const transport = haTransport();
   try {
-    await invoke(command, { transport, url: $("ha-url").value, token: $("ha-token").value, ...extra });
-    $("ha-result").textContent = command === "test_home_assistant" ? HA_TRANSPORTS[transport].answers : "Saved.";
+    const said = await invoke(command, { transport, url: $("ha-url").value, token: $("ha-token").value, ...extra });
+    $("ha-result").textContent = command === "test_home_assistant" ? said : "Saved.";
     if (command === "save_home_assistant") {
       showHomeAssistant(await invoke("home_assistant"), true);
     }
@@ -514,7 +470,7 @@ async function loadSettings() {
 
 async function showPushStatus() {
   const status = await invoke("push_status");
-  showHomeAssistant({ ...(savedHomeAssistant ?? {}), status }, false);
+  showHomeAssistant({ ...(savedHomeAssistant ?? {}), ...status }, false);
 }
 
 // Followed before the first load, so nothing that happens in between is missed.

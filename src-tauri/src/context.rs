@@ -9,6 +9,7 @@ use monzo_tray_core::home_assistant::PushState;
 use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::secrets::SecretStore;
+use monzo_tray_core::service::AppService;
 use monzo_tray_core::settings::{config_dir, SettingsFile};
 
 pub struct AppContext {
@@ -23,7 +24,25 @@ pub struct AppContext {
     _sandbox: Option<Sandbox>,
 }
 
+/// What must live as long as the app that [`AppContext::into_service`] made: the
+/// demo's embedded sandbox, if any.
+pub struct Kept {
+    _sandbox: Option<Sandbox>,
+}
+
 impl AppContext {
+    /// The desktop's façade over this context (`redirect_port`: where sign-in
+    /// redirects are received), and what must be kept alive beside it.
+    pub fn into_service(self, redirect_port: u16) -> (AppService, Kept) {
+        let service = AppService::new(self.engine, redirect_port, self.push_status);
+        (
+            service,
+            Kept {
+                _sandbox: self._sandbox,
+            },
+        )
+    }
+
     /// The real thing: `MONZO_API_URL`/`MONZO_AUTH_URL`, settings in the config dir,
     /// secrets in the OS keyring (its chores done first: entries from before
     /// household ids moved, those of people removed while it was away deleted).

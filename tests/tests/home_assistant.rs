@@ -582,7 +582,7 @@ async fn the_command_line_connects_and_pushes() {
     ha.stop();
     let (code, _, err) = run(&["headless", "--once"], "");
     assert_eq!(code, 1);
-    assert!(err.contains("not reachable"), "{err}");
+    assert!(err.contains("could not be reached"), "{err}");
 
     let (code, _, _) = run(&["ha", "disconnect"], "");
     assert_eq!(code, 0);
@@ -686,7 +686,8 @@ async fn the_settings_window_connects_and_the_tray_shows_trouble() {
     watcher.click("Refresh now").await;
     let tray = watcher
         .wait_for(WAIT, |l| {
-            l.iter().any(|e| e.label == "Home Assistant: not reachable")
+            l.iter()
+                .any(|e| e.label.starts_with("Home Assistant could not be reached"))
         })
         .await;
     assert!(tray.iter().any(|e| e.label == "Current Account   £1,234.00"));

@@ -598,13 +598,14 @@ async fn the_settings_window_connects_through_mqtt() {
     broker.stop();
     watcher
         .wait_for(WAIT, |l| {
-            l.iter().any(|e| e.label == "MQTT broker: not reachable")
+            l.iter()
+                .any(|e| e.label.starts_with("The MQTT broker could not be reached"))
         })
         .await;
     broker.start_again();
     watcher
         .wait_for(Duration::from_secs(45), |l| {
-            !l.iter().any(|e| e.label.starts_with("MQTT broker"))
+            !l.iter().any(|e| e.label.starts_with("The MQTT broker"))
         })
         .await;
     let _ = client.close().await;

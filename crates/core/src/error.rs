@@ -101,6 +101,13 @@ pub enum Error {
     #[error("{person}'s balances are not up to date ({why}), so nothing is moved until they are.")]
     NotLive { person: String, why: String },
 
+    // ---- Home Assistant ------------------------------------------------------------
+    /// A test of the connection to Home Assistant or its MQTT broker failed; `code`
+    /// says how (`home_assistant_unauthorized`, `…_unreachable`, `…_rejected`) and
+    /// the message names the party (see `home_assistant::failure_line`).
+    #[error("{message}")]
+    HomeAssistant { code: &'static str, message: String },
+
     // ---- secrets -------------------------------------------------------------------
     #[error("The system keyring is not available ({0}). On Linux, monzo-tray needs a Secret Service such as GNOME Keyring or KWallet running and unlocked.")]
     KeyringUnavailable(String),
@@ -227,6 +234,7 @@ impl Error {
             Error::SettingsIo { .. } => "settings",
             Error::Busy { .. } | Error::LockIo { .. } => "busy",
             Error::EngineRunning { .. } => "already_running",
+            Error::HomeAssistant { code, .. } => code,
             Error::UnknownPerson(_) => "unknown_person",
             Error::InvalidInput(_) => "invalid_input",
             Error::InvalidField { field, .. } => match *field {

@@ -34,6 +34,8 @@
 //! - [`pots`]: moving money between an account and its pots, exactly once.
 //! - [`home_assistant`]: every balance into Home Assistant (REST or MQTT).
 //! - [`background`]: polling and pushing, started and stopped together.
+//! - [`words`]: the words every front end shows (a person's state line, the
+//!   "updated" label, the push status with its last good push), written once.
 //! - [`menu`]: the tray menu as data (labels, privacy mode), rendered by the shell.
 //! - [`notifications`]: which desktop notifications a new snapshot calls for.
 //! - [`terminal`]: what the command line prints, aligned by terminal cells.
@@ -70,5 +72,6 @@ pub mod terminal;
 pub mod text;
 pub mod transactions;
 pub mod tray_host;
+pub mod words;
 
 pub use error::{Error, Result};

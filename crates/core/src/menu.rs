@@ -6,9 +6,11 @@
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::money::Money;
-use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, Snapshot};
+use crate::snapshot::{AccountSnapshot, ConnectionState, Snapshot};
 use crate::text;
 use crate::transactions::Transaction;
+use crate::words::state_line;
+pub use crate::words::updated_label;
 
 /// Ids of the fixed actions; a person's "Reconnect…" is `reconnect:<person id>`.
 pub mod action {
@@ -90,10 +92,6 @@ pub fn shown(money: &Money, privacy: bool) -> String {
     }
 }
 
-fn local_hhmm(at: DateTime<Utc>, offset: FixedOffset) -> String {
-    at.with_timezone(&offset).format("%H:%M").to_string()
-}
-
 /// "14:02" today, "27 Nov" before.
 fn local_when(at: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> String {
     let (at, now) = (at.with_timezone(&offset), now.with_timezone(&offset));
@@ -128,35 +126,6 @@ fn pot_of(account: &AccountSnapshot) -> impl Fn(&str) -> Option<String> + '_ {
     move |id| account.pots.iter().find(|p| p.id == id).map(|p| p.name.clone())
 }
 
-/// "Updated just now", "Updated 2 min ago", "Updated 14:02".
-pub fn updated_label(updated: Option<DateTime<Utc>>, now: DateTime<Utc>, offset: FixedOffset) -> String {
-    let Some(updated) = updated else {
-        return "Not updated yet".to_owned();
-    };
-    let minutes = (now - updated).num_minutes();
-    match minutes {
-        i64::MIN..=0 => "Updated just now".to_owned(),
-        1..=59 => format!("Updated {minutes} min ago"),
-        _ => format!("Updated {}", local_hhmm(updated, offset)),
-    }
-}
-
-fn person_state_line(person: &PersonSnapshot, offset: FixedOffset) -> Option<String> {
-    match person.state {
-        ConnectionState::Live => None,
-        ConnectionState::AwaitingApproval => Some("Approve access in the Monzo app".to_owned()),
-        ConnectionState::SignedOut => Some("Sign in again".to_owned()),
-        ConnectionState::Stale => Some(match person.updated_at {
-            Some(at) => format!("Offline — last updated {}", local_hhmm(at, offset)),
-            None => "Offline — not updated yet".to_owned(),
-        }),
-        ConnectionState::Error => Some(format!(
-            "Problem: {}",
-            person.error.as_deref().unwrap_or("something went wrong")
-        )),
-    }
-}
-
 /// The glance figure: the household total including pots, per currency.
 pub fn glance(snapshot: &Snapshot, privacy: bool) -> String {
     let totals: Vec<String> = snapshot.totals().iter().map(|m| shown(m, privacy)).collect();
@@ -187,10 +156,11 @@ pub fn tray_model(
             id: format!("person:{pid}"),
             label: person.name.clone(),
         });
-        if let Some(line) = person_state_line(person, offset) {
+        // Live is said once for everyone, by the "Updated" line below.
+        if person.state != ConnectionState::Live {
             entries.push(MenuEntry::Text {
                 id: format!("state:{pid}"),
-                label: format!("  {line}"),
+                label: format!("  {}", state_line(person, now, offset)),
             });
         }
         for account in &person.accounts {
@@ -308,6 +278,8 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc)
     }
+
+    use crate::snapshot::PersonSnapshot;
 
     fn dana(state: ConnectionState) -> PersonSnapshot {
         PersonSnapshot {

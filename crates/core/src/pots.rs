@@ -62,6 +62,15 @@ impl PlannedMove {
         }
     }
 
+    /// The question again when the outcome of its move is unknown, for the window's
+    /// "Try again": the same move, with the same `dedupe_id`.
+    pub fn retry_question(&self) -> String {
+        format!(
+            "{} Trying again sends this same move, which Monzo carries out at most once.",
+            self.question()
+        )
+    }
+
     /// The command that tries this same move again, with its `dedupe_id`:
     /// `monzo-tray pot deposit --person Dana --pot pot_… --amount 50.00 --dedupe-id
     /// monzo-tray-…`, quoted for a POSIX shell.

@@ -7,6 +7,7 @@ use crate::settings::{PersonSettings, Settings};
 use crate::snapshot::{ConnectionState, PersonSnapshot, Snapshot};
 use crate::text;
 use crate::transactions::{AccountTransaction, TransactionRecord};
+use crate::words;
 use unicode_width::UnicodeWidthStr;
 
 /// `text` padded with spaces to `width` terminal cells: counted by display width
@@ -24,21 +25,9 @@ fn pad_left(text: &str, width: usize) -> String {
     format!("{}{text}", " ".repeat(width.saturating_sub(text.width())))
 }
 
-fn local_time(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.with_timezone(&chrono::Local).format("%H:%M").to_string()
-}
-
+/// A person's state line (see [`words::state_line`]) in this machine's local time.
 fn state_line(person: &PersonSnapshot) -> String {
-    let updated = person.updated_at.as_ref().map(local_time);
-    match (person.state, updated) {
-        (ConnectionState::Live, Some(at)) => format!("live, updated {at}"),
-        (ConnectionState::Live, None) => "live".to_owned(),
-        (ConnectionState::Stale, Some(at)) => format!("offline, last updated {at}"),
-        (ConnectionState::Stale, None) => "offline, not updated yet".to_owned(),
-        (ConnectionState::AwaitingApproval, _) => "approve access in the Monzo app".to_owned(),
-        (ConnectionState::SignedOut, _) => "sign in again".to_owned(),
-        (ConnectionState::Error, _) => "needs attention".to_owned(),
-    }
+    words::state_line(person, chrono::Utc::now(), words::local_offset())
 }
 
 pub fn status_table(snapshot: &Snapshot) -> String {
@@ -53,10 +42,11 @@ pub fn status_table(snapshot: &Snapshot) -> String {
             text::line(&person.name),
             state_line(person)
         ));
+        // Why they are not live; a problem's line already says it.
         if let Some(error) = person
             .error
             .as_deref()
-            .filter(|_| person.state != ConnectionState::Live)
+            .filter(|_| !matches!(person.state, ConnectionState::Live | ConnectionState::Error))
         {
             out.push_str(&format!("  {}\n", text::line(error)));
         }
@@ -102,7 +92,7 @@ pub fn status_exit_code(snapshot: &Snapshot) -> u8 {
 
 /// One line per poll cycle, for `headless`: each person's state (with what to do
 /// when they are not live), how many accounts are up to date, and the push:
-/// `2026-11-29 07:29:00 poll: Dana=live, Alex=signed_out (sign in again); 2
+/// `2026-11-29 07:29:00 poll: Dana=live, Alex=signed_out (Sign in again); 2
 /// accounts up to date; Home Assistant ok`. The accounts of a person who is not
 /// live are not counted: their figures are the last ones seen, if any.
 pub fn cycle_line(snapshot: &Snapshot, push: Option<&PushState>) -> String {
@@ -111,12 +101,10 @@ pub fn cycle_line(snapshot: &Snapshot, push: Option<&PushState>) -> String {
         .iter()
         .map(|p| {
             let name = text::line(&p.name);
-            let what = match (p.state, p.error.as_deref()) {
-                (ConnectionState::Live, _) => return format!("{name}=live"),
-                (ConnectionState::Error, Some(error)) => text::line(error),
-                _ => state_line(p),
-            };
-            format!("{name}={} ({what})", p.state.as_str())
+            if p.state == ConnectionState::Live {
+                return format!("{name}=live");
+            }
+            format!("{name}={} ({})", p.state.as_str(), text::line(&state_line(p)))
         })
         .collect();
     let live: usize = snapshot
@@ -190,18 +178,7 @@ pub fn transactions_table(records: &[TransactionRecord], snapshot: &Snapshot) ->
             .with_timezone(&chrono::Local)
             .format("%Y-%m-%d %H:%M")
             .to_string();
-        let what = match (&r.merchant, &r.pot_id) {
-            (Some(merchant), _) => merchant.clone(),
-            (None, Some(pot)) => {
-                let pot = snapshot.pot_name(pot).unwrap_or_else(|| "a pot".into());
-                if r.amount.is_negative() {
-                    format!("To {pot}")
-                } else {
-                    format!("From {pot}")
-                }
-            }
-            (None, None) => r.description.clone(),
-        };
+        let what = r.what(|id| snapshot.pot_name(id));
         let mark = match (r.declined, r.pending) {
             (true, _) => "  declined",
             (false, true) => "  pending",
@@ -367,7 +344,7 @@ mod tests {
         let line = cycle_line(&snapshot, None);
         assert!(
             line.ends_with(
-                " poll: Dana=live, Alex=signed_out (sign in again), Sam=awaiting_approval (approve access in the Monzo app); 2 accounts up to date"
+                " poll: Dana=live, Alex=signed_out (Sign in again), Sam=awaiting_approval (Approve access in the Monzo app); 2 accounts up to date"
             ),
             "{line}"
         );

@@ -21,6 +21,8 @@ use monzo_tray_core::Error;
 struct Setup {
     sandbox: Sandbox,
     service: AppService,
+    /// The engine behind the façade, for the test to poll and read directly.
+    engine: Arc<Engine>,
     secrets: Arc<MemoryBackend>,
 }
 
@@ -49,7 +51,8 @@ async fn setup(approve_on_login: bool) -> Setup {
     ));
     Setup {
         sandbox,
-        service: AppService::new(engine, 0, tokio::sync::watch::channel(None).1),
+        service: AppService::new(engine.clone(), 0, tokio::sync::watch::Sender::new(None)),
+        engine,
         secrets,
     }
 }
@@ -98,10 +101,10 @@ async fn add_a_person_through_the_redirect_then_approval_completes_by_itself() {
         panic!("{status:?}")
     };
 
-    s.service.engine().poll_once().await;
+    s.engine.poll_once().await;
     assert_eq!(s.service.people()[0].state, ConnectionState::AwaitingApproval);
     s.sandbox.approve("Dana").unwrap();
-    s.service.engine().poll_once().await;
+    s.engine.poll_once().await;
     let status = s.service.check_approval();
     assert_eq!(
         status,
@@ -251,7 +254,7 @@ async fn sign_in_dana(s: &Setup) -> String {
     else {
         unreachable!()
     };
-    s.service.engine().poll_once().await;
+    s.engine.poll_once().await;
     person_id
 }
 
@@ -365,7 +368,7 @@ async fn a_stored_token_is_never_sent_to_another_home_assistant() {
     let s = setup(true).await;
     let (ours, ours_saw) = fake_home_assistant().await;
     let (other, other_saw) = fake_home_assistant().await;
-    let household = s.service.engine().household().clone();
+    let household = s.engine.household().clone();
     household
         .update(|settings| settings.home_assistant.url = Some(ours.clone()))
         .unwrap();

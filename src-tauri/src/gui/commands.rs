@@ -1,10 +1,10 @@
 //! The settings window's commands: each one line into the core service. They return
 //! redacted views only; errors reach the UI as `{code, message}`.
 
-use monzo_tray_core::home_assistant::PushState;
 use monzo_tray_core::pots::Direction;
 use monzo_tray_core::service::{
-    HomeAssistantView, MoveDoneView, PersonView, PlannedMoveView, SettingsView, SignInStarted, SignInStatus,
+    HomeAssistantView, MoveDoneView, PersonView, PlannedMoveView, PushStatusView, SettingsView,
+    SignInStarted, SignInStatus, StateLineView,
 };
 use monzo_tray_core::settings::HaTransport;
 use serde::Serialize;
@@ -35,6 +35,13 @@ type Result<T> = std::result::Result<T, CommandError>;
 #[tauri::command]
 fn people(shell: State<'_, Shell>) -> Vec<PersonView> {
     shell.service.people()
+}
+
+/// Each person's state line as of now: the window moves "updated 2 min ago" on
+/// with this.
+#[tauri::command]
+fn state_lines(shell: State<'_, Shell>) -> Vec<StateLineView> {
+    shell.service.state_lines()
 }
 
 #[tauri::command]
@@ -138,8 +145,8 @@ async fn home_assistant(shell: State<'_, Shell>) -> Result<HomeAssistantView> {
 /// How the push stands, without reading the keyring (the window asks on every
 /// push-status event).
 #[tauri::command]
-fn push_status(shell: State<'_, Shell>) -> Option<PushState> {
-    shell.service.push_status()
+fn push_status(shell: State<'_, Shell>) -> PushStatusView {
+    shell.service.push_status_view()
 }
 
 #[tauri::command]
@@ -148,7 +155,7 @@ async fn test_home_assistant(
     transport: HaTransport,
     url: String,
     token: String,
-) -> Result<()> {
+) -> Result<String> {
     Ok(shell.service.test_home_assistant(transport, &url, &token).await?)
 }
 
@@ -168,7 +175,7 @@ async fn save_home_assistant(
 
 #[tauri::command]
 fn refresh_now(shell: State<'_, Shell>) {
-    shell.service.engine().refresh_now();
+    shell.service.refresh_now();
 }
 
 #[tauri::command]
@@ -201,6 +208,7 @@ fn quit(app: AppHandle) {
 pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         people,
+        state_lines,
         settings,
         add_person,
         reconnect,

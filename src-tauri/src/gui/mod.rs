@@ -22,13 +22,12 @@ mod without_tray;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use monzo_tray_core::background;
 use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
-use monzo_tray_core::service::AppService;
 use tauri::{Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
 use crate::context::AppContext;
+use monzo_tray_core::service::AppService;
 
 /// Whether a graphical session is there to show a tray in: an X11 or Wayland
 /// display where there are such things; a Windows or macOS desktop always (neither
@@ -41,10 +40,11 @@ pub fn display_available() -> bool {
             .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
 }
 
-/// What the Tauri side keeps: the core service and the context it came from.
+/// What the Tauri side keeps: the core's façade, the one road to the engine.
 pub struct Shell {
     pub service: Arc<AppService>,
-    pub context: AppContext,
+    /// What must outlive the façade (the demo's embedded sandbox).
+    _kept: crate::context::Kept,
     stop: tokio::sync::watch::Sender<bool>,
     /// Polling and pushing; waited for at exit, so no rotated token is lost. It
     /// returns the people whose rotated tokens the keyring could not take.
@@ -92,17 +92,14 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
             AppContext::from_env().await
         }
     })?;
-    let service = Arc::new(AppService::new(
-        context.engine.clone(),
-        redirect_port(),
-        context.push_status.subscribe(),
-    ));
+    let (service, kept) = context.into_service(redirect_port());
+    let service = Arc::new(service);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     // First run: nobody to show yet, so the window opens saying where to start.
     let first_run = !demo && service.people().is_empty();
     let shell = Shell {
         service,
-        context,
+        _kept: kept,
         stop,
         background: std::sync::Mutex::new(None),
         engine_lock: std::sync::Mutex::new(None),
@@ -123,20 +120,15 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
             app.set_activation_policy(tauri::ActivationPolicy::Accessory);
             // After the single-instance check (a second tray app hands over to the
             // first): one engine per household, so not beside `headless` either.
-            *monzo_tray_core::sync::lock(&shell.engine_lock) =
-                shell.context.household.hold_engine("the tray app")?;
-            let running = tauri::async_runtime::spawn(background::run(
-                shell.context.engine.clone(),
-                shell.context.push_status.clone(),
-                stopped,
-            ));
+            *monzo_tray_core::sync::lock(&shell.engine_lock) = shell.service.hold_engine("the tray app")?;
+            let running = tauri::async_runtime::spawn(shell.service.run_background(stopped));
             *monzo_tray_core::sync::lock(&shell.background) = Some(running);
             tray::create(app.handle(), &shell)?;
             tray::follow_snapshots(app.handle().clone(), shell.service.clone());
             events::forward(app.handle().clone(), shell.service.clone());
             without_tray::follow(app.handle().clone(), shell.tray_host.clone());
             #[cfg(target_os = "linux")]
-            screen_lock::follow(shell.context.engine.clone());
+            screen_lock::follow(shell.service.clone());
             app.manage(shell);
             if open_settings || first_run {
                 window::open_settings(app.handle());

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use futures::StreamExt;
-use monzo_tray_core::engine::Engine;
+use monzo_tray_core::service::AppService;
 use zbus::message::Type;
 use zbus::MatchRule;
 
@@ -16,15 +16,15 @@ const SCREENSAVERS: [&str; 4] = [
     "org.mate.ScreenSaver",
 ];
 
-pub fn follow(engine: Arc<Engine>) {
+pub fn follow(service: Arc<AppService>) {
     tauri::async_runtime::spawn(async move {
-        if let Err(err) = watch(&engine).await {
+        if let Err(err) = watch(&service).await {
             tracing::info!(%err, "not following the screen lock (no session bus)");
         }
     });
 }
 
-async fn watch(engine: &Engine) -> zbus::Result<()> {
+async fn watch(service: &AppService) -> zbus::Result<()> {
     let connection = zbus::Connection::session().await?;
     let rule = MatchRule::builder()
         .msg_type(Type::Signal)
@@ -42,7 +42,7 @@ async fn watch(engine: &Engine) -> zbus::Result<()> {
         }
         if let Ok(locked) = message.body().deserialize::<bool>() {
             tracing::info!(locked, "screen lock changed");
-            engine.set_paused(locked);
+            service.set_paused(locked);
         }
     }
     Ok(())

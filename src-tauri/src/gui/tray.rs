@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-use monzo_tray_core::menu::{action, tray_model, MenuEntry, TrayModel};
-use monzo_tray_core::notifications::{self, Notifier};
+use monzo_tray_core::menu::{action, MenuEntry, TrayModel};
+use monzo_tray_core::notifications::Notifier;
 use monzo_tray_core::service::AppService;
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuEvent, MenuItem, PredefinedMenuItem, Submenu};
@@ -18,20 +17,6 @@ use tokio::sync::broadcast;
 use super::{notify, window, Shell};
 
 pub const TRAY_ID: &str = "monzo-tray";
-
-fn model(service: &AppService) -> TrayModel {
-    let settings = service.engine().household().settings();
-    let snapshot = service.engine().snapshot();
-    let offset = *chrono::Local::now().offset();
-    let home_assistant = service.push_status().and_then(|s| s.problem_line());
-    tray_model(
-        &snapshot,
-        settings.privacy_mode,
-        Utc::now(),
-        offset,
-        home_assistant.as_deref(),
-    )
-}
 
 /// A label as the menu shows it: `&` marks a mnemonic in menu labels (muda), so a
 /// literal one (a merchant "M&S", a person "Dana & Alex") is doubled.
@@ -84,7 +69,7 @@ fn build_menu(app: &AppHandle, model: &TrayModel) -> tauri::Result<Menu<Wry>> {
 }
 
 pub fn create(app: &AppHandle, shell: &Shell) -> tauri::Result<()> {
-    let model = model(&shell.service);
+    let model = shell.service.tray_model();
     let menu = build_menu(app, &model)?;
     let icon = Image::from_bytes(include_bytes!("../../../icons/tray.png"))?;
     TrayIconBuilder::with_id(TRAY_ID)
@@ -103,7 +88,7 @@ pub fn render(app: &AppHandle, service: &AppService) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else {
         return;
     };
-    let model = model(service);
+    let model = service.tray_model();
     match build_menu(app, &model) {
         Ok(menu) => {
             if let Err(err) = tray.set_menu(Some(menu)) {
@@ -119,13 +104,13 @@ pub fn render(app: &AppHandle, service: &AppService) {
 /// Follows the engine: every new snapshot re-renders the tray and may notify.
 pub fn follow_snapshots(app: AppHandle, service: Arc<AppService>) {
     tauri::async_runtime::spawn(async move {
-        let mut snapshots = service.engine().subscribe();
+        let mut snapshots = service.changes().snapshot;
         // The first poll may have finished before we subscribed: take the current
         // snapshot as news, so the tray never waits for the next poll.
         snapshots.mark_changed();
         let mut notifier = Notifier::default();
         let mut push_status = service.push_status_changes();
-        let mut new_transactions = service.engine().new_transactions();
+        let mut new_transactions = service.new_transactions();
         loop {
             tokio::select! {
                 changed = push_status.changed() => if changed.is_err() { break },
@@ -140,9 +125,7 @@ pub fn follow_snapshots(app: AppHandle, service: Arc<AppService>) {
                     while let Ok(more) = new_transactions.try_recv() {
                         batch.push(more);
                     }
-                    let settings = service.engine().household().settings();
-                    let snapshot = service.engine().snapshot();
-                    for notification in notifications::transactions(&batch, &settings, |id| snapshot.pot_name(id)) {
+                    for notification in service.transaction_notifications(&batch) {
                         notify::show(notification);
                     }
                     continue;
@@ -152,10 +135,7 @@ pub fn follow_snapshots(app: AppHandle, service: Arc<AppService>) {
                         break;
                     }
                     let snapshot = snapshots.borrow_and_update().clone();
-                    let settings = service.engine().household().settings();
-                    for notification in
-                        notifier.update(&snapshot, &settings.low_balance_alerts, settings.privacy_mode, Utc::now())
-                    {
+                    for notification in service.snapshot_notifications(&mut notifier, &snapshot) {
                         notify::show(notification);
                     }
                 }
@@ -172,9 +152,9 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
     };
     let service = shell.service.clone();
     match event.id().as_ref() {
-        action::REFRESH => service.engine().refresh_now(),
+        action::REFRESH => service.refresh_now(),
         action::HIDE_AMOUNTS => {
-            let on = !service.engine().household().settings().privacy_mode;
+            let on = !service.privacy_mode();
             if let Err(err) = service.set_privacy(on) {
                 tracing::warn!(%err, "could not save privacy mode");
             }

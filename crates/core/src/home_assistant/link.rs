@@ -28,26 +28,9 @@ pub const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
 /// What a removal on switching transports may take, at most.
 const RETIRE_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A failed connection test as one sentence, naming the side that failed.
+/// A failed connection test as an error of its kind, in the status line's words.
 fn test_failed(transport: HaTransport, failure: HaFailure) -> Error {
-    let (who, refused) = match transport {
-        HaTransport::Rest => (
-            "Home Assistant",
-            "Home Assistant refused the token; make a new long-lived access token on your profile page.",
-        ),
-        HaTransport::Mqtt => (
-            "The MQTT broker",
-            "The MQTT broker refused the user name or password (or this user may not connect).",
-        ),
-    };
-    Error::InvalidInput(match failure {
-        HaFailure::Unauthorized => refused.to_owned(),
-        HaFailure::Unreachable(why) => format!("{who} could not be reached: {why}."),
-        HaFailure::Rejected(why) => match transport {
-            HaTransport::Rest => format!("{who} answered strangely: {why}."),
-            HaTransport::Mqtt => format!("{who} could not be used: {why}."),
-        },
-    })
+    failure.into_error(transport)
 }
 
 /// Tests the connection, then saves: token to the keyring, URL to settings. Nothing

@@ -38,12 +38,16 @@ use crate::settings::HaTransport;
 use crate::snapshot::Snapshot;
 use crate::transactions::AccountTransaction;
 
-/// How a push to Home Assistant failed, in the words the status line uses.
+/// How a push to Home Assistant (or a test of the connection) failed. The words
+/// for each kind are [`failure_line`]'s, which names the party that failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HaFailure {
     /// The token (REST) or the user name and password (MQTT) were refused.
     Unauthorized,
+    /// Nothing answered, or not in time; why, in a few words.
     Unreachable(String),
+    /// It answered, but not as it should (an error status, not Home Assistant's API,
+    /// a TLS failure, a connection the broker refused); why, in a few words.
     Rejected(String),
 }
 
@@ -57,6 +61,91 @@ pub enum PushStatus {
     Rejected,
 }
 
+impl PushStatus {
+    /// The status as one lowercase word (`ok`, `unreachable`), as serialised: for
+    /// log lines and scripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushStatus::Off => "off",
+            PushStatus::Ok => "ok",
+            PushStatus::Unauthorized => "unauthorized",
+            PushStatus::Unreachable => "unreachable",
+            PushStatus::Rejected => "rejected",
+        }
+    }
+}
+
+/// Who a failure is about: Home Assistant itself (REST) or the MQTT broker.
+fn party(transport: HaTransport) -> &'static str {
+    match transport {
+        HaTransport::Rest => "Home Assistant",
+        HaTransport::Mqtt => "The MQTT broker",
+    }
+}
+
+/// The one sentence for a push status on `transport`, without a full stop, as the
+/// tray, the settings window, the command line and a failed connection test all say
+/// it: "Pushing: all good", "The MQTT broker could not be reached: nothing accepts
+/// connections at broker:1883". `message` is the failure's few words (see
+/// [`HaFailure`]), already one safe line.
+pub fn status_line(transport: HaTransport, status: PushStatus, message: Option<&str>) -> String {
+    let who = party(transport);
+    let with_why = |what: String| match message {
+        Some(why) if !why.is_empty() => format!("{what}: {why}"),
+        _ => what,
+    };
+    // A refusal says what to do; a note (no token stored) follows in brackets.
+    let with_note = |what: String| match message {
+        Some(note) if !note.is_empty() => format!("{what} ({note})"),
+        _ => what,
+    };
+    match (status, transport) {
+        (PushStatus::Off, _) => "Not pushing (switched off)".to_owned(),
+        (PushStatus::Ok, _) => "Pushing: all good".to_owned(),
+        (PushStatus::Unauthorized, HaTransport::Rest) => with_note(format!(
+            "{who} refused the token; make a new long-lived access token on your Home Assistant profile page"
+        )),
+        (PushStatus::Unauthorized, HaTransport::Mqtt) => with_note(format!(
+            "{who} refused the user name or password (or this user may not connect)"
+        )),
+        (PushStatus::Unreachable, _) => with_why(format!("{who} could not be reached")),
+        (PushStatus::Rejected, _) => with_why(format!("{who} could not be used")),
+    }
+}
+
+/// [`status_line`] for `failure`: what a failed test of the connection says.
+pub fn failure_line(transport: HaTransport, failure: &HaFailure) -> String {
+    let (status, message) = failure.parts();
+    status_line(transport, status, message)
+}
+
+impl HaFailure {
+    /// The status it leaves, and its few words (made one safe line: they reach the
+    /// tray and the terminal).
+    fn parts(&self) -> (PushStatus, Option<&str>) {
+        match self {
+            HaFailure::Unauthorized => (PushStatus::Unauthorized, None),
+            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(m.as_str())),
+            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(m.as_str())),
+        }
+    }
+
+    /// A failed connection test as an error with a stable code per kind
+    /// (`home_assistant_unauthorized`, `…_unreachable`, `…_rejected`) and
+    /// [`failure_line`]'s sentence.
+    pub fn into_error(self, transport: HaTransport) -> crate::Error {
+        let code = match self {
+            HaFailure::Unauthorized => "home_assistant_unauthorized",
+            HaFailure::Unreachable(_) => "home_assistant_unreachable",
+            HaFailure::Rejected(_) => "home_assistant_rejected",
+        };
+        crate::Error::HomeAssistant {
+            code,
+            message: format!("{}.", failure_line(transport, &self)),
+        }
+    }
+}
+
 /// How the push to Home Assistant stands; published on its own `watch` channel
 /// beside the snapshot (see [`link`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,6 +153,8 @@ pub struct PushState {
     /// Which way balances go: `rest` or `mqtt`.
     pub transport: HaTransport,
     pub status: PushStatus,
+    /// The failure's few words (see [`HaFailure`]), one safe line; none for a
+    /// refusal, whose line says it all.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub last_ok_at: Option<DateTime<Utc>>,
@@ -91,17 +182,9 @@ impl PushState {
 
     /// The state after `failure`, keeping when the last good push was.
     pub fn failed(transport: HaTransport, failure: HaFailure, last_ok_at: Option<DateTime<Utc>>) -> Self {
-        let (status, message) = match failure {
-            HaFailure::Unauthorized => (
-                PushStatus::Unauthorized,
-                // REST's tray line already says "the token was refused".
-                (transport == HaTransport::Mqtt)
-                    .then(|| "the broker refused the user name or password".to_owned()),
-            ),
-            // Shown in the tray and the terminal (see `text`).
-            HaFailure::Unreachable(m) => (PushStatus::Unreachable, Some(crate::text::line(&m))),
-            HaFailure::Rejected(m) => (PushStatus::Rejected, Some(crate::text::line(&m))),
-        };
+        let (status, message) = failure.parts();
+        // Shown in the tray and the terminal (see `text`).
+        let message = message.map(crate::text::line);
         Self {
             transport,
             status,
@@ -110,32 +193,28 @@ impl PushState {
         }
     }
 
-    /// The tray's line when something is wrong.
-    pub fn problem_line(&self) -> Option<String> {
-        let (who, refused) = match self.transport {
-            HaTransport::Rest => ("Home Assistant", "the token was refused"),
-            HaTransport::Mqtt => ("MQTT broker", "the user name or password was refused"),
-        };
-        match self.status {
-            PushStatus::Off | PushStatus::Ok => None,
-            PushStatus::Unauthorized => Some(format!("{who}: {refused}")),
-            PushStatus::Unreachable => Some(format!("{who}: not reachable")),
-            PushStatus::Rejected => Some(format!(
-                "{who}: {}",
-                self.message.as_deref().unwrap_or("rejected the update")
-            )),
-        }
+    /// Whether the push is failing (not off, not all good).
+    pub fn is_failing(&self) -> bool {
+        !matches!(self.status, PushStatus::Off | PushStatus::Ok)
     }
 
-    /// For the terminal: `ok`, `unreachable (…)`.
+    /// [`status_line`] for this state, without the time of the last good push.
+    pub fn line(&self) -> String {
+        status_line(self.transport, self.status, self.message.as_deref())
+    }
+
+    /// The tray's and `headless`'s line when the push is failing; `None` when it
+    /// is off or all good.
+    pub fn problem_line(&self) -> Option<String> {
+        self.is_failing().then(|| self.line())
+    }
+
+    /// For `headless`'s line per poll: the status word, and the sentence when
+    /// failing: `ok`, `unreachable: Home Assistant could not be reached: …`.
     pub fn summary(&self) -> String {
-        let status = serde_json::to_value(self.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        match &self.message {
-            Some(message) => format!("{status} ({message})"),
-            None => status,
+        match self.problem_line() {
+            Some(line) => format!("{}: {line}", self.status.as_str()),
+            None => self.status.as_str().to_owned(),
         }
     }
 }
@@ -321,19 +400,122 @@ mod tests {
             state(HaTransport::Rest, PushStatus::Unauthorized)
                 .problem_line()
                 .unwrap(),
-            "Home Assistant: the token was refused"
+            "Home Assistant refused the token; make a new long-lived access token on your Home Assistant profile page"
         );
         assert_eq!(
             state(HaTransport::Mqtt, PushStatus::Unauthorized)
                 .problem_line()
                 .unwrap(),
-            "MQTT broker: the user name or password was refused"
+            "The MQTT broker refused the user name or password (or this user may not connect)"
         );
         assert_eq!(
             state(HaTransport::Mqtt, PushStatus::Unreachable)
                 .problem_line()
                 .unwrap(),
-            "MQTT broker: not reachable"
+            "The MQTT broker could not be reached"
+        );
+    }
+
+    /// Every status and failure kind, for both transports: the right party named,
+    /// the refusal said once, the few words of why kept.
+    #[test]
+    fn one_line_for_every_status_and_failure_of_both_transports() {
+        use HaTransport::{Mqtt, Rest};
+        let failed = |transport, failure| PushState::failed(transport, failure, None).line();
+        assert_eq!(PushState::off(Rest).line(), "Not pushing (switched off)");
+        assert_eq!(PushState::off(Mqtt).line(), "Not pushing (switched off)");
+        assert_eq!(PushState::ok(Rest).line(), "Pushing: all good");
+        assert_eq!(PushState::ok(Mqtt).line(), "Pushing: all good");
+        assert_eq!(
+            failed(Rest, HaFailure::Unauthorized),
+            "Home Assistant refused the token; make a new long-lived access token on your Home Assistant profile page"
+        );
+        let mqtt_refusal = failed(Mqtt, HaFailure::Unauthorized);
+        assert_eq!(
+            mqtt_refusal,
+            "The MQTT broker refused the user name or password (or this user may not connect)"
+        );
+        assert!(!mqtt_refusal.contains("token"), "{mqtt_refusal}");
+        assert_eq!(
+            failed(Rest, HaFailure::Unreachable("it did not answer in time".into())),
+            "Home Assistant could not be reached: it did not answer in time"
+        );
+        assert_eq!(
+            failed(
+                Mqtt,
+                HaFailure::Unreachable("nothing accepts connections at b:1883".into())
+            ),
+            "The MQTT broker could not be reached: nothing accepts connections at b:1883"
+        );
+        assert_eq!(
+            failed(Rest, HaFailure::Rejected("HTTP 500".into())),
+            "Home Assistant could not be used: HTTP 500"
+        );
+        assert_eq!(
+            failed(Mqtt, HaFailure::Rejected("TLS with b:8883 failed: x".into())),
+            "The MQTT broker could not be used: TLS with b:8883 failed: x"
+        );
+        // Words from outside are one safe line.
+        assert_eq!(
+            failed(Rest, HaFailure::Rejected("bad\nline".into())),
+            "Home Assistant could not be used: bad line"
+        );
+    }
+
+    /// A failed test is an error with a code per kind, in the status line's words.
+    #[test]
+    fn a_failed_test_keeps_its_kind_and_names_the_party() {
+        let cases = [
+            (
+                HaTransport::Rest,
+                HaFailure::Unauthorized,
+                "home_assistant_unauthorized",
+                "Home Assistant refused the token",
+            ),
+            (
+                HaTransport::Mqtt,
+                HaFailure::Unauthorized,
+                "home_assistant_unauthorized",
+                "The MQTT broker refused the user name or password",
+            ),
+            (
+                HaTransport::Rest,
+                HaFailure::Unreachable("x".into()),
+                "home_assistant_unreachable",
+                "Home Assistant could not be reached: x.",
+            ),
+            (
+                HaTransport::Mqtt,
+                HaFailure::Unreachable("x".into()),
+                "home_assistant_unreachable",
+                "The MQTT broker could not be reached: x.",
+            ),
+            (
+                HaTransport::Rest,
+                HaFailure::Rejected("y".into()),
+                "home_assistant_rejected",
+                "Home Assistant could not be used: y.",
+            ),
+            (
+                HaTransport::Mqtt,
+                HaFailure::Rejected("y".into()),
+                "home_assistant_rejected",
+                "The MQTT broker could not be used: y.",
+            ),
+        ];
+        for (transport, failure, code, start) in cases {
+            let err = failure.into_error(transport);
+            assert_eq!(err.code(), code);
+            assert!(err.to_string().starts_with(start), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_summary_is_the_status_word_then_the_line() {
+        assert_eq!(PushState::ok(HaTransport::Mqtt).summary(), "ok");
+        assert_eq!(
+            PushState::failed(HaTransport::Rest, HaFailure::Unreachable("x".into()), None).summary(),
+            "unreachable: Home Assistant could not be reached: x"
         );
     }
 }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::home_assistant::{link, mqtt, PushState};
 use crate::secrets::SecretKind;
 use crate::settings::{HaTransport, MqttSettings, DEFAULT_BASE_TOPIC, DEFAULT_DISCOVERY_PREFIX};
+use crate::words;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HomeAssistantView {
@@ -20,12 +21,30 @@ pub struct HomeAssistantView {
     pub token_stored: bool,
     pub password_stored: bool,
     pub status: Option<PushState>,
+    /// How the push stands in words, with its last good push ("Pushing: all good ·
+    /// last pushed 14:02"); `None` while Home Assistant is not set up.
+    pub status_line: Option<String>,
+}
+
+/// How the push stands, as the window shows it (see [`HomeAssistantView::status_line`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct PushStatusView {
+    pub status_line: Option<String>,
 }
 
 impl AppService {
     /// How the Home Assistant push stands (`None` when it is not set up).
     pub fn push_status(&self) -> Option<PushState> {
         self.push_status.borrow().clone()
+    }
+
+    /// [`Self::push_status`] in words, for the window (see [`words::push_status_line`]).
+    pub fn push_status_view(&self) -> PushStatusView {
+        PushStatusView {
+            status_line: self
+                .push_status()
+                .map(|s| words::push_status_line(&s, words::local_offset())),
+        }
     }
 
     /// Changes of [`Self::push_status`], for those who follow them.
@@ -51,6 +70,7 @@ impl AppService {
             token_stored: stored(SecretKind::HomeAssistantToken).await,
             password_stored: stored(SecretKind::MqttPassword).await,
             status: self.push_status(),
+            status_line: self.push_status_view().status_line,
         }
     }
 
@@ -106,16 +126,26 @@ impl AppService {
     }
 
     /// "Test connection": reads `/api/` or connects to the broker; saves nothing.
-    pub async fn test_home_assistant(&self, transport: HaTransport, url: &str, secret: &str) -> Result<()> {
+    /// Says what answered: "Connected: Home Assistant answers.", "Connected: the
+    /// broker accepts us."; a failure is an error of its kind (see
+    /// [`crate::home_assistant::HaFailure::into_error`]).
+    pub async fn test_home_assistant(
+        &self,
+        transport: HaTransport,
+        url: &str,
+        secret: &str,
+    ) -> Result<String> {
         match transport {
             HaTransport::Rest => {
                 let token = self.token_or_stored(url, secret).await?;
                 let ca = self.household().settings().home_assistant.ca_file;
-                link::test_connection(url, &token, ca).await
+                link::test_connection(url, &token, ca).await?;
+                Ok("Connected: Home Assistant answers.".to_owned())
             }
             HaTransport::Mqtt => {
                 let (settings, password) = self.mqtt_input(url, secret).await?;
-                link::test_mqtt(&settings, password.as_deref()).await
+                link::test_mqtt(&settings, password.as_deref()).await?;
+                Ok("Connected: the broker accepts us.".to_owned())
             }
         }
     }

@@ -1,15 +1,20 @@
-//! What the settings window can do, as one façade over the engine and household,
-//! by area: [`views`] (people and settings as the window shows them: never a secret,
-//! amounts already formatted), [`sign_in`] (adding and reconnecting people through a
+//! The desktop's one façade over the engine and household: what the settings window
+//! and the tray can do and show, by area: [`views`] (people and settings as the
+//! window shows them: never a secret, every amount, time and sentence already
+//! written by the core), [`sign_in`] (adding and reconnecting people through a
 //! sign-in that runs in the background), [`home_assistant`] (connecting, testing
-//! and the push status), and [`pots`] (moving money, confirmed first). Removing people and the simple settings are here.
+//! and the push status), [`pots`] (moving money, confirmed first), and [`tray`]
+//! (the tray menu, notifications, and running polling and pushing). Removing people
+//! and the simple settings are here.
 //!
-//! The desktop shell's commands are one line into this. Whoever shows the window
-//! follows [`AppService::changes`] instead of asking again and again.
+//! The desktop shell's commands are one line into this, and nothing in the shell
+//! reaches the engine but through it. Whoever shows the window follows
+//! [`AppService::changes`] instead of asking again and again.
 
 pub mod home_assistant;
 pub mod pots;
 pub mod sign_in;
+pub mod tray;
 pub mod views;
 
 use std::collections::HashMap;
@@ -26,16 +31,19 @@ use crate::pots::PlannedMove;
 use crate::settings::{PersonSettings, MAX_POLL_INTERVAL_SECS, MIN_POLL_INTERVAL_SECS};
 use crate::snapshot::Snapshot;
 
-pub use self::home_assistant::HomeAssistantView;
+pub use self::home_assistant::{HomeAssistantView, PushStatusView};
 pub use self::pots::{MoveDoneView, PlannedMoveView};
 pub use self::sign_in::{SignInStarted, SignInStatus, SIGN_IN_TIMEOUT};
-pub use self::views::{AccountView, PersonView, PotView, SettingsView};
+pub use self::views::{AccountView, PersonView, PotView, SettingsView, StateLineView};
 
+/// The façade: one per running app, shared by the tray and the settings window.
 pub struct AppService {
     engine: Arc<Engine>,
     redirect_port: u16,
     sign_in: watch::Sender<SignInStatus>,
     active: Mutex<Option<sign_in::ActiveSignIn>>,
+    /// Where the pusher publishes how the push stands (see [`Self::run_background`]).
+    push_publisher: watch::Sender<Option<PushState>>,
     push_status: watch::Receiver<Option<PushState>>,
     /// Moves waiting for the person's confirmation, by `dedupe_id`.
     planned_moves: Mutex<HashMap<String, PlannedMove>>,
@@ -51,24 +59,27 @@ pub struct Changes {
 
 impl AppService {
     /// `redirect_port`: where the sign-in redirect is received (0 picks a free port).
-    /// `push_status`: how the Home Assistant push stands, from its pusher.
+    /// `push_status`: where the Home Assistant pusher publishes how the push stands
+    /// (`None` while it is not set up).
     pub fn new(
         engine: Arc<Engine>,
         redirect_port: u16,
-        push_status: watch::Receiver<Option<PushState>>,
+        push_status: watch::Sender<Option<PushState>>,
     ) -> Self {
         Self {
             engine,
             redirect_port,
             sign_in: watch::Sender::new(SignInStatus::Idle),
             active: Mutex::new(None),
-            push_status,
+            push_status: push_status.subscribe(),
+            push_publisher: push_status,
             planned_moves: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+    /// Polls at once (the "Refresh now" of the tray and the window).
+    pub fn refresh_now(&self) {
+        self.engine.refresh_now();
     }
 
     fn household(&self) -> &Arc<Household> {
@@ -111,6 +122,12 @@ impl AppService {
         })
     }
 
+    /// Whether amounts are hidden (privacy mode).
+    pub fn privacy_mode(&self) -> bool {
+        self.household().settings().privacy_mode
+    }
+
+    /// Hides or shows amounts everywhere (privacy mode), and remembers it.
     pub fn set_privacy(&self, on: bool) -> Result<()> {
         self.household().update(|s| s.privacy_mode = on)
     }

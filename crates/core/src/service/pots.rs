@@ -18,6 +18,9 @@ pub struct PlannedMoveView {
     pub id: String,
     /// "Move £50.00 from Dana's Current Account into Holiday?"
     pub question: String,
+    /// The question again after a move whose outcome is unknown, saying that
+    /// trying again cannot move the money twice.
+    pub retry_question: String,
 }
 
 /// A move made.
@@ -48,6 +51,7 @@ impl AppService {
         let view = PlannedMoveView {
             id: planned.dedupe_id.clone(),
             question: planned.question(),
+            retry_question: planned.retry_question(),
         };
         lock(&self.planned_moves).insert(planned.dedupe_id.clone(), planned);
         Ok(view)

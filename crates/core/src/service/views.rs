@@ -1,6 +1,7 @@
 //! People and settings as the settings window shows them: never a secret or a
-//! token, amounts already formatted by the core (`£1,234.56`, or `£•••` in privacy
-//! mode), so money is formatted in one place.
+//! token; amounts (`£1,234.56`, or `£•••` in privacy mode), times and sentences
+//! already written by the core (see [`crate::words`]), so the window formats
+//! nothing and says nothing of its own.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +12,8 @@ use super::AppService;
 use crate::loopback::redirect_uri_for_port;
 use crate::menu::shown;
 use crate::settings::Settings;
-use crate::snapshot::{AccountSnapshot, ConnectionState};
+use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot};
+use crate::words;
 
 /// A person as the settings window sees them.
 #[derive(Debug, Clone, Serialize)]
@@ -21,12 +23,28 @@ pub struct PersonView {
     pub client_id: String,
     pub redirect_uri: String,
     pub state: ConnectionState,
+    /// Their state in words, saying what to do when they are not live ("Up to date
+    /// · updated 2 min ago", "Sign in again"; see [`words::state_line`]). It moves
+    /// on with time: [`AppService::state_lines`] gives it again.
+    pub state_line: String,
     pub error: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
     pub approval_due_at: Option<DateTime<Utc>>,
+    /// "Monzo asks for approval in the app again on 27 November 2026.", once the
+    /// approval was seen.
+    pub approval_line: Option<String>,
     /// Desktop notifications of their new transactions (chosen per person).
     pub notify_transactions: bool,
     pub accounts: Vec<AccountView>,
+}
+
+/// A person's state line alone, for moving the "updated" words on.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateLineView {
+    /// The person's household id.
+    pub id: String,
+    /// See [`PersonView::state_line`].
+    pub state_line: String,
 }
 
 /// An account as the window shows it.
@@ -85,30 +103,64 @@ fn account_view(account: &AccountSnapshot, settings: &Settings) -> AccountView {
     }
 }
 
+/// The person `id` as the snapshot has them; someone not polled yet (just added)
+/// is offline and not updated yet, rather than guessed at.
+fn shown_person(people: &[PersonSnapshot], id: &str) -> PersonSnapshot {
+    people
+        .iter()
+        .find(|p| p.id == id)
+        .cloned()
+        .unwrap_or_else(|| PersonSnapshot {
+            id: id.to_owned(),
+            state: ConnectionState::Stale,
+            ..Default::default()
+        })
+}
+
 impl AppService {
+    /// Everyone in settings, in settings order, with what the last snapshot holds
+    /// of them.
     pub fn people(&self) -> Vec<PersonView> {
         let settings = self.household().settings();
         let snapshot = self.engine.snapshot();
+        let (now, offset) = (self.household().clock().now(), words::local_offset());
         settings
             .people
             .iter()
             .map(|person| {
-                let seen = snapshot.people.iter().find(|p| p.id == person.id);
+                let seen = shown_person(&snapshot.people, &person.id);
                 PersonView {
                     id: person.id.clone(),
                     name: person.name.clone(),
                     client_id: person.client_id.clone(),
                     redirect_uri: person.redirect_uri.clone(),
-                    // Not polled yet (just added): say so rather than guess.
-                    state: seen.map_or(ConnectionState::Stale, |p| p.state),
-                    error: seen.and_then(|p| p.error.clone()),
-                    updated_at: seen.and_then(|p| p.updated_at),
+                    state: seen.state,
+                    state_line: words::state_line(&seen, now, offset),
+                    error: seen.error.clone(),
+                    updated_at: seen.updated_at,
                     approval_due_at: person.approval_due_at(),
+                    approval_line: person
+                        .approval_due_at()
+                        .map(|due| words::approval_due_line(due, offset)),
                     notify_transactions: person.notify_transactions,
-                    accounts: seen
-                        .map(|p| p.accounts.iter().map(|a| account_view(a, &settings)).collect())
-                        .unwrap_or_default(),
+                    accounts: seen.accounts.iter().map(|a| account_view(a, &settings)).collect(),
                 }
+            })
+            .collect()
+    }
+
+    /// Each person's state line as of now, in settings order: what the window asks
+    /// for to move "updated 2 min ago" on, without laying anybody out again.
+    pub fn state_lines(&self) -> Vec<StateLineView> {
+        let snapshot = self.engine.snapshot();
+        let (now, offset) = (self.household().clock().now(), words::local_offset());
+        self.household()
+            .settings()
+            .people
+            .iter()
+            .map(|person| StateLineView {
+                id: person.id.clone(),
+                state_line: words::state_line(&shown_person(&snapshot.people, &person.id), now, offset),
             })
             .collect()
     }

@@ -84,25 +84,44 @@ impl Transaction {
         }
     }
 
-    /// What it was, in a few words: the merchant, else for a pot transfer "To/From
-    /// <pot>" (`pot_name` finds the pot's name), else Monzo's description.
+    /// What it was, in a few words: see [`what`].
     pub fn what(&self, pot_name: impl Fn(&str) -> Option<String>) -> String {
-        if let Some(merchant) = &self.merchant {
-            return merchant.clone();
-        }
-        if let Some(pot) = &self.pot_id {
-            let name = pot_name(pot).unwrap_or_else(|| "a pot".into());
-            return if self.amount.is_negative() {
-                format!("To {name}")
-            } else {
-                format!("From {name}")
-            };
-        }
-        if self.description.is_empty() {
-            "Transaction".into()
+        what(
+            self.merchant.as_deref(),
+            self.pot_id.as_deref(),
+            &self.description,
+            &self.amount,
+            pot_name,
+        )
+    }
+}
+
+/// What a transaction was, in a few words, the same in the tray, notifications and
+/// the command line: the merchant, else for a pot transfer "To <pot>" (money out)
+/// or "From <pot>" (`pot_name` finds the pot's name; "a pot" when it cannot), else
+/// Monzo's description, else "Transaction" when Monzo gave none.
+pub fn what(
+    merchant: Option<&str>,
+    pot_id: Option<&str>,
+    description: &str,
+    amount: &Money,
+    pot_name: impl Fn(&str) -> Option<String>,
+) -> String {
+    if let Some(merchant) = merchant {
+        return merchant.to_owned();
+    }
+    if let Some(pot) = pot_id {
+        let name = pot_name(pot).unwrap_or_else(|| "a pot".into());
+        return if amount.is_negative() {
+            format!("To {name}")
         } else {
-            self.description.clone()
-        }
+            format!("From {name}")
+        };
+    }
+    if description.is_empty() {
+        "Transaction".into()
+    } else {
+        description.to_owned()
     }
 }
 
@@ -161,6 +180,17 @@ pub struct TransactionRecord {
 }
 
 impl TransactionRecord {
+    /// What it was, in a few words: see [`what`].
+    pub fn what(&self, pot_name: impl Fn(&str) -> Option<String>) -> String {
+        what(
+            self.merchant.as_deref(),
+            self.pot_id.as_deref(),
+            &self.description,
+            &self.amount,
+            pot_name,
+        )
+    }
+
     pub fn new(transaction: &Transaction, person: &str, account: &str) -> Self {
         Self {
             id: transaction.id.clone(),
@@ -224,6 +254,21 @@ mod tests {
             .into_iter()
             .map(|w| Transaction::from_wire("acc_1", w))
             .collect()
+    }
+
+    /// A transaction Monzo gave no description reads the same wherever it is shown:
+    /// in the tray and notifications (a `Transaction`) as in `monzo-tray
+    /// transactions` (its record).
+    #[test]
+    fn an_empty_description_reads_the_same_everywhere() {
+        let txs = read(
+            r#"{"transactions": [
+              {"id": "tx_1", "created": "2026-11-29T10:00:00Z", "amount": -100, "currency": "GBP", "description": ""}
+            ]}"#,
+        );
+        let record = TransactionRecord::new(&txs[0], "Dana", "Current Account");
+        assert_eq!(txs[0].what(|_| None), "Transaction");
+        assert_eq!(record.what(|_| None), "Transaction");
     }
 
     /// Odd transactions: no merchant, a null merchant, an unknown category, a

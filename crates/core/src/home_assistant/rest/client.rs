@@ -90,7 +90,7 @@ impl HaClient {
             HaFailure::Unreachable(if e.is_timeout() {
                 "it did not answer in time".into()
             } else {
-                "could not connect".into()
+                "the connection failed".into()
             })
         })?;
         let status = reply.status().as_u16();
