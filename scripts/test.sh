@@ -31,6 +31,11 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # licences, duplicate heavy crates (deny.toml says why each exception stands). The
 # script finds the advisory database (../shared/advisory-db here) exactly as the
 # supply_chain suite, which runs it on a fixture that must fail, does.
+# A real Home Assistant for the push tests, from PyPI into a cached venv: installed
+# in the background (mostly downloads) while the lints and builds use the CPU.
+mkdir -p target
+bash tests/ha/install.sh >target/ha-venv.txt 2>target/ha-venv.log &
+ha_venv=$!
 step "supply chain (cargo-deny)" bash scripts/supply-chain.sh
 step "rustfmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -41,7 +46,7 @@ step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # in target/platforms-build.log.)
 setsid nice -n 19 ionice -c 3 bash scripts/platforms.sh build >target/platforms-build.log 2>&1 &
 platforms_build=$!
-trap 'print_step_times; rm -f "$log"; kill -- -"$platforms_build" 2>/dev/null || true' EXIT
+trap 'print_step_times; rm -f "$log"; kill -- -"$platforms_build" "$ha_venv" 2>/dev/null || true' EXIT
 # The app, built once by the Tauri bundler as it builds the packages (the package
 # tests install the .deb and read the .rpm), is the binary the end-to-end suites
 # drive. It is the dev profile's build (`tauri build --debug`): the same code and
@@ -55,8 +60,7 @@ MONZO_TRAY_DEB="$PWD/$(sed -n 1p <<<"$packages")"
 MONZO_TRAY_RPM="$PWD/$(sed -n 2p <<<"$packages")"
 MONZO_TRAY_BIN="$PWD/target/debug/monzo-tray"
 export MONZO_TRAY_DEB MONZO_TRAY_RPM MONZO_TRAY_BIN
-# A real Home Assistant for the push tests, from PyPI into a cached venv.
-step "Home Assistant venv" bash tests/ha/install.sh >target/ha-venv.txt
+step "waiting for the Home Assistant venv" wait "$ha_venv" || { cat target/ha-venv.log >&2; exit 1; }
 MONZO_TRAY_HA_VENV="$(cat target/ha-venv.txt)"
 export MONZO_TRAY_HA_VENV
 step "cargo test (build and run)" bash -c 'set -o pipefail; cargo test --workspace --locked --no-fail-fast -- --include-ignored 2>&1 | tee "$0"' "$log"

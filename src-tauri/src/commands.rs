@@ -1,5 +1,6 @@
-//! One function per command; each is a few lines into `monzo-tray-core`. What they
-//! print goes through `output` (never `println!`); each returns its exit code.
+//! One function per command, each calling into `monzo-tray-core` for what it does
+//! and says; this file reads input and prints. What is printed goes through
+//! `output` (never `println!`); each command returns its exit code.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -429,18 +430,18 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let stop = std::sync::Arc::new(stop);
+    let stop = background::Stop::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
         stop_requested().await;
-        let _ = on_signal.send(true);
+        on_signal.cancel();
     });
     // A line per poll, and per change of the push status. If they cannot be
     // written (standard output closed, a full disk), the run stops as on Ctrl-C
     // and the command ends with that.
     let mut snapshots = context.engine.subscribe();
     let mut push_status = context.push_status.subscribe();
+    let stopping = stop.clone();
     let printer = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -452,13 +453,13 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
                 push_status.borrow_and_update().as_ref(),
             );
             if let Err(err) = output::line(&line) {
-                let _ = stop.send(true);
+                stopping.cancel();
                 break Err(err);
             }
         }
     });
     // Returns once polling and pushing have stopped and rotated tokens are saved.
-    let lost = background::run(context.engine.clone(), context.push_status.clone(), stopped).await;
+    let lost = background::run(context.engine.clone(), context.push_status.clone(), stop).await;
     if !lost.is_empty() {
         bail!(
             "Stopped, but the keyring could not store the refreshed sign-in of {}: Monzo has already replaced the old one, so sign {} in again.",

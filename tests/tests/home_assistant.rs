@@ -435,10 +435,10 @@ async fn new_transactions_fire_one_event_each_on_the_bus() {
         .unwrap();
     let engine = Arc::new(signed.engine);
     let mut listening = ha.listen("monzo_tray_transaction");
-    let (stop, stopped) = watch::channel(false);
+    let stop = background::Stop::new();
     let status = watch::Sender::new(None);
     let mut pushes = status.subscribe();
-    let running = tokio::spawn(background::run(engine.clone(), status, stopped));
+    let running = tokio::spawn(background::run(engine.clone(), status, stop.clone()));
     tokio::time::timeout(
         Duration::from_secs(30),
         pushes.wait_for(|s| s.as_ref().is_some_and(|s| s.status == PushStatus::Ok)),
@@ -507,7 +507,7 @@ async fn new_transactions_fire_one_event_each_on_the_bus() {
         listening.try_next_line(Duration::from_secs(2)).is_none(),
         "fired twice"
     );
-    stop.send(true).unwrap();
+    stop.cancel();
     running.await.unwrap();
 }
 

@@ -429,3 +429,86 @@ fn a_household_from_before_household_ids_is_still_signed_in() {
         "{entries:?}"
     );
 }
+
+/// Finding 9: `login` killed (SIGKILL) at moments spread over its last steps (the
+/// browser's redirect, the token exchange, the settings and keyring writes) never
+/// leaves a secret in the keyring that belongs to nobody in the settings: a person
+/// is written to the settings before any secret of theirs, and a start sweeps what
+/// a removal left. Every moment from the redirect to 500 ms after it, in 25 ms steps.
+#[test]
+fn a_login_killed_at_any_moment_leaves_no_orphan_in_the_keyring() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start();
+    let mut completed = 0;
+    for round in 0..=20u64 {
+        let person = format!("Dana{round}");
+        let mut cmd = desktop.monzo_tray(&monzo.url());
+        cmd.args([
+            "login",
+            "--person",
+            &person,
+            "--client-id",
+            monzo_sandbox::DEMO_CLIENT_ID,
+            "--redirect-port",
+            "0",
+        ])
+        .env("MONZO_TRAY_LOG", "off");
+        let mut login = Running::spawn(cmd);
+        login.write_line(monzo_sandbox::DEMO_CLIENT_SECRET);
+        let url = login.next_line(Duration::from_secs(15));
+        // The browser follows Monzo's redirect back to the login's listener.
+        let mut browser = Command::new("curl")
+            .args(["-s", "-L", "-o", "/dev/null", &format!("{url}&user=Dana")])
+            .spawn()
+            .expect("curl is installed");
+        std::thread::sleep(Duration::from_millis(25 * round));
+        let _ = login.child.kill(); // SIGKILL
+        let _ = login.child.wait();
+        let _ = browser.wait();
+        if login.stdout_seen.len() > 1 || login.stderr_so_far().contains("is signed in") {
+            completed += 1;
+        }
+
+        // The next start (any command) reads the file and tidies the keyring.
+        let (code, out, err) = text(
+            desktop
+                .monzo_tray(&monzo.url())
+                .args(["people", "--json"])
+                .env("MONZO_TRAY_LOG", "off")
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(code, 0, "round {round}: {err}");
+        let people: Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("round {round}: {e}: {out}"));
+        let saved = settings(&desktop);
+        let household = saved["household_id"].as_str().unwrap_or_default().to_owned();
+        let ids: Vec<String> = saved["people"]
+            .as_array()
+            .map(|people| {
+                people
+                    .iter()
+                    .filter_map(|p| p["id"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let orphans: Vec<String> = desktop
+            .keyring_entries()
+            .into_iter()
+            .map(|(user, _)| user)
+            .filter(|user| {
+                let owner = user
+                    .strip_prefix(&format!("{household}/"))
+                    .and_then(|rest| rest.split('/').next())
+                    .unwrap_or(user);
+                !ids.iter().any(|id| id == owner)
+            })
+            .collect();
+        assert!(
+            orphans.is_empty(),
+            "round {round} (killed {} ms after the redirect began): keyring entries of nobody: {orphans:?}; people: {people}",
+            25 * round
+        );
+    }
+    eprintln!("login killed 21 times; the sign-in had completed before the kill {completed} times");
+}

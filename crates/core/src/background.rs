@@ -10,14 +10,21 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::engine::Engine;
+
 use crate::home_assistant::{link, PushState};
+/// The one signal that stops the background work: [`Stop::cancel`] asks (from a
+/// signal handler, the tray's Quit, a failed write), every task holding a clone
+/// stops, and nothing else does: dropping a clone asks nothing. (tokio-util's
+/// cancellation token; a `watch` channel's closing meant "stop" to one task and
+/// "never stop" to another.)
+pub use tokio_util::sync::CancellationToken as Stop;
 
 /// How often the settings file is looked at for another process's change (a `login`
 /// or `ha connect` beside the running app, a hand edit). Reading a small file is
 /// cheaper than a file watcher's thread, and works the same on every platform.
 pub const SETTINGS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
-/// Polls and pushes until `shutdown` turns true, following changes other processes
+/// Polls and pushes until `stop` is cancelled, following changes other processes
 /// make to the settings; then gives up a poll under way, lets a push under way end,
 /// saves what the sessions hold, and returns the names of people whose rotated
 /// tokens could not be stored (they must sign in again). How the push stands is
@@ -25,17 +32,17 @@ pub const SETTINGS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 pub async fn run(
     engine: Arc<Engine>,
     push_status: watch::Sender<Option<PushState>>,
-    shutdown: watch::Receiver<bool>,
+    stop: Stop,
 ) -> Vec<String> {
-    let settings = tokio::spawn(follow_settings(engine.clone(), shutdown.clone()));
+    let settings = tokio::spawn(follow_settings(engine.clone(), stop.clone()));
     let push = tokio::spawn(link::follow(
         engine.household().clone(),
         engine.subscribe(),
         engine.new_transactions(),
         push_status,
-        shutdown.clone(),
+        stop.clone(),
     ));
-    let lost = engine.run(shutdown).await;
+    let lost = engine.run(stop).await;
     if let Err(err) = push.await {
         tracing::warn!(%err, "the Home Assistant push ended abnormally");
     }
@@ -45,18 +52,13 @@ pub async fn run(
 }
 
 /// Reads the settings again every [`SETTINGS_WATCH_INTERVAL`] and tells the engine
-/// what changed, until `shutdown`.
-async fn follow_settings(engine: Arc<Engine>, mut shutdown: watch::Receiver<bool>) {
+/// what changed, until `stop`.
+async fn follow_settings(engine: Arc<Engine>, stop: Stop) {
     let household = engine.household().clone();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(SETTINGS_WATCH_INTERVAL) => {}
-            _ = async {
-                // A sender gone without asking means nobody can ask any more.
-                if shutdown.wait_for(|stop| *stop).await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            } => return,
+            () = stop.cancelled() => return,
         }
         let people_before = household.settings().people;
         match household.reload_if_changed() {

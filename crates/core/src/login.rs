@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use oauth2::{AuthorizationCode, ClientSecret, CsrfToken};
+use oauth2::{AuthorizationCode, CsrfToken};
 use tokio::sync::{mpsc, oneshot};
 use url::Url;
 
@@ -102,10 +102,6 @@ impl SignIn {
 
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    pub fn client_secret(&self) -> &ClientSecret {
-        &self.creds.client_secret
     }
 
     /// Reads a pasted redirect URL or bare code, checking `state`.

@@ -231,8 +231,8 @@ pub enum Attempt<'a> {
 /// the pot `pot` (its name or `pot_…` id) of `person`, against what `snapshot` last
 /// saw, and gives it its `dedupe_id` (see [`Attempt`]). Nothing is sent to Monzo.
 ///
-/// Errors: [`Error::NotLive`], [`Error::UnknownPot`] (also for a name two pots
-/// share), [`Error::PotLocked`] (a withdrawal from a pot with added security),
+/// Errors: [`Error::NotLive`], [`Error::UnknownPot`], [`Error::PotNameShared`] (a
+/// name two pots share: the `pot_…` id tells them apart), [`Error::PotLocked`] (a withdrawal from a pot with added security),
 /// [`Error::InvalidField`] for the `amount` (not a number, not positive, too many
 /// decimals, more than the source holds) and for a `dedupe_id` this app did not
 /// make.

@@ -16,7 +16,7 @@ use monzo_tray_core::login::{Approval, SignIn};
 use monzo_tray_core::loopback::LoopbackListener;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::retry::RetryPolicy;
-use monzo_tray_core::secrets::{MemoryBackend, SecretKind, SecretStore};
+use monzo_tray_core::secrets::{MemoryBackend, SecretBackend, SecretKind, SecretStore};
 use monzo_tray_core::settings::{Settings, SettingsFile};
 use monzo_tray_core::snapshot::{ConnectionState, Snapshot};
 use monzo_tray_core::Error;
@@ -78,7 +78,7 @@ async fn demo_world() -> World {
 
 /// Plays the browser: opens the authorize URL as `user` and returns where Monzo's
 /// email link would have led.
-async fn browser_lands_on(world: &World, sign_in: &SignIn, user: &str) -> String {
+async fn browser_lands_on(sign_in: &SignIn, user: &str) -> String {
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -87,13 +87,12 @@ async fn browser_lands_on(world: &World, sign_in: &SignIn, user: &str) -> String
     url.query_pairs_mut().append_pair("user", user);
     let reply = no_redirects.get(url).send().await.unwrap();
     assert_eq!(reply.status(), 303, "authorize should redirect");
-    let _ = world;
     reply.headers()["location"].to_str().unwrap().to_owned()
 }
 
 async fn sign_in(world: &World, name: &str, user: &str) -> Approval {
     let sign_in = SignIn::start(&world.api, name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
-    let landed = browser_lands_on(world, &sign_in, user).await;
+    let landed = browser_lands_on(&sign_in, user).await;
     let code = sign_in.code_from_pasted(&landed).unwrap();
     sign_in
         .finish(world.engine.sessions(), code)
@@ -164,7 +163,7 @@ async fn full_sign_in_through_the_loopback_redirect_then_balances() {
 async fn a_pasted_url_with_the_wrong_state_is_refused_and_the_right_one_works() {
     let world = demo_world().await;
     let sign_in = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
-    let landed = browser_lands_on(&world, &sign_in, "Dana").await;
+    let landed = browser_lands_on(&sign_in, "Dana").await;
     let tampered = landed.replace(sign_in.state(), "someone-elses-state");
     assert!(matches!(
         sign_in.code_from_pasted(&tampered),
@@ -472,7 +471,7 @@ async fn a_person_is_bound_to_their_monzo_user() {
         async move {
             let sign_in =
                 SignIn::start(&world.api, name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
-            let landed = browser_lands_on(world, &sign_in, user).await;
+            let landed = browser_lands_on(&sign_in, user).await;
             let code = sign_in.code_from_pasted(&landed).unwrap();
             sign_in.finish(world.engine.sessions(), code).await
         }
@@ -550,15 +549,12 @@ async fn run_until_asked(
     world: &World,
     engine: &Arc<Engine>,
     path: &str,
-) -> (
-    tokio::sync::watch::Sender<bool>,
-    tokio::task::JoinHandle<Vec<String>>,
-) {
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+) -> (background::Stop, tokio::task::JoinHandle<Vec<String>>) {
+    let stop = background::Stop::new();
     let running = tokio::spawn(background::run(
         engine.clone(),
         tokio::sync::watch::Sender::new(None),
-        stopped,
+        stop.clone(),
     ));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while world.sandbox.request_counts().get(path).copied().unwrap_or(0) == 0 {
@@ -592,7 +588,7 @@ async fn a_stop_during_a_slow_poll_returns_at_once() {
     world.sandbox.reset_request_counts();
     let (stop, running) = run_until_asked(&world, &engine, "/balance").await;
     let asked = std::time::Instant::now();
-    stop.send(true).unwrap();
+    stop.cancel();
     tokio::time::timeout(Duration::from_secs(5), running)
         .await
         .expect("run returns after a stop")
@@ -633,7 +629,7 @@ async fn a_stop_during_a_refresh_loses_no_token() {
     // The refresh is at the token endpoint (and Monzo has rotated by the time it
     // answers): stop now.
     let (stop, running) = run_until_asked(&world, &engine, "/oauth2/token").await;
-    stop.send(true).unwrap();
+    stop.cancel();
     tokio::time::timeout(Duration::from_secs(15), running)
         .await
         .expect("run returns after a stop")
@@ -720,7 +716,7 @@ async fn bad_client_input_is_refused_and_nothing_is_stored() {
     // Not confidential: no refresh token, refused at sign-in.
     let sign_in = SignIn::start(&world.api, "Dana", "oauthclient_public", "pub-secret", REDIRECT).unwrap();
     let code = sign_in
-        .code_from_pasted(&browser_lands_on(&world, &sign_in, "Dana").await)
+        .code_from_pasted(&browser_lands_on(&sign_in, "Dana").await)
         .unwrap();
     let result = sign_in.finish(world.engine.sessions(), code).await;
     assert!(
@@ -733,7 +729,7 @@ async fn bad_client_input_is_refused_and_nothing_is_stored() {
     // Wrong secret.
     let sign_in = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, "wrong-secret", REDIRECT).unwrap();
     let code = sign_in
-        .code_from_pasted(&browser_lands_on(&world, &sign_in, "Dana").await)
+        .code_from_pasted(&browser_lands_on(&sign_in, "Dana").await)
         .unwrap();
     let result = sign_in.finish(world.engine.sessions(), code).await;
     assert!(
@@ -744,7 +740,7 @@ async fn bad_client_input_is_refused_and_nothing_is_stored() {
 
     // A code used twice.
     let first = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
-    let landed = browser_lands_on(&world, &first, "Dana").await;
+    let landed = browser_lands_on(&first, "Dana").await;
     let second = SignIn::start(&world.api, "Dana", DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
     let code = first.code_from_pasted(&landed).unwrap();
     let again = oauth2::AuthorizationCode::new(code.secret().clone());
@@ -817,7 +813,8 @@ async fn the_run_loop_publishes_polls_on_demand_and_stops() {
     let world = Arc::new(demo_world().await);
     sign_in(&world, "Dana", "Dana").await;
     let mut snapshots = world.engine.subscribe();
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = background::Stop::new();
+    let stopped = stop.clone();
     let running = {
         let world = world.clone();
         tokio::spawn(async move { world.engine.run(stopped).await })
@@ -846,9 +843,85 @@ async fn the_run_loop_publishes_polls_on_demand_and_stops() {
         .to_decimal_string();
     assert_eq!(balance, "7.77");
 
-    stop.send(true).unwrap();
+    stop.cancel();
     tokio::time::timeout(Duration::from_secs(10), running)
         .await
         .unwrap()
         .unwrap();
+}
+
+/// A keyring whose writes can be made to fail, as one that locks or goes away while
+/// the engine runs.
+#[derive(Default)]
+struct WritesCanFail {
+    inner: MemoryBackend,
+    failing: std::sync::atomic::AtomicBool,
+}
+
+impl SecretBackend for WritesCanFail {
+    fn get(&self, entry: &str) -> monzo_tray_core::Result<Option<String>> {
+        self.inner.get(entry)
+    }
+    fn set(&self, entry: &str, value: &str) -> monzo_tray_core::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(Error::KeyringLocked);
+        }
+        self.inner.set(entry, value)
+    }
+    fn delete(&self, entry: &str) -> monzo_tray_core::Result<()> {
+        self.inner.delete(entry)
+    }
+}
+
+/// Tokens Monzo rotated while the keyring could not store them are kept in memory
+/// and stored as soon as it can; if it still cannot when the engine stops, the
+/// engine names the person (whose old refresh token Monzo has already replaced), so
+/// `headless` and the tray can say they must sign in again instead of exiting as if
+/// nothing happened.
+#[tokio::test]
+async fn rotated_tokens_the_keyring_cannot_store_are_named_at_stop() {
+    let keyring = Arc::new(WritesCanFail::default());
+    let house = Household::in_memory(
+        Settings::default(),
+        SecretStore::new(keyring.clone(), Duration::from_secs(5)),
+    );
+    let world = world_with(Fixture::demo(), Some(house), None).await;
+    sign_in(&world, "Dana", "Dana").await;
+    assert_eq!(
+        state_of(&world.engine.poll_once().await, "Dana"),
+        ConnectionState::Live
+    );
+    let person = world.house.person("Dana").unwrap();
+
+    // The keyring fails; the token expires and is refreshed (Monzo rotates it).
+    keyring.failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    world.sandbox.expire_tokens(Some("Dana")).unwrap();
+    assert_eq!(
+        state_of(&world.engine.poll_once().await, "Dana"),
+        ConnectionState::Live
+    );
+    let newest = world.sandbox.issued_tokens().last().cloned().unwrap();
+    let stored = world
+        .house
+        .secrets()
+        .get(&person.id, SecretKind::RefreshToken)
+        .await
+        .unwrap();
+    assert_ne!(stored, newest.refresh_token, "the keyring could not take it");
+
+    // Stopped while it still fails: Dana is named.
+    let stopped = background::Stop::new();
+    stopped.cancel();
+    assert_eq!(world.engine.run(stopped.clone()).await, ["Dana"]);
+
+    // Once the keyring takes writes again, nothing is lost.
+    keyring.failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(world.engine.run(stopped).await.is_empty());
+    let stored = world
+        .house
+        .secrets()
+        .get(&person.id, SecretKind::RefreshToken)
+        .await
+        .unwrap();
+    assert_eq!(stored, newest.refresh_token, "stored once it could be");
 }

@@ -1,7 +1,8 @@
 //! The sandbox's state and rules, free of HTTP: who is signed in with which tokens,
 //! whose access is approved in the app, and what each endpoint answers.
 //!
-//! The rules follow Monzo's documented behaviour (see shared/monzo-api.md): single-use
+//! The rules follow Monzo's documented behaviour (docs.monzo.com; the README's "The
+//! sandbox" says what it adds from what users report): single-use
 //! authorization codes, refresh tokens that rotate and are invalid once used, one active
 //! token per user and client, 403 `forbidden.insufficient_permissions` until the
 //! in-app approval, 401 `unauthorized.bad_access_token.expired` once a token expires.

@@ -45,7 +45,7 @@ pub struct Shell {
     pub service: Arc<AppService>,
     /// What must outlive the façade (the demo's embedded sandbox).
     _kept: crate::context::Kept,
-    stop: tokio::sync::watch::Sender<bool>,
+    stop: monzo_tray_core::background::Stop,
     /// Polling and pushing; waited for at exit, so no rotated token is lost. It
     /// returns the people whose rotated tokens the keyring could not take.
     background: std::sync::Mutex<Option<tauri::async_runtime::JoinHandle<Vec<String>>>>,
@@ -63,9 +63,9 @@ pub struct Shell {
 const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(22);
 
 /// The settings window is one plain document: WebKitGTK's accelerated compositing
-/// buys it nothing and costs, under software GL, about 50 MB in the web process
-/// (TAURI-NOTES) and half the CPU of the open, idle window (0.37 → 0.2 % of a core,
-/// measured with the footprint benchmark's method). A value the person set wins.
+/// buys it nothing and costs, under software GL, memory in the web process and CPU
+/// in the open, idle window (the README's Performance section has the figures, and
+/// `scripts/bench.sh` measures them). A value the person set wins.
 /// Other platforms' webviews have no such switch.
 fn use_plain_webkit_rendering() {
     #[cfg(target_os = "linux")]
@@ -94,7 +94,8 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
     })?;
     let (service, kept) = context.into_service(redirect_port());
     let service = Arc::new(service);
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let stop = monzo_tray_core::background::Stop::new();
+    let stopped = stop.clone();
     // First run: nobody to show yet, so the window opens saying where to start.
     let first_run = !demo && service.people().is_empty();
     let shell = Shell {
@@ -157,7 +158,7 @@ pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
         } if label == window::SETTINGS => memory::after_settings_closed(app),
         RunEvent::Exit => {
             if let Some(shell) = app.try_state::<Shell>() {
-                let _ = shell.stop.send(true);
+                shell.stop.cancel();
                 let running = monzo_tray_core::sync::lock(&shell.background).take();
                 if let Some(running) = running {
                     // A refresh under way finishes and its tokens are saved first.

@@ -67,14 +67,6 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 /// requests (one request latency), not two.
 pub const ACCOUNT_LIST_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 
-/// Resolves once `shutdown` turns true; never when its sender is gone without
-/// asking (nobody can ask to stop any more).
-async fn stop_asked(shutdown: &mut watch::Receiver<bool>) {
-    if shutdown.wait_for(|stop| *stop).await.is_err() {
-        std::future::pending::<()>().await;
-    }
-}
-
 /// What the engine keeps about a person between polls.
 #[derive(Default)]
 struct PersonPoll {
@@ -328,22 +320,22 @@ impl Engine {
             .collect()
     }
 
-    /// Polls until `shutdown` turns true: every poll interval, when woken ("Refresh
+    /// Polls until `stop` is cancelled ([`crate::background::Stop`]): every poll interval, when woken ("Refresh
     /// now"), and more often while a fresh sign-in waits for the in-app approval.
     /// While paused (screen locked) it does not poll; resuming polls at once. A poll
-    /// under way when `shutdown` comes is given up (reads lose nothing), except a
+    /// under way when the stop comes is given up (reads lose nothing), except a
     /// token refresh, which runs to its end as a task of its own (see
     /// `Sessions::refreshed_token`): what the sessions hold unsaved is then saved,
     /// waiting for it. So stopping takes at most a refresh and two keyring writes.
     /// Returns the names of people whose rotated tokens could not be stored (the
     /// keyring was away): they must sign in again.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Vec<String> {
+    pub async fn run(&self, stop: crate::background::Stop) -> Vec<String> {
         let mut paused = self.paused.subscribe();
-        while !*shutdown.borrow_and_update() {
+        while !stop.is_cancelled() {
             if !*paused.borrow_and_update() {
                 let snapshot = tokio::select! {
                     snapshot = self.poll_once() => snapshot,
-                    _ = stop_asked(&mut shutdown) => {
+                    () = stop.cancelled() => {
                         tracing::info!("stopping: the poll under way is given up");
                         break;
                     }
@@ -359,7 +351,7 @@ impl Engine {
                 _ = tokio::time::sleep(self.next_poll_in()) => {}
                 _ = self.wake.notified() => {}
                 _ = paused.changed() => {}
-                _ = stop_asked(&mut shutdown) => {}
+                () = stop.cancelled() => {}
             }
         }
         self.sessions.save_unsaved().await

@@ -329,15 +329,15 @@ impl PusherSlot {
 const WAITING_TRANSACTIONS: usize = 1000;
 
 /// Pushes every new snapshot (and whenever the connection calls for it) and hands
-/// over new transactions, publishing how the push stands on `status`, until
-/// `shutdown`. Transactions Home Assistant could not take are tried again with the
+/// over new transactions, publishing how the push stands on `status`, until `stop`
+/// is cancelled. Transactions Home Assistant could not take are tried again with the
 /// next push; with Home Assistant not set up they are not kept.
 pub async fn follow(
     household: std::sync::Arc<Household>,
     mut snapshots: watch::Receiver<Snapshot>,
     mut transactions: broadcast::Receiver<AccountTransaction>,
     status: watch::Sender<Option<PushState>>,
-    mut shutdown: watch::Receiver<bool>,
+    stop: crate::background::Stop,
 ) {
     snapshots.mark_changed();
     let mut slot = PusherSlot::new(status);
@@ -360,7 +360,7 @@ pub async fn follow(
                 }
                 push = false;
             }
-            _ = shutdown.changed() => break,
+            () = stop.cancelled() => break,
         }
         if push {
             let snapshot = snapshots.borrow_and_update().clone();

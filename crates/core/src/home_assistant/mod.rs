@@ -22,9 +22,6 @@ pub mod rest;
 pub mod retire;
 pub mod wanted;
 
-/// Slugs for entity ids (the crate's [`crate::slug`]: exactly Home Assistant's).
-pub use crate::slug;
-
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use super::AppService;
 use crate::error::Result;
@@ -63,12 +63,12 @@ impl AppService {
         self.household().hold_engine(role)
     }
 
-    /// Polling and pushing, until `stop` turns true; resolves after both have
+    /// Polling and pushing, until `stop` is cancelled; resolves after both have
     /// stopped and what they hold is saved, with the people whose rotated tokens
     /// the keyring could not take (see [`crate::background::run`]).
     pub fn run_background(
         &self,
-        stop: watch::Receiver<bool>,
+        stop: crate::background::Stop,
     ) -> impl Future<Output = Vec<String>> + Send + 'static {
         crate::background::run(self.engine.clone(), self.push_publisher.clone(), stop)
     }

@@ -35,8 +35,8 @@ const SETTINGS_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Monzo integration polls every minute too.
 pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 60;
 /// The shortest and longest poll interval a person may choose, in seconds: Monzo's
-/// rate limits are not published, and one user was limited after about 30 requests in
-/// 5 minutes (see shared/monzo-api.md), so never faster than every 10 s.
+/// rate limits are not published (docs.monzo.com), and users report being limited
+/// after a few dozen requests in 5 minutes, so never faster than every 10 s.
 pub const MIN_POLL_INTERVAL_SECS: u64 = 10;
 pub const MAX_POLL_INTERVAL_SECS: u64 = 86_400;
 /// Monzo asks for the in-app approval again after this long (observed by apps;
@@ -459,6 +459,29 @@ mod tests {
         assert_eq!(again["home_assistant"]["webhook"]["id"], "w");
         assert_eq!(again["home_assistant"]["mqtt"]["qos"], 2);
         assert_eq!(again["home_assistant"]["mqtt"]["base_topic"], DEFAULT_BASE_TOPIC);
+    }
+
+    /// A file some Windows editors saved with a UTF-8 byte-order mark is read as the
+    /// settings it holds (not set aside, nobody signed out), and a change keeps
+    /// everything in it.
+    #[test]
+    fn a_byte_order_mark_is_read_past() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = SettingsFile::in_dir(dir.path());
+        std::fs::write(
+            file.path(),
+            "\u{feff}{\"people\":[{\"id\":\"p1\",\"name\":\"Dana\",\"client_id\":\"c\",\"redirect_uri\":\"http://r\"}],\"poll_interval_secs\":30}",
+        )
+        .unwrap();
+        let loaded = file.load().unwrap();
+        assert_eq!(loaded.warning, None);
+        assert_eq!(loaded.settings.people.len(), 1);
+        assert_eq!(loaded.settings.poll_interval_secs, 30);
+        assert!(backups(dir.path()).is_empty(), "nothing set aside");
+        file.update(|s| s.privacy_mode = true).unwrap();
+        let again = file.load().unwrap().settings;
+        assert_eq!(again.people.len(), 1);
+        assert!(again.privacy_mode);
     }
 
     /// A save goes over the file already there (a rename onto an existing file has

@@ -4,7 +4,7 @@
 //! [`AccountTransaction`], to whoever follows: the tray, the notifier and the Home
 //! Assistant pushers.
 //!
-//! Monzo's facts (monzo/docs, "Transactions"; see shared/monzo-api.md): amounts in
+//! Monzo's facts (docs.monzo.com, "Transactions"): amounts in
 //! minor units, negative for money out; `merchant` is an object with
 //! `expand[]=merchant`; a pot transfer carries `metadata.pot_id`; `decline_reason`
 //! marks a declined one; `local_amount`/`local_currency` are what was spent abroad.

@@ -91,10 +91,6 @@ impl RestTransport {
         }
     }
 
-    pub fn client(&self) -> &HaClient {
-        &self.client
-    }
-
     fn fail(&self, failure: HaFailure, requests: usize) -> PushReport {
         let state = PushState::failed(HaTransport::Rest, failure, self.last_ok_at);
         tracing::warn!(status = ?state.status, "Home Assistant push failed");
