@@ -351,6 +351,19 @@ impl Running {
 /// `monzo-tray login` for `person` with the demo client against the sandbox at
 /// `api_url`; the browser is played by following the authorize URL with curl.
 pub fn cli_login(desktop: &Desktop, api_url: &str, person: &str) {
+    let (login, url) = start_cli_login(desktop, api_url, person);
+    let browsed = Command::new("curl")
+        .args(["-s", "-L", "-o", "/dev/null", &format!("{url}&user={person}")])
+        .status();
+    assert!(browsed.expect("curl is installed").success());
+    let (status, _, stderr) = login.finish(Duration::from_secs(20));
+    assert!(status.success(), "login of {person} failed: {stderr}");
+}
+
+/// Starts `monzo-tray login` for `person` with the sandbox's demo client (the
+/// secret on stdin) and returns it with the authorize URL it printed, for the
+/// browser to open.
+pub fn start_cli_login(desktop: &Desktop, api_url: &str, person: &str) -> (Running, String) {
     let mut cmd = desktop.monzo_tray(api_url);
     cmd.args([
         "login",
@@ -365,12 +378,7 @@ pub fn cli_login(desktop: &Desktop, api_url: &str, person: &str) {
     let mut login = Running::spawn(cmd);
     login.write_line(monzo_sandbox::DEMO_CLIENT_SECRET);
     let url = login.next_line(Duration::from_secs(15));
-    let browsed = Command::new("curl")
-        .args(["-s", "-L", "-o", "/dev/null", &format!("{url}&user={person}")])
-        .status();
-    assert!(browsed.expect("curl is installed").success());
-    let (status, _, stderr) = login.finish(Duration::from_secs(20));
-    assert!(status.success(), "login of {person} failed: {stderr}");
+    (login, url)
 }
 
 impl Drop for Running {

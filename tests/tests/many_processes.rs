@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use monzo_sandbox::{Fixture, Sandbox};
 use monzo_tray_e2e::mosquitto::{Mosquitto, Security};
-use monzo_tray_e2e::{cli_login, text, Desktop, Running};
+use monzo_tray_e2e::{cli_login, start_cli_login, text, Desktop, Running};
 use serde_json::Value;
 
 /// The sandbox on a runtime of its own, so tests can block freely.
@@ -441,21 +441,7 @@ fn a_login_killed_at_any_moment_leaves_no_orphan_in_the_keyring() {
     let monzo = Monzo::start();
     let mut completed = 0;
     for round in 0..=20u64 {
-        let person = format!("Dana{round}");
-        let mut cmd = desktop.monzo_tray(&monzo.url());
-        cmd.args([
-            "login",
-            "--person",
-            &person,
-            "--client-id",
-            monzo_sandbox::DEMO_CLIENT_ID,
-            "--redirect-port",
-            "0",
-        ])
-        .env("MONZO_TRAY_LOG", "off");
-        let mut login = Running::spawn(cmd);
-        login.write_line(monzo_sandbox::DEMO_CLIENT_SECRET);
-        let url = login.next_line(Duration::from_secs(15));
+        let (mut login, url) = start_cli_login(&desktop, &monzo.url(), &format!("Dana{round}"));
         // The browser follows Monzo's redirect back to the login's listener.
         let mut browser = Command::new("curl")
             .args(["-s", "-L", "-o", "/dev/null", &format!("{url}&user=Dana")])
