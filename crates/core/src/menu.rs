@@ -267,7 +267,6 @@ pub fn tray_model(
 mod tests {
     use super::*;
     use crate::money::Currency;
-    use crate::snapshot::{AccountSnapshot, PotSnapshot};
 
     fn gbp(minor: i64) -> Money {
         Money::from_minor(minor, Currency::from_code("GBP"))
@@ -283,29 +282,9 @@ mod tests {
 
     fn dana(state: ConnectionState) -> PersonSnapshot {
         PersonSnapshot {
-            id: "p1".into(),
-            name: "Dana".into(),
             state,
-            error: None,
             updated_at: Some(at(14, 2)),
-            approval_due_at: None,
-            accounts: vec![AccountSnapshot {
-                id: "acc_1".into(),
-                name: "Current Account".into(),
-                account_type: "uk_retail".into(),
-                currency: "GBP".into(),
-                balance: gbp(123456),
-                total_balance: gbp(273456),
-                spend_today: gbp(0),
-                pots: vec![PotSnapshot {
-                    id: "pot_1".into(),
-                    name: "Holiday ☀️".into(),
-                    currency: "GBP".into(),
-                    balance: gbp(150000),
-                    locked: false,
-                }],
-            }],
-            ..Default::default()
+            ..crate::snapshot::example().people.remove(0)
         }
     }
 

@@ -195,14 +195,10 @@ mod tests {
                 updated_at: None,
                 approval_due_at: due,
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
                     balance: gbp(balance),
                     total_balance: gbp(balance),
-                    spend_today: gbp(0),
                     pots: vec![],
+                    ..crate::snapshot::example_account()
                 }],
                 ..Default::default()
             }],

@@ -442,12 +442,10 @@ mod tests {
         AccountSnapshot {
             id: id.into(),
             name: name.into(),
-            account_type: "uk_retail".into(),
-            currency: "GBP".into(),
             balance: Money::from_minor(100, Currency::from_code("GBP")),
             total_balance: Money::from_minor(100, Currency::from_code("GBP")),
-            spend_today: Money::from_minor(0, Currency::from_code("GBP")),
             pots,
+            ..crate::snapshot::example_account()
         }
     }
 

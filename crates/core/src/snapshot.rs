@@ -160,6 +160,45 @@ impl Snapshot {
     }
 }
 
+/// Dana (`p1`), live, with a GBP current account [`example_account`]. What unit
+/// tests start from.
+#[cfg(test)]
+pub(crate) fn example() -> Snapshot {
+    Snapshot {
+        people: vec![PersonSnapshot {
+            id: "p1".into(),
+            name: "Dana".into(),
+            state: ConnectionState::Live,
+            accounts: vec![example_account()],
+            ..PersonSnapshot::default()
+        }],
+        ..Snapshot::default()
+    }
+}
+
+/// A GBP current account `acc_1`: £1,234.56, £2,734.56 with its pot "Holiday ☀️"
+/// (`pot_1`, £1,500.00), nothing spent today. What unit tests start from.
+#[cfg(test)]
+pub(crate) fn example_account() -> AccountSnapshot {
+    let gbp = |minor| Money::from_minor(minor, crate::money::Currency::from_code("GBP"));
+    AccountSnapshot {
+        id: "acc_1".into(),
+        name: "Current Account".into(),
+        account_type: "uk_retail".into(),
+        currency: "GBP".into(),
+        balance: gbp(123456),
+        total_balance: gbp(273456),
+        spend_today: gbp(0),
+        pots: vec![PotSnapshot {
+            id: "pot_1".into(),
+            name: "Holiday ☀️".into(),
+            currency: "GBP".into(),
+            balance: gbp(150000),
+            locked: false,
+        }],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,13 +208,12 @@ mod tests {
         let c = Currency::from_code(currency);
         AccountSnapshot {
             id: id.into(),
-            name: "Current Account".into(),
-            account_type: "uk_retail".into(),
             currency: currency.into(),
             balance: Money::from_minor(minor, c.clone()),
             total_balance: Money::from_minor(minor, c.clone()),
             spend_today: Money::zero(c),
             pots: vec![],
+            ..example_account()
         }
     }
 

@@ -255,19 +255,14 @@ mod tests {
                 name: "王伟".into(),
                 state: ConnectionState::Live,
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
-                    balance: gbp(123456),
                     total_balance: gbp(200000),
-                    spend_today: gbp(0),
                     pots: vec![
                         pot("Holiday ☀️", 150000),
                         pot("旅行の貯金", 5),
                         pot("🎉🎉 Party", 2500),
                         pot("Plain", 1),
                     ],
+                    ..crate::snapshot::example_account()
                 }],
                 ..Default::default()
             }],
@@ -291,13 +286,10 @@ mod tests {
             accounts: (0..accounts)
                 .map(|n| AccountSnapshot {
                     id: format!("acc_{name}{n}"),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
                     balance: gbp(100),
                     total_balance: gbp(100),
-                    spend_today: gbp(0),
                     pots: vec![],
+                    ..crate::snapshot::example_account()
                 })
                 .collect(),
             ..Default::default()

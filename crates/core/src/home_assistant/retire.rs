@@ -155,13 +155,8 @@ mod tests {
                 updated_at: Some(at(polled)),
                 accounts_listed_at: Some(at(listed)),
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
                     balance: gbp(1),
                     total_balance: gbp(1),
-                    spend_today: gbp(0),
                     pots: pots
                         .iter()
                         .map(|id| PotSnapshot {
@@ -172,6 +167,7 @@ mod tests {
                             locked: false,
                         })
                         .collect(),
+                    ..crate::snapshot::example_account()
                 }],
                 closed_or_deleted: evidence.iter().map(|e| (*e).to_owned()).collect(),
                 ..Default::default()

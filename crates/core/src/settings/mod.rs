@@ -177,6 +177,22 @@ pub struct PersonSettings {
 }
 
 impl PersonSettings {
+    /// A person for unit tests: `id`, `name`, a client, never signed in.
+    #[cfg(test)]
+    pub(crate) fn example(id: &str, name: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            client_id: "oauth2client_example".into(),
+            redirect_uri: "http://127.0.0.1:8457/callback".into(),
+            signed_in_at: None,
+            approved_at: None,
+            monzo_user_id: None,
+            notify_transactions: false,
+            other: Map::new(),
+        }
+    }
+
     pub fn approval_due_at(&self) -> Option<DateTime<Utc>> {
         self.approved_at
             .map(|t| t + chrono::Duration::days(APPROVAL_LIFETIME_DAYS))

@@ -217,7 +217,7 @@ pub fn removal_messages(key: &EntityKey, topics: &Topics) -> Vec<Message> {
 mod tests {
     use super::*;
     use crate::money::{Currency, Money};
-    use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot};
+    use crate::snapshot::{example_account, AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot};
 
     fn snapshot() -> Snapshot {
         let gbp = Currency::from_code("GBP");
@@ -227,20 +227,14 @@ mod tests {
                 name: "Dana".into(),
                 state: ConnectionState::Live,
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
-                    balance: Money::from_minor(123456, gbp.clone()),
                     total_balance: Money::from_minor(173456, gbp.clone()),
                     spend_today: Money::from_minor(-1230, gbp.clone()),
                     pots: vec![PotSnapshot {
                         id: "pot_9".into(),
-                        name: "Holiday ☀️".into(),
-                        currency: "GBP".into(),
                         balance: Money::from_minor(50000, gbp),
-                        locked: false,
+                        ..example_account().pots[0].clone()
                     }],
+                    ..example_account()
                 }],
                 ..Default::default()
             }],
