@@ -42,7 +42,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     let context = if cli.demo {
         demo::context().await?
     } else {
-        AppContext::from_env().await?
+        AppContext::open(&cli.places).await?
     };
     match cli.command {
         None => {
@@ -79,14 +79,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Login {
             person,
             client_id,
-            redirect_port,
             timeout,
         }) => {
             login(
                 &context,
                 &person,
                 &client_id,
-                redirect_port,
+                cli.places.redirect_port,
                 Duration::from_secs(timeout),
             )
             .await?;
@@ -146,8 +145,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Some(Command::Pot { command }) => {
             let (direction, args) = match command {
-                PotCommand::Deposit(args) => (Direction::IntoPot, args),
-                PotCommand::Withdraw(args) => (Direction::OutOfPot, args),
+                PotCommand::Deposit(args) => (Direction::Deposit, args),
+                PotCommand::Withdraw(args) => (Direction::Withdraw, args),
             };
             pot_move(&context, direction, &args).await?;
             Ok(0)

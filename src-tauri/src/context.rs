@@ -10,7 +10,9 @@ use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::secrets::SecretStore;
 use monzo_tray_core::service::AppService;
-use monzo_tray_core::settings::{config_dir, SettingsFile};
+use monzo_tray_core::settings::{default_config_dir, SettingsFile};
+
+use crate::cli::Places;
 
 pub struct AppContext {
     pub http: reqwest::Client,
@@ -43,12 +45,16 @@ impl AppContext {
         )
     }
 
-    /// The real thing: `MONZO_API_URL`/`MONZO_AUTH_URL`, settings in the config dir,
-    /// secrets in the OS keyring (its chores done first: entries from before
-    /// household ids moved, those of people removed while it was away deleted).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let endpoints = Endpoints::from_env()?;
-        let household = Household::open(SettingsFile::in_dir(&config_dir()?), SecretStore::keyring())?;
+    /// The real thing: Monzo and the settings where `places` says, secrets in the OS
+    /// keyring (its chores done first: entries from before household ids moved,
+    /// those of people removed while it was away deleted).
+    pub async fn open(places: &Places) -> anyhow::Result<Self> {
+        let endpoints = Endpoints::new(&places.api_url, &places.auth_url)?;
+        let config_dir = match &places.config_dir {
+            Some(dir) => dir.clone(),
+            None => default_config_dir()?,
+        };
+        let household = Household::open(SettingsFile::in_dir(&config_dir), SecretStore::keyring())?;
         if let Some(warning) = &household.load_warning {
             eprintln!("monzo-tray: {warning}");
         }

@@ -18,6 +18,11 @@ use crate::secrets::SecretKind;
 use crate::session::Sessions;
 use crate::settings::PersonSettings;
 
+/// How long a sign-in waits for the browser to come back (and for a pasted URL or
+/// code): the window's sign-in, and `monzo-tray login` unless `--timeout` says
+/// otherwise.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 /// Whether Monzo already lets us read data after the sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Approval {

@@ -18,6 +18,8 @@ use crate::error::{Error, Result};
 use crate::text;
 
 pub mod wire;
+mod direction;
+pub use direction::Direction;
 pub use wire::{
     decode, decode_accounts, decode_balance, decode_pot, decode_pots, decode_transactions, WireAccount,
     WireBalance, WireMerchant, WirePot, WireTransaction,
@@ -57,13 +59,6 @@ impl Endpoints {
             api: parse("MONZO_API_URL", api)?,
             auth: parse("MONZO_AUTH_URL", auth)?,
         })
-    }
-
-    /// `MONZO_API_URL` and `MONZO_AUTH_URL`, defaulting to the real Monzo.
-    pub fn from_env() -> Result<Self> {
-        let api = std::env::var("MONZO_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.into());
-        let auth = std::env::var("MONZO_AUTH_URL").unwrap_or_else(|_| DEFAULT_AUTH_URL.into());
-        Self::new(&api, &auth)
     }
 
     /// The URL of an API path, keeping any path prefix of the base.
@@ -178,27 +173,22 @@ impl MonzoApi {
     }
 
     /// `PUT /pots/{pot_id}/deposit` (from `account_id` into the pot) or
-    /// `/withdraw` (out of the pot into `account_id`), `amount` in minor units, with
-    /// the caller's `dedupe_id` (the same for every try of one move: Monzo then moves
-    /// once). The reply is the pot with its new balance.
+    /// `/withdraw` (out of the pot into `account_id`), as `direction` says, `amount`
+    /// in minor units, with the caller's `dedupe_id` (the same for every try of one
+    /// move: Monzo then moves once). The reply is the pot with its new balance.
     pub async fn move_pot_money(
         &self,
         token: &AccessToken,
         pot_id: &str,
-        into_pot: bool,
+        direction: Direction,
         account_id: &str,
         amount_minor: i64,
         dedupe_id: &str,
     ) -> Result<WirePot> {
-        let (action, account_param) = if into_pot {
-            ("deposit", "source_account_id")
-        } else {
-            ("withdraw", "destination_account_id")
-        };
-        let path = format!("/pots/{pot_id}/{action}");
+        let path = format!("/pots/{pot_id}/{}", direction.as_str());
         let amount = amount_minor.to_string();
         let request = self.http.put(self.endpoints.api_path(&path)).form(&[
-            (account_param, account_id),
+            (direction.account_field(), account_id),
             ("amount", amount.as_str()),
             ("dedupe_id", dedupe_id),
         ]);

@@ -33,7 +33,7 @@ use crate::snapshot::Snapshot;
 
 pub use self::home_assistant::{HomeAssistantView, PushStatusView};
 pub use self::pots::{MoveDoneView, PlannedMoveView};
-pub use self::sign_in::{SignInStarted, SignInStatus, SIGN_IN_TIMEOUT};
+pub use self::sign_in::{SignInStarted, SignInStatus};
 pub use self::views::{AccountView, PersonView, PotView, SettingsView, StateLineView};
 
 /// The façade: one per running app, shared by the tray and the settings window.

@@ -226,13 +226,15 @@ impl Settings {
     }
 }
 
-/// Where the settings live, from `MONZO_TRAY_CONFIG_DIR` or the platform's config dir.
-pub fn config_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("MONZO_TRAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
+/// Where the settings live unless the command line says otherwise: `monzo-tray` in
+/// the platform's config folder (`dirs::config_dir`).
+///
+/// Errors: [`Error::InvalidInput`] when the platform knows none for this user.
+pub fn default_config_dir() -> Result<PathBuf> {
     dirs::config_dir().map(|d| d.join("monzo-tray")).ok_or_else(|| {
-        Error::InvalidInput("No config folder is known for this user; set MONZO_TRAY_CONFIG_DIR.".into())
+        Error::InvalidInput(
+            "No config folder is known for this user; give one with --config-dir or MONZO_TRAY_CONFIG_DIR.".into(),
+        )
     })
 }
 
