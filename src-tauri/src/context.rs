@@ -1,11 +1,10 @@
 //! Wires the core together for one run: where Monzo is, the HTTP client, the
-//! household (settings + keyring) and the engine.
+//! household (settings + keyring), the engine, and the façade over them.
 
 use std::sync::Arc;
 
 use monzo_sandbox::Sandbox;
 use monzo_tray_core::engine::{Engine, EngineConfig, DEFAULT_REQUEST_TIMEOUT};
-use monzo_tray_core::home_assistant::PushState;
 use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::secrets::SecretStore;
@@ -15,13 +14,11 @@ use monzo_tray_core::settings::{default_config_dir, SettingsFile};
 use crate::cli::Places;
 
 pub struct AppContext {
+    /// The HTTP client every call to Monzo goes through (the demo reads its
+    /// sandbox's sign-in redirect with it).
     pub http: reqwest::Client,
-    pub api: MonzoApi,
-    pub household: Arc<Household>,
-    pub engine: Arc<Engine>,
-    /// How the Home Assistant push stands, published by its pusher (`None` when Home
-    /// Assistant is not set up).
-    pub push_status: tokio::sync::watch::Sender<Option<PushState>>,
+    /// The one façade every front end goes through.
+    pub service: AppService,
     /// The embedded sandbox of the demo; kept alive as long as the context.
     _sandbox: Option<Sandbox>,
 }
@@ -33,21 +30,19 @@ pub struct Kept {
 }
 
 impl AppContext {
-    /// The desktop's façade over this context (`redirect_port`: where sign-in
-    /// redirects are received), and what must be kept alive beside it.
-    pub fn into_service(self, redirect_port: u16) -> (AppService, Kept) {
-        let service = AppService::new(self.engine, redirect_port, self.push_status);
+    /// The façade, and what must be kept alive beside it.
+    pub fn into_service(self) -> (AppService, Kept) {
         (
-            service,
+            self.service,
             Kept {
                 _sandbox: self._sandbox,
             },
         )
     }
 
-    /// The real thing: Monzo and the settings where `places` says, secrets in the OS
-    /// keyring (its chores done first: entries from before household ids moved,
-    /// those of people removed while it was away deleted).
+    /// The real thing: Monzo, the settings and the sign-in redirect where `places`
+    /// says, secrets in the OS keyring (its chores done first: entries from before
+    /// household ids moved, those of people removed while it was away deleted).
     pub async fn open(places: &Places) -> anyhow::Result<Self> {
         let endpoints = Endpoints::new(&places.api_url, &places.auth_url)?;
         let config_dir = match &places.config_dir {
@@ -59,29 +54,29 @@ impl AppContext {
             eprintln!("monzo-tray: {warning}");
         }
         household.tidy_keyring().await;
-        Self::assemble(endpoints, household, None)
+        Self::assemble(endpoints, household, places.redirect_port, None)
     }
 
+    /// The engine and its façade over `household`, calling Monzo at `endpoints`;
+    /// sign-in redirects received on `redirect_port`.
     pub fn assemble(
         endpoints: Endpoints,
         household: Household,
+        redirect_port: u16,
         sandbox: Option<Sandbox>,
     ) -> anyhow::Result<Self> {
         let http = http_client(DEFAULT_REQUEST_TIMEOUT)?;
         let api = MonzoApi::new(http.clone(), endpoints);
-        let household = Arc::new(household);
         let engine = Arc::new(Engine::new(
-            household.clone(),
+            Arc::new(household),
             http.clone(),
-            api.clone(),
+            api,
             EngineConfig::default(),
         ));
+        let service = AppService::new(engine, redirect_port, tokio::sync::watch::Sender::new(None));
         Ok(Self {
             http,
-            api,
-            household,
-            engine,
-            push_status: tokio::sync::watch::Sender::new(None),
+            service,
             _sandbox: sandbox,
         })
     }

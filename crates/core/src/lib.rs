@@ -43,12 +43,12 @@
 //! - [`service`]: what the settings window can do (redacted views, background
 //!   sign-in, Home Assistant), and the changes it follows.
 
-pub mod account_types;
-pub mod atomic_file;
+pub(crate) mod account_types;
+pub(crate) mod atomic_file;
 pub mod background;
 pub mod clock;
 pub mod engine;
-pub mod error;
+pub(crate) mod error;
 pub mod file_lock;
 pub mod home_assistant;
 pub mod household;
@@ -72,6 +72,6 @@ pub mod terminal;
 pub mod text;
 pub mod transactions;
 pub mod tray_host;
-pub mod words;
+pub(crate) mod words;
 
 pub use error::{Error, Result};

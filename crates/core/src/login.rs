@@ -82,7 +82,7 @@ impl SignIn {
 
     /// Signs an existing person in again with the client id and secret they have,
     /// through `redirect_uri` (where this app now listens).
-    pub async fn restart(
+    pub(crate) async fn restart(
         api: &MonzoApi,
         household: &Household,
         name: &str,
@@ -228,7 +228,7 @@ impl SignIn {
 /// or the code alone.
 #[derive(Debug)]
 pub struct Pasted {
-    pub text: String,
+    pub(crate) text: String,
     /// Told whether it was taken; `None`: said through `complete`'s `notice`.
     reply: Option<oneshot::Sender<Result<()>>>,
 }
@@ -245,7 +245,7 @@ impl Pasted {
     /// A paste whose answer comes back on the receiver: `Ok` once it was taken (the
     /// sign-in is over, and `complete` says how), or why it was not (the sign-in goes
     /// on waiting).
-    pub fn with_reply(text: impl Into<String>) -> (Self, oneshot::Receiver<Result<()>>) {
+    pub(crate) fn with_reply(text: impl Into<String>) -> (Self, oneshot::Receiver<Result<()>>) {
         let (reply, answer) = oneshot::channel();
         let pasted = Self {
             text: text.into(),
@@ -264,7 +264,7 @@ fn worth_another_try(err: &Error) -> bool {
 }
 
 /// What the command line says of a try that did not work, the sign-in going on.
-pub fn still_waiting(err: &Error) -> String {
+pub(crate) fn still_waiting(err: &Error) -> String {
     format!("{err} Still waiting: paste the address again, or open the newest link in Monzo's email.")
 }
 

@@ -38,17 +38,17 @@ pub struct PlannedMove {
     /// The move's `dedupe_id`: one per move the person asked for, reused by every
     /// retry of it.
     pub dedupe_id: DedupeId,
-    pub person: PersonSettings,
-    pub account_id: String,
+    pub(crate) person: PersonSettings,
+    pub(crate) account_id: String,
     /// "Current Account".
-    pub account_name: String,
-    pub pot_id: String,
-    pub pot_name: String,
-    pub amount: Money,
-    pub direction: Direction,
+    pub(crate) account_name: String,
+    pub(crate) pot_id: String,
+    pub(crate) pot_name: String,
+    pub(crate) amount: Money,
+    pub(crate) direction: Direction,
     /// The pot's balance when the move was planned: afterwards it tells whether a
     /// move that got no answer happened.
-    pub pot_balance_before: Money,
+    pub(crate) pot_balance_before: Money,
 }
 
 impl PlannedMove {
@@ -64,7 +64,7 @@ impl PlannedMove {
 
     /// The question again when the outcome of its move is unknown, for the window's
     /// "Try again": the same move, with the same `dedupe_id`.
-    pub fn retry_question(&self) -> String {
+    pub(crate) fn retry_question(&self) -> String {
         format!(
             "{} Trying again sends this same move, which Monzo carries out at most once.",
             self.question()
@@ -74,7 +74,7 @@ impl PlannedMove {
     /// The command that tries this same move again, with its `dedupe_id`:
     /// `monzo-tray pot deposit --person Dana --pot pot_… --amount 50.00 --dedupe-id
     /// monzo-tray-…`, quoted for a POSIX shell.
-    pub fn again_command(&self) -> String {
+    pub(crate) fn again_command(&self) -> String {
         let quoted =
             |word: &str| shlex::try_quote(word).map_or_else(|_| "NAME".to_owned(), |q| q.into_owned());
         format!(

@@ -40,7 +40,7 @@ impl Serialize for ConnectionState {
 impl ConnectionState {
     /// The name in `status --json` and the UI: `signed_out`, `awaiting_approval`,
     /// `live`, `stale`, `error`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ConnectionState::SignedOut => "signed_out",
             ConnectionState::AwaitingApproval => "awaiting_approval",
@@ -84,7 +84,7 @@ pub struct PersonSnapshot {
     /// When the account list these accounts come from was read (it is read every
     /// few minutes, not every poll): one list, however many polls reuse it.
     #[serde(skip)]
-    pub accounts_listed_at: Option<DateTime<Utc>>,
+    pub(crate) accounts_listed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -111,12 +111,12 @@ pub struct PotSnapshot {
     /// As Monzo names it, emoji included; made safe to show as it was read (see
     /// `text`).
     pub name: String,
-    pub currency: String,
+    pub(crate) currency: String,
     pub balance: Money,
     /// "Added security": Monzo lets money out only in its app, not through the API
     /// (Monzo's docs, pots). Not in `status --json`.
     #[serde(skip)]
-    pub locked: bool,
+    pub(crate) locked: bool,
 }
 
 impl Snapshot {
@@ -125,7 +125,7 @@ impl Snapshot {
     }
 
     /// The name of the pot `pot_id`, wherever it is.
-    pub fn pot_name(&self, pot_id: &str) -> Option<String> {
+    pub(crate) fn pot_name(&self, pot_id: &str) -> Option<String> {
         self.people
             .iter()
             .flat_map(|p| &p.accounts)

@@ -77,7 +77,7 @@ pub fn status_table(snapshot: &Snapshot) -> String {
 /// (signed out, awaiting the in-app approval, offline, in error): the table or JSON
 /// is printed all the same, and each person's state says why. 1 stays "nothing could
 /// be printed" (one sentence on standard error), 2 a mistake in the command line.
-pub const STATUS_NOT_ALL_LIVE: u8 = 3;
+pub(crate) const STATUS_NOT_ALL_LIVE: u8 = 3;
 
 /// What `monzo-tray status` exits with once it has printed: 0 when everyone is live
 /// (also when nobody is set up yet), else [`STATUS_NOT_ALL_LIVE`], so a script can

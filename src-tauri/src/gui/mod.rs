@@ -80,12 +80,12 @@ pub fn run(places: &Places, demo: bool, open_settings: bool) -> anyhow::Result<(
     use_plain_webkit_rendering();
     let context = tauri::async_runtime::block_on(async {
         if demo {
-            crate::demo::context().await
+            crate::demo::context(places.redirect_port).await
         } else {
             AppContext::open(places).await
         }
     })?;
-    let (service, kept) = context.into_service(places.redirect_port);
+    let (service, kept) = context.into_service();
     let service = Arc::new(service);
     let stop = monzo_tray_core::background::Stop::new();
     let stopped = stop.clone();

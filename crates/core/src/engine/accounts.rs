@@ -13,7 +13,7 @@ use crate::monzo::WireAccount;
 use crate::sync::lock;
 
 /// How long an account list is used before it is read again.
-pub const ACCOUNT_LIST_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+pub(crate) const ACCOUNT_LIST_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 
 /// A person's account list as read.
 #[derive(Clone)]

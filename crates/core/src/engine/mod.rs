@@ -26,10 +26,8 @@ use futures::future::{join_all, try_join_all};
 use tokio::sync::{broadcast, watch, Notify, Semaphore};
 use tokio::time::Instant;
 
-pub use self::accounts::ACCOUNT_LIST_MAX_AGE;
 use self::accounts::{is_account_gone, Listed};
 use self::person::{ApprovalChange, Fetched, PersonPoll};
-pub use self::schedule::{APPROVAL_POLL_INTERVAL, APPROVAL_WATCH};
 use self::transactions::{read_all_since, TransactionReading};
 use crate::account_types::is_hidden_account_type;
 use crate::error::{Error, Result};
@@ -118,7 +116,7 @@ impl Engine {
         self.snapshot.subscribe()
     }
 
-    pub fn snapshot(&self) -> Snapshot {
+    pub(crate) fn snapshot(&self) -> Snapshot {
         self.snapshot.borrow().clone()
     }
 
@@ -139,7 +137,7 @@ impl Engine {
     }
 
     /// Drops what is held for a person (they were removed).
-    pub fn forget(&self, person_id: &str) {
+    pub(crate) fn forget(&self, person_id: &str) {
         lock(&self.people).remove(person_id);
         self.sessions.forget(person_id);
     }
@@ -245,7 +243,7 @@ impl Engine {
     /// Tells the engine the settings changed in another process (or by hand): a
     /// poll at once when the people changed, else the last snapshot published again,
     /// so that whoever shows it (the tray, Home Assistant) follows the new settings.
-    pub fn settings_changed(&self, people_changed: bool) {
+    pub(crate) fn settings_changed(&self, people_changed: bool) {
         if people_changed {
             self.wake.notify_one();
         } else {
@@ -272,7 +270,7 @@ impl Engine {
     }
 
     /// Pauses polling (the screen is locked) or resumes it with a poll at once.
-    pub fn set_paused(&self, paused: bool) {
+    pub(crate) fn set_paused(&self, paused: bool) {
         self.paused
             .send_if_modified(|p| std::mem::replace(p, paused) != paused);
     }

@@ -9,8 +9,8 @@ use crate::snapshot::{ConnectionState, Snapshot};
 
 /// How often to look for the in-app approval right after a sign-in (one request per
 /// waiting person: Monzo's rate limits allow it), and for how long.
-pub const APPROVAL_POLL_INTERVAL: Duration = Duration::from_secs(10);
-pub const APPROVAL_WATCH: Duration = Duration::from_secs(30 * 60);
+pub(crate) const APPROVAL_POLL_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const APPROVAL_WATCH: Duration = Duration::from_secs(30 * 60);
 
 /// How long until the next poll: `interval`, or [`APPROVAL_POLL_INTERVAL`] if
 /// shorter while someone who signed in within [`APPROVAL_WATCH`] before `now` waits

@@ -17,7 +17,7 @@ pub enum Direction {
 impl Direction {
     /// Monzo's word, which is also the last part of the request's path and the
     /// command line's (`monzo-tray pot deposit`).
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Direction::Deposit => "deposit",
             Direction::Withdraw => "withdraw",

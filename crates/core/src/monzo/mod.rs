@@ -17,7 +17,7 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::text;
 
-pub mod wire;
+pub(crate) mod wire;
 mod direction;
 pub use direction::Direction;
 pub use wire::{
@@ -36,8 +36,8 @@ struct ErrorBody {
 /// Where Monzo is: the API base and the authorize page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
-    pub api: Url,
-    pub auth: Url,
+    pub(crate) api: Url,
+    pub(crate) auth: Url,
 }
 
 pub const DEFAULT_API_URL: &str = "https://api.monzo.com";
@@ -62,7 +62,7 @@ impl Endpoints {
     }
 
     /// The URL of an API path, keeping any path prefix of the base.
-    pub fn api_path(&self, path: &str) -> Url {
+    pub(crate) fn api_path(&self, path: &str) -> Url {
         let mut url = self.api.clone();
         let base = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{base}{path}"));
@@ -106,7 +106,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Maps a transport failure; a timeout is reported as such.
-pub fn network_error(err: &reqwest::Error) -> Error {
+pub(crate) fn network_error(err: &reqwest::Error) -> Error {
     if err.is_timeout() {
         Error::Network("the request timed out".into())
     } else if err.is_connect() {
@@ -176,7 +176,7 @@ impl MonzoApi {
     /// `/withdraw` (out of the pot into `account_id`), as `direction` says, `amount`
     /// in minor units, with the caller's `dedupe_id` (the same for every try of one
     /// move: Monzo then moves once). The reply is the pot with its new balance.
-    pub async fn move_pot_money(
+    pub(crate) async fn move_pot_money(
         &self,
         token: &AccessToken,
         pot_id: &str,
@@ -210,7 +210,7 @@ impl MonzoApi {
     /// One page (up to `limit`, at most 100) of an account's transactions after
     /// `since` (a transaction id or an RFC 3339 time), oldest first, merchants
     /// expanded.
-    pub async fn transactions(
+    pub(crate) async fn transactions(
         &self,
         token: &AccessToken,
         account_id: &str,

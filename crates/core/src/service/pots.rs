@@ -20,7 +20,7 @@ pub struct PlannedMoveView {
     pub question: String,
     /// The question again after a move whose outcome is unknown, saying that
     /// trying again cannot move the money twice.
-    pub retry_question: String,
+    pub(crate) retry_question: String,
 }
 
 /// A move made.
