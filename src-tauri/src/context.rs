@@ -14,9 +14,6 @@ use monzo_tray_core::settings::{default_config_dir, SettingsFile};
 use crate::cli::Places;
 
 pub struct AppContext {
-    /// The HTTP client every call to Monzo goes through (the demo reads its
-    /// sandbox's sign-in redirect with it).
-    pub http: reqwest::Client,
     /// The one façade every front end goes through.
     pub service: AppService,
     /// The embedded sandbox of the demo; kept alive as long as the context.
@@ -69,13 +66,12 @@ impl AppContext {
         let api = MonzoApi::new(http.clone(), endpoints);
         let engine = Arc::new(Engine::new(
             Arc::new(household),
-            http.clone(),
+            http,
             api,
             EngineConfig::default(),
         ));
         let service = AppService::new(engine, redirect_port, tokio::sync::watch::Sender::new(None));
         Ok(Self {
-            http,
             service,
             _sandbox: sandbox,
         })

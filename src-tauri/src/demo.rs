@@ -3,7 +3,7 @@
 //! touches the person's real settings or keyring.
 
 use anyhow::Context as _;
-use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::{email_link_landing, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use monzo_tray_core::household::Household;
 use monzo_tray_core::loopback::redirect_uri_for_port;
 use monzo_tray_core::monzo::Endpoints;
@@ -38,16 +38,7 @@ async fn sign_in(context: &AppContext, name: &str) -> anyhow::Result<()> {
         .service
         .start_sign_in(name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, &redirect)
         .await?;
-    let mut url = sign_in.authorize_url().clone();
-    url.query_pairs_mut().append_pair("user", name);
-    // The shared client follows no redirects, so the Location header is ours to read.
-    let reply = context.http.get(url).send().await?;
-    let landed = reply
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .context("the sandbox did not redirect")?
-        .to_owned();
+    let landed = email_link_landing(sign_in.authorize_url(), name).await?;
     let code = sign_in.code_from_pasted(&landed)?;
     context.service.finish_sign_in(&sign_in, code).await?;
     Ok(())

@@ -4,12 +4,13 @@
 //! asked twice, and nothing at all when the move is refused (by our checks before
 //! any request, or by Monzo).
 
+mod support;
+
 use std::time::Duration;
 
-use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::household::Household;
-use monzo_tray_core::login::SignIn;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::pots::{carry_out, plan, Attempt, Direction};
 use monzo_tray_core::retry::RetryPolicy;
@@ -54,23 +55,7 @@ async fn world() -> World {
             ..EngineConfig::default()
         },
     );
-    let sign_in = SignIn::start(
-        &api,
-        "Dana",
-        DEMO_CLIENT_ID,
-        DEMO_CLIENT_SECRET,
-        "http://127.0.0.1:1/cb",
-    )
-    .unwrap();
-    let reply = http
-        .get(format!("{}&user=Dana", sign_in.authorize_url()))
-        .send()
-        .await
-        .unwrap();
-    let code = sign_in
-        .code_from_pasted(reply.headers()["location"].to_str().unwrap())
-        .unwrap();
-    sign_in.finish(engine.sessions(), code).await.unwrap();
+    support::sign_in_as(&api, engine.sessions(), "Dana", "Dana").await;
     World {
         sandbox,
         house,
