@@ -62,8 +62,8 @@ function moveForm(personId, pot, li) {
   amount.setAttribute("aria-label", `Amount to move, ${pot.name}`);
   const amountError = el("p", { class: "error field-error move-amount-error", role: "alert" });
   const name = `direction-${pot.id}`;
-  const into = el("input", { type: "radio", name, value: "into_pot", class: "move-into", checked: true });
-  const out = el("input", { type: "radio", name, value: "out_of_pot", class: "move-out" });
+  const into = el("input", { type: "radio", name, value: "deposit", class: "move-into", checked: true });
+  const out = el("input", { type: "radio", name, value: "withdraw", class: "move-out" });
   const question = el("p", { class: "move-question step" });
   const error = el("p", { class: "error move-error", role: "alert" });
   const go = el("button", { type: "button", class: "move-continue", textContent: "Continue" });
@@ -82,7 +82,7 @@ function moveForm(personId, pot, li) {
       planned = await invoke("plan_pot_move", {
         personId,
         pot: pot.id,
-        direction: out.checked ? "out_of_pot" : "into_pot",
+        direction: out.checked ? "withdraw" : "deposit",
         amount: amount.value,
       });
       question.textContent = planned.question;

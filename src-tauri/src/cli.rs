@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use monzo_tray_core::login::SIGN_IN_TIMEOUT;
 use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
-use monzo_tray_core::settings::MIN_POLL_INTERVAL_SECS;
+use monzo_tray_core::monzo::{DEFAULT_API_URL, DEFAULT_AUTH_URL};
+use monzo_tray_core::settings::{MAX_POLL_INTERVAL_SECS, MIN_POLL_INTERVAL_SECS};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -21,8 +23,32 @@ pub struct Cli {
     #[arg(long)]
     pub settings: bool,
 
+    #[command(flatten)]
+    pub places: Places,
+
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// Where monzo-tray finds Monzo, its settings and the sign-in redirect: each a flag
+/// of every command, or its environment variable (how tests and the demo's sandbox
+/// point it elsewhere).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Places {
+    /// Monzo's API.
+    #[arg(long, global = true, env = "MONZO_API_URL", default_value = DEFAULT_API_URL, value_name = "URL")]
+    pub api_url: String,
+    /// Monzo's sign-in page.
+    #[arg(long, global = true, env = "MONZO_AUTH_URL", default_value = DEFAULT_AUTH_URL, value_name = "URL")]
+    pub auth_url: String,
+    /// The folder of the settings [default: the platform's config folder, then
+    /// monzo-tray].
+    #[arg(long, global = true, env = "MONZO_TRAY_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+    /// Port of the redirect URL http://127.0.0.1:PORT/callback registered for the
+    /// person's client (0 picks a free port, for testing).
+    #[arg(long, global = true, env = "MONZO_TRAY_REDIRECT_PORT", default_value_t = DEFAULT_REDIRECT_PORT, value_name = "PORT")]
+    pub redirect_port: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,12 +63,8 @@ pub enum Command {
         /// The OAuth client id from developers.monzo.com (oauthclient_…).
         #[arg(long)]
         client_id: String,
-        /// Port of the redirect URL http://127.0.0.1:PORT/callback registered for the
-        /// client (0 picks a free port, for testing).
-        #[arg(long, default_value_t = DEFAULT_REDIRECT_PORT)]
-        redirect_port: u16,
         /// How long to wait for the sign-in, in seconds.
-        #[arg(long, default_value_t = 900)]
+        #[arg(long, default_value_t = SIGN_IN_TIMEOUT.as_secs())]
         timeout: u64,
     },
     /// Poll everyone once and print balances. Exits 0 when everyone is live, 3 when
@@ -81,8 +103,8 @@ pub enum Command {
         /// Poll once, push once, and exit (non-zero if the push failed).
         #[arg(long)]
         once: bool,
-        /// Poll every SECONDS (at least 10) in this run, whatever the settings say.
-        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(MIN_POLL_INTERVAL_SECS..))]
+        /// Poll every SECONDS (10 to 86400) in this run, whatever the settings say.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(MIN_POLL_INTERVAL_SECS..=MAX_POLL_INTERVAL_SECS))]
         interval: Option<u64>,
     },
     /// Recent transactions of everyone (or one person, or one account), newest first.
@@ -102,6 +124,7 @@ pub enum Command {
     },
     /// Serve the fake Monzo API with demo data, for manual testing.
     Sandbox {
+        /// The port to serve on, on 127.0.0.1.
         #[arg(long, default_value_t = 8458)]
         port: u16,
         /// Serve this fixture (JSON) instead of the demo household.

@@ -4,25 +4,24 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use monzo_sandbox::{Fixture, Sandbox};
-use monzo_tray_core::login::{Approval, Pasted, SignIn};
+use monzo_tray_core::background;
+use monzo_tray_core::home_assistant::mqtt;
+use monzo_tray_core::login::Pasted;
 use monzo_tray_core::loopback::LoopbackListener;
+use monzo_tray_core::pots::Direction;
+use monzo_tray_core::service::{AppService, Changes};
+use monzo_tray_core::Error;
 use tokio::sync::mpsc;
 
 use crate::cli::{Cli, Command, HaCommand, PotCommand, PotMove};
 use crate::context::AppContext;
 use crate::demo;
 use crate::output;
-use monzo_tray_core::background;
-use monzo_tray_core::home_assistant::{link, mqtt};
-use monzo_tray_core::home_assistant::{PushState, PushStatus};
-use monzo_tray_core::pots::{self, Direction};
-use monzo_tray_core::snapshot::ConnectionState;
-use monzo_tray_core::terminal;
-use monzo_tray_core::Error;
 
 /// Runs the command; `Ok` is its exit code (0, or `status`'s when someone is not
 /// live).
@@ -40,63 +39,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         );
     }
     let context = if cli.demo {
-        demo::context().await?
+        demo::context(cli.places.redirect_port).await?
     } else {
-        AppContext::from_env().await?
+        AppContext::open(&cli.places).await?
     };
+    let (service, _kept) = context.into_service();
+    let service = Arc::new(service);
+    let service = &service;
     match cli.command {
         None => {
             output::note(
                 "monzo-tray: no display was found, so here are the balances in the terminal \
                  (`monzo-tray headless` keeps polling).",
             );
-            status(&context, false).await
+            status(service, false).await
         }
-        Some(Command::Status { json }) => status(&context, json).await,
+        Some(Command::Status { json }) => status(service, json).await,
         Some(Command::People { json }) => {
-            let settings = context.household.settings();
-            if json {
-                output::line(&serde_json::to_string_pretty(&terminal::people_json(&settings))?)?;
-            } else {
-                output::print(&terminal::people_table(&settings))?;
-            }
+            print(&service.people_report(json)?, json)?;
             Ok(0)
         }
         Some(Command::Logout { person }) => {
-            let removal = context.household.remove_person(&person).await?;
-            match removal.secrets_kept {
-                None => output::line(&format!(
-                    "{} was removed, with their sign-in and client secret.",
-                    removal.person.name
-                ))?,
-                Some(err) => output::line(&format!(
-                    "{} was removed. Their sign-in and client secret could not be deleted from the keyring now ({err}); monzo-tray deletes them at its next start.",
-                    removal.person.name
-                ))?,
-            }
+            output::line(&service.logout(&person).await?)?;
             Ok(0)
         }
         Some(Command::Login {
             person,
             client_id,
-            redirect_port,
             timeout,
         }) => {
             login(
-                &context,
+                service,
                 &person,
                 &client_id,
-                redirect_port,
+                cli.places.redirect_port,
                 Duration::from_secs(timeout),
             )
             .await?;
             Ok(0)
         }
         Some(Command::Headless { once, interval }) => {
-            context
-                .engine
-                .set_poll_interval(interval.map(Duration::from_secs));
-            headless(&context, once).await?;
+            service.set_run_poll_interval(interval.map(Duration::from_secs));
+            headless(service, once).await?;
             Ok(0)
         }
         Some(Command::Transactions {
@@ -105,7 +89,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             limit,
             json,
         }) => {
-            transactions(&context, person.as_deref(), account.as_deref(), limit, json).await?;
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            let report = service
+                .transactions_report(person.as_deref(), account.as_deref(), limit, json)
+                .await?;
+            for note in &report.notes {
+                output::note(note);
+            }
+            print(&report.listing, json)?;
             Ok(0)
         }
         Some(Command::Ha {
@@ -119,7 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 },
         }) => match (url, mqtt) {
             (_, Some(mqtt)) => {
-                connect_mqtt(&context, &mqtt, ca_file, &discovery_prefix, &base_topic).await?;
+                connect_mqtt(service, &mqtt, ca_file, &discovery_prefix, &base_topic).await?;
                 Ok(0)
             }
             (Some(url), None) => {
@@ -128,11 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                     "No token was given: pass the long-lived access token on the first line of standard input.",
                 )
                 .await?;
-                link::connect(&context.household, &url, &token, ca_file).await?;
-                output::line(&format!(
-                    "Connected to Home Assistant at {}; every balance will be pushed there.",
-                    url.trim()
-                ))?;
+                output::line(&service.connect_rest(&url, &token, ca_file).await?)?;
                 Ok(0)
             }
             (None, None) => bail!("Give --url (the REST API) or --mqtt (a broker)."),
@@ -140,24 +127,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Some(Command::Ha {
             command: HaCommand::Disconnect,
         }) => {
-            link::disconnect(&context.household).await?;
-            output::line("Disconnected from Home Assistant; nothing more will be pushed.")?;
+            output::line(&service.disconnect_home_assistant().await?)?;
             Ok(0)
         }
         Some(Command::Pot { command }) => {
             let (direction, args) = match command {
-                PotCommand::Deposit(args) => (Direction::IntoPot, args),
-                PotCommand::Withdraw(args) => (Direction::OutOfPot, args),
+                PotCommand::Deposit(args) => (Direction::Deposit, args),
+                PotCommand::Withdraw(args) => (Direction::Withdraw, args),
             };
-            pot_move(&context, direction, &args).await?;
+            pot_move(service, direction, &args).await?;
             Ok(0)
         }
         Some(Command::Sandbox { .. }) => unreachable!("handled above"),
     }
 }
 
+/// Prints a command's output: JSON as one document, a table as it is (it ends in
+/// a line break).
+fn print(printed: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        output::line(printed)
+    } else {
+        output::print(printed)
+    }
+}
+
 async fn connect_mqtt(
-    context: &AppContext,
+    service: &AppService,
     url: &str,
     ca_file: Option<PathBuf>,
     discovery_prefix: &str,
@@ -174,26 +170,17 @@ async fn connect_mqtt(
     } else {
         None
     };
-    let broker = settings.url.clone();
-    link::connect_mqtt(&context.household, settings, password.as_deref()).await?;
-    output::line(&format!(
-        "Connected to the MQTT broker at {broker}; every balance will appear in Home Assistant as a device \
-         (through its MQTT integration)."
-    ))
+    output::line(&service.connect_mqtt(settings, password.as_deref()).await?)
 }
 
 /// Moves money between an account and a pot: checked first, asked on the terminal
 /// (unless `--yes`), then carried out once. The command to try the same move again
 /// is said before the first request, and again if the outcome stays unknown: a lost
 /// reply, or Ctrl-C or SIGTERM with the move under way.
-async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) -> anyhow::Result<()> {
-    let person = context.household.person(&args.person)?;
-    let snapshot = context.engine.poll_balances().await;
-    let attempt = match &args.dedupe_id {
-        Some(id) => pots::Attempt::Again(id),
-        None => pots::Attempt::New,
-    };
-    let planned = pots::plan(&snapshot, &person, &args.pot, &args.amount, direction, attempt)?;
+async fn pot_move(service: &AppService, direction: Direction, args: &PotMove) -> anyhow::Result<()> {
+    let planned = service
+        .plan_move_by_name(&args.person, &args.pot, &args.amount, direction, args.dedupe_id.as_deref())
+        .await?;
     let question = planned.question();
     if !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -210,11 +197,7 @@ async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) ->
     // Listening before the first request: a stop from now on says how to try again.
     let mut stop = StopSignals::listen();
     output::note(&planned.before_sending());
-    let carrying_out = pots::carry_out(
-        context.engine.sessions(),
-        &context.engine.config().retry,
-        &planned,
-    );
+    let carrying_out = service.carry_out_move(&planned);
     let done = tokio::select! {
         done = carrying_out => done,
         () = stop.received() => bail!("{}", planned.stopped()),
@@ -227,53 +210,12 @@ async fn pot_move(context: &AppContext, direction: Direction, args: &PotMove) ->
     }
 }
 
-/// How far back `transactions` looks: within the 90 days Monzo lets be read more
-/// than five minutes after a sign-in.
-const TRANSACTIONS_WINDOW_DAYS: i64 = 89;
-
-async fn transactions(
-    context: &AppContext,
-    person: Option<&str>,
-    account: Option<&str>,
-    limit: u64,
-    json: bool,
-) -> anyhow::Result<()> {
-    let person = person.map(|name| context.household.person(name)).transpose()?;
-    let snapshot = context.engine.poll_once().await;
-    for p in snapshot
-        .people
-        .iter()
-        .filter(|p| p.state != ConnectionState::Live)
-    {
-        output::note(&format!(
-            "monzo-tray: {}'s transactions are not shown: {}",
-            p.name,
-            p.error.as_deref().unwrap_or("not live")
-        ));
-    }
-    let since = context.household.clock().now() - chrono::Duration::days(TRANSACTIONS_WINDOW_DAYS);
-    let list = context.engine.transactions_since(&snapshot, since).await?;
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let records = terminal::select_transactions(&snapshot, list, person.as_ref(), account, limit)?;
-    if json {
-        output::line(&serde_json::to_string_pretty(
-            &serde_json::json!({ "transactions": records }),
-        )?)
-    } else {
-        output::print(&terminal::transactions_table(&records, &snapshot))
-    }
-}
-
 /// Prints everyone's balances once; the exit code says whether all are current
 /// (`terminal::status_exit_code`).
-async fn status(context: &AppContext, json: bool) -> anyhow::Result<u8> {
-    let snapshot = context.engine.poll_balances().await;
-    if json {
-        output::line(&serde_json::to_string_pretty(&snapshot)?)?;
-    } else {
-        output::print(&terminal::status_table(&snapshot))?;
-    }
-    Ok(terminal::status_exit_code(&snapshot))
+async fn status(service: &AppService, json: bool) -> anyhow::Result<u8> {
+    let (printed, code) = service.status_report(json).await?;
+    print(&printed, json)?;
+    Ok(code)
 }
 
 /// A secret (client secret, token, password) from standard input, and the lines
@@ -338,7 +280,7 @@ fn stdin_lines() -> mpsc::Receiver<String> {
 }
 
 async fn login(
-    context: &AppContext,
+    service: &AppService,
     person: &str,
     client_id: &str,
     redirect_port: u16,
@@ -349,10 +291,11 @@ async fn login(
         "No client secret was given: pass it on the first line of standard input.",
     )
     .await?;
-    context.household.secrets().check_available().await?;
     let listener = LoopbackListener::bind(redirect_port).await?;
     let redirect_uri = listener.redirect_uri();
-    let sign_in = SignIn::start(&context.api, person, client_id, &secret, &redirect_uri)?;
+    let sign_in = service
+        .start_sign_in(person, client_id, &secret, &redirect_uri)
+        .await?;
     output::note(&format!(
         "The redirect URL to register for this client at developers.monzo.com is: {redirect_uri}"
     ));
@@ -372,61 +315,21 @@ async fn login(
             }
         }
     });
-    let signed_in = sign_in
-        .complete(context.engine.sessions(), listener, pasted, timeout, |said| {
-            output::note(said)
-        })
+    let signed_in = service
+        .complete_sign_in(&sign_in, listener, pasted, timeout, output::note)
         .await?;
-    let name = sign_in.name();
-    match signed_in.approval {
-        Approval::Approved => output::line(&format!("{name} is signed in and access is approved.")),
-        Approval::Pending | Approval::Unknown => output::line(&format!(
-            "{name} is signed in. Now open the Monzo app on your phone and approve access for this app; \
-             monzo-tray notices by itself once you have, nothing needs to be entered again."
-        )),
-    }
+    output::line(&signed_in)
 }
 
-async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
+async fn headless(service: &Arc<AppService>, once: bool) -> anyhow::Result<()> {
     // One engine per household: a second would refresh tokens and announce every
     // transaction twice.
-    let _engine = context.household.hold_engine("monzo-tray headless")?;
+    let _engine = service.hold_engine("monzo-tray headless")?;
     if once {
-        // Listening before the poll: what is new is announced, and only then
-        // remembered as seen (see `Engine::new_transactions`).
-        let mut new_transactions = context.engine.new_transactions();
-        let snapshot = context.engine.poll_once().await;
-        let mut slot = link::PusherSlot::new(context.push_status.clone());
-        let report = slot.push(&context.household, &snapshot).await;
-        let mut waiting = Vec::new();
-        while let Ok(new) = new_transactions.try_recv() {
-            waiting.push(new);
-        }
-        let announced = if waiting.is_empty() {
-            None
-        } else {
-            slot.announce(&context.household, &mut waiting).await
-        };
-        output::line(&terminal::cycle_line(
-            &snapshot,
-            context.push_status.borrow().as_ref(),
-        ))?;
-        if let Some(report) = report.filter(|r| r.state.status != PushStatus::Ok) {
-            let why = report
-                .state
-                .problem_line()
-                .unwrap_or_else(|| "the push failed".into());
+        let report = service.poll_and_push_once().await;
+        output::line(&report.line)?;
+        if let Some(why) = report.failure {
             bail!("{why}");
-        }
-        if let Some(Err(failure)) = announced {
-            let transport = context.household.settings().home_assistant.transport;
-            let why = PushState::failed(transport, failure, None)
-                .problem_line()
-                .unwrap_or_else(|| "the push failed".into());
-            bail!(
-                "{} new transaction(s) did not reach Home Assistant: {why}",
-                waiting.len()
-            );
         }
         return Ok(());
     }
@@ -439,27 +342,30 @@ async fn headless(context: &AppContext, once: bool) -> anyhow::Result<()> {
     // A line per poll, and per change of the push status. If they cannot be
     // written (standard output closed, a full disk), the run stops as on Ctrl-C
     // and the command ends with that.
-    let mut snapshots = context.engine.subscribe();
-    let mut push_status = context.push_status.subscribe();
+    let Changes {
+        snapshot: mut snapshots,
+        mut push_status,
+        ..
+    } = service.changes();
     let stopping = stop.clone();
+    let printing = service.clone();
     let printer = tokio::spawn(async move {
         loop {
             tokio::select! {
                 changed = snapshots.changed() => if changed.is_err() { break Ok(()) },
                 changed = push_status.changed() => if changed.is_err() { break Ok(()) },
             }
-            let line = terminal::cycle_line(
-                &snapshots.borrow_and_update(),
-                push_status.borrow_and_update().as_ref(),
-            );
-            if let Err(err) = output::line(&line) {
+            // Seen: the line says how both stand now.
+            drop(snapshots.borrow_and_update());
+            drop(push_status.borrow_and_update());
+            if let Err(err) = output::line(&printing.cycle_line()) {
                 stopping.cancel();
                 break Err(err);
             }
         }
     });
     // Returns once polling and pushing have stopped and rotated tokens are saved.
-    let lost = background::run(context.engine.clone(), context.push_status.clone(), stop).await;
+    let lost = service.run_background(stop).await;
     if !lost.is_empty() {
         bail!(
             "Stopped, but the keyring could not store the refreshed sign-in of {}: Monzo has already replaced the old one, so sign {} in again.",

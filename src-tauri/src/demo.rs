@@ -3,9 +3,8 @@
 //! touches the person's real settings or keyring.
 
 use anyhow::Context as _;
-use monzo_sandbox::{Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::{email_link_landing, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use monzo_tray_core::household::Household;
-use monzo_tray_core::login::SignIn;
 use monzo_tray_core::loopback::redirect_uri_for_port;
 use monzo_tray_core::monzo::Endpoints;
 use monzo_tray_core::secrets::SecretStore;
@@ -13,14 +12,16 @@ use monzo_tray_core::settings::Settings;
 
 use crate::context::AppContext;
 
-pub async fn context() -> anyhow::Result<AppContext> {
+/// The demo household, every person signed in; sign-in redirects (for a person
+/// added in the window) received on `redirect_port`.
+pub async fn context(redirect_port: u16) -> anyhow::Result<AppContext> {
     let fixture = Fixture::demo();
     let sandbox = Sandbox::start_local(fixture.clone())
         .await
         .context("could not start the demo sandbox")?;
     let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.auth_url())?;
     let household = Household::in_memory(Settings::default(), SecretStore::memory());
-    let context = AppContext::assemble(endpoints, household, Some(sandbox))?;
+    let context = AppContext::assemble(endpoints, household, redirect_port, Some(sandbox))?;
     for user in &fixture.users {
         sign_in(&context, &user.name)
             .await
@@ -33,18 +34,12 @@ pub async fn context() -> anyhow::Result<AppContext> {
 /// would lead to; we read the code from it as if it had been pasted.
 async fn sign_in(context: &AppContext, name: &str) -> anyhow::Result<()> {
     let redirect = redirect_uri_for_port(monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT);
-    let sign_in = SignIn::start(&context.api, name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, &redirect)?;
-    let mut url = sign_in.authorize_url().clone();
-    url.query_pairs_mut().append_pair("user", name);
-    // The shared client follows no redirects, so the Location header is ours to read.
-    let reply = context.http.get(url).send().await?;
-    let landed = reply
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .context("the sandbox did not redirect")?
-        .to_owned();
+    let sign_in = context
+        .service
+        .start_sign_in(name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, &redirect)
+        .await?;
+    let landed = email_link_landing(sign_in.authorize_url(), name).await?;
     let code = sign_in.code_from_pasted(&landed)?;
-    sign_in.finish(context.engine.sessions(), code).await?;
+    context.service.finish_sign_in(&sign_in, code).await?;
     Ok(())
 }

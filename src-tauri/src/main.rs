@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging();
     if cli.command.is_none() && gui::display_available() {
-        return match gui::run(cli.demo, cli.settings) {
+        return match gui::run(&cli.places, cli.demo, cli.settings) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 output::note(&format!("monzo-tray: {err:#}"));

@@ -403,23 +403,5 @@ pub fn text(output: Output) -> (i32, String, String) {
 /// A card payment of `minor` (minor units; negative: money out) at `merchant` on
 /// `account`, made now, for the sandbox's `add_transaction`.
 pub fn spend(account: &str, minor: i64, merchant: &str) -> monzo_sandbox::TransactionFixture {
-    monzo_sandbox::TransactionFixture {
-        id: String::new(),
-        account_id: account.into(),
-        created: String::new(),
-        amount: minor,
-        currency: None,
-        description: "CARD PAYMENT".into(),
-        merchant: Some(monzo_sandbox::MerchantFixture {
-            id: "merch_1".into(),
-            name: merchant.into(),
-            category: Some("groceries".into()),
-        }),
-        category: Some("groceries".into()),
-        pending: false,
-        decline_reason: None,
-        local_amount: None,
-        local_currency: None,
-        pot_id: None,
-    }
+    monzo_sandbox::TransactionFixture::card_payment(account, minor, Some(merchant))
 }

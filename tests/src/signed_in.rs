@@ -5,13 +5,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use monzo_sandbox::{Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::Sandbox;
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::household::Household;
-use monzo_tray_core::login::SignIn;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::secrets::SecretStore;
 use monzo_tray_core::settings::Settings;
+
+// The core's suites' one sandbox sign-in, shared rather than copied.
+#[path = "../../crates/core/tests/support/mod.rs"]
+mod support;
+use support::sign_in_as;
 
 pub struct SignedIn {
     pub engine: Engine,
@@ -34,24 +38,7 @@ pub async fn signed_in(
     let household = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()));
     let engine = Engine::new(household.clone(), http.clone(), api.clone(), config);
     for name in people {
-        let sign_in = SignIn::start(
-            &api,
-            name,
-            DEMO_CLIENT_ID,
-            DEMO_CLIENT_SECRET,
-            "http://127.0.0.1:1/cb",
-        )
-        .unwrap();
-        // The shared client follows no redirects: the Location is the landing URL.
-        let reply = http
-            .get(format!("{}&user={name}", sign_in.authorize_url()))
-            .send()
-            .await
-            .unwrap();
-        let code = sign_in
-            .code_from_pasted(reply.headers()["location"].to_str().unwrap())
-            .unwrap();
-        sign_in.finish(engine.sessions(), code).await.unwrap();
+        sign_in_as(&api, engine.sessions(), name, name).await;
     }
     SignedIn {
         engine,

@@ -6,7 +6,7 @@
 /// Monzo integration uses ("Current Account", "Joint Account", "Flex", …; its
 /// `sensor.py`), Monzo's product name for the under-16s account, and for a type not
 /// known here its words after `uk_`, capitalised ("uk_easy_saver" → "Easy Saver").
-pub fn account_type_name(account_type: &str) -> String {
+pub(crate) fn account_type_name(account_type: &str) -> String {
     let known = match account_type {
         "uk_retail" => "Current Account",
         "uk_retail_joint" => "Joint Account",
@@ -48,7 +48,7 @@ fn readable_fallback(account_type: &str) -> String {
 
 /// Account types that are not shown: Home Assistant's integration skips them too
 /// (a prepaid card of old, and the loan behind Flex, which `uk_monzo_flex` shows).
-pub fn is_hidden_account_type(account_type: &str) -> bool {
+pub(crate) fn is_hidden_account_type(account_type: &str) -> bool {
     matches!(account_type, "uk_prepaid" | "uk_monzo_flex_backing_loan")
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to `path` atomically, creating its folder if needed. The
 /// temporary files of writers that died mid-write are removed first.
-pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     std::fs::create_dir_all(dir)?;
     remove_abandoned_temporaries(path);
@@ -68,7 +68,7 @@ const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 /// process that is gone (on Linux, no `/proc/<pid>`), and any older than
 /// [`ABANDONED_AFTER`]. A writer still at work keeps its own. Failures are
 /// ignored: a stray file costs a few bytes, never the settings.
-pub fn remove_abandoned_temporaries(path: &Path) {
+pub(crate) fn remove_abandoned_temporaries(path: &Path) {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
         return;
@@ -115,7 +115,7 @@ fn process_gone(_pid: u32) -> bool {
 /// Moves `path` aside to `<name>.<label>-<UTC time to the nanosecond>`, with `-2`,
 /// `-3`, … if that name is taken: an earlier backup is never overwritten (a hard
 /// link fails rather than replace). Returns where it went.
-pub fn set_aside(path: &Path, label: &str) -> std::io::Result<PathBuf> {
+pub(crate) fn set_aside(path: &Path, label: &str) -> std::io::Result<PathBuf> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -22,7 +22,7 @@ pub use tokio_util::sync::CancellationToken as Stop;
 /// How often the settings file is looked at for another process's change (a `login`
 /// or `ha connect` beside the running app, a hand edit). Reading a small file is
 /// cheaper than a file watcher's thread, and works the same on every platform.
-pub const SETTINGS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
+pub(crate) const SETTINGS_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Polls and pushes until `stop` is cancelled, following changes other processes
 /// make to the settings; then gives up a poll under way, lets a push under way end,

@@ -17,7 +17,7 @@ pub struct Clock {
 
 impl Clock {
     /// The system's wall clock.
-    pub fn system() -> Self {
+    pub(crate) fn system() -> Self {
         Self::default()
     }
 

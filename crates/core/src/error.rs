@@ -182,7 +182,7 @@ fn human_duration(d: Duration) -> String {
 impl Error {
     /// A secret of `person` that should be in the keyring is not; `kind` as
     /// `SecretKind::label` says it ("refresh token").
-    pub fn secret_missing(person: &str, kind: &'static str) -> Self {
+    pub(crate) fn secret_missing(person: &str, kind: &'static str) -> Self {
         Error::SecretMissing {
             person: person.to_owned(),
             kind,
@@ -191,7 +191,7 @@ impl Error {
 
     /// Worth retrying soon: rate limits, server trouble, the network, and replies
     /// garbled in transit. Nothing here means the person must do anything.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         matches!(
             self,
             Error::RateLimited { .. } | Error::Server { .. } | Error::Network(_) | Error::Decode(_)

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
-pub struct FileLock {
+pub(crate) struct FileLock {
     _file: File,
 }
 
@@ -47,7 +47,7 @@ impl FileLock {
     /// is made if missing.
     ///
     /// Errors: [`Error::LockIo`] when the file cannot be opened or locked.
-    pub fn try_acquire(path: &Path) -> Result<Option<FileLock>> {
+    pub(crate) fn try_acquire(path: &Path) -> Result<Option<FileLock>> {
         let file = open(path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(FileLock { _file: file })),
@@ -63,7 +63,7 @@ impl FileLock {
     /// `timeout`. For short critical sections (a settings write).
     ///
     /// Errors: [`Error::LockIo`]; [`Error::Busy`] after `timeout`, naming `what`.
-    pub fn acquire_blocking(path: &Path, what: &'static str, timeout: Duration) -> Result<FileLock> {
+    pub(crate) fn acquire_blocking(path: &Path, what: &'static str, timeout: Duration) -> Result<FileLock> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(lock) = Self::try_acquire(path)? {
@@ -79,7 +79,7 @@ impl FileLock {
     /// Waits (asynchronously) until the lock at `path` is free, at most `timeout`.
     ///
     /// Errors: as [`Self::acquire_blocking`].
-    pub async fn acquire(path: &Path, what: &'static str, timeout: Duration) -> Result<FileLock> {
+    pub(crate) async fn acquire(path: &Path, what: &'static str, timeout: Duration) -> Result<FileLock> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(lock) = Self::try_acquire(path)? {
@@ -120,7 +120,7 @@ impl EngineLock {
     ///
     /// Errors: [`Error::EngineRunning`] naming the process that has it (its id and
     /// role); [`Error::LockIo`].
-    pub fn hold(config_dir: &Path, role: &str) -> Result<EngineLock> {
+    pub(crate) fn hold(config_dir: &Path, role: &str) -> Result<EngineLock> {
         let locks = config_dir.join(crate::settings::LOCKS_DIR);
         let owner_file = locks.join(ENGINE_OWNER);
         match FileLock::try_acquire(&locks.join(ENGINE_LOCK))? {

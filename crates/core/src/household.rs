@@ -29,7 +29,7 @@ use crate::transactions::seen::{SeenTransactions, SEEN_FILE};
 
 /// The keyring owner of Home Assistant's secrets: its long-lived token (REST) and
 /// the MQTT broker's password.
-pub const HOME_ASSISTANT_OWNER: &str = "home_assistant";
+pub(crate) const HOME_ASSISTANT_OWNER: &str = "home_assistant";
 
 /// How long a person's lock is waited for: it is held for a token refresh (its retry
 /// budget) and the keyring writes after it (a time limit each), so longer means a
@@ -65,7 +65,7 @@ pub struct Removal {
 }
 
 /// Checks a person's display name.
-pub fn validate_person_name(name: &str) -> Result<String> {
+pub(crate) fn validate_person_name(name: &str) -> Result<String> {
     let name = name.trim();
     if name.is_empty() {
         return Err(Error::InvalidField {
@@ -207,7 +207,7 @@ impl Household {
     /// since this process last read or wrote it. Returns whether the settings
     /// changed. A file that is not readable settings now (a hand edit half-way) is
     /// not taken: the settings known here stay until it is fixed or the next start.
-    pub fn reload_if_changed(&self) -> Result<bool> {
+    pub(crate) fn reload_if_changed(&self) -> Result<bool> {
         let Some(file) = &self.file else {
             return Ok(false);
         };
@@ -230,7 +230,7 @@ impl Household {
     /// (one process).
     ///
     /// Errors: [`Error::Busy`] after a stuck holder; [`Error::LockIo`].
-    pub async fn person_lock(&self, person_id: &str) -> Result<Option<FileLock>> {
+    pub(crate) async fn person_lock(&self, person_id: &str) -> Result<Option<FileLock>> {
         match &self.file {
             Some(file) => FileLock::acquire(
                 &file.person_lock_path(person_id),
@@ -258,7 +258,7 @@ impl Household {
     /// the file now): checked under their lock right before their tokens are
     /// written, so a person removed (or signed in again) by another process never
     /// gets old tokens back.
-    pub fn still_signed_in(&self, person: &PersonSettings) -> bool {
+    pub(crate) fn still_signed_in(&self, person: &PersonSettings) -> bool {
         if let Err(err) = self.reload_if_changed() {
             tracing::warn!(%err, "could not read the settings again");
         }
@@ -337,7 +337,7 @@ impl Household {
     /// a new person). If that other person used the same OAuth client, Monzo has just
     /// ended their tokens (one per user and client), so the new ones are kept for
     /// them: nobody ends up signed out.
-    pub async fn save_sign_in(
+    pub(crate) async fn save_sign_in(
         &self,
         name: &str,
         client_id: &str,
@@ -473,14 +473,14 @@ impl Household {
         Ok(())
     }
 
-    pub fn person_by_id(&self, id: &str) -> Option<PersonSettings> {
+    pub(crate) fn person_by_id(&self, id: &str) -> Option<PersonSettings> {
         self.lock().settings.person_by_id(id).cloned()
     }
 
     /// Records when the person's in-app approval was first seen in use (`None`: it
     /// ended). Monzo asks again `APPROVAL_LIFETIME_DAYS` later. A failure to save is
     /// logged: it costs only the reminder's date.
-    pub fn record_approval(&self, person_id: &str, approved_at: Option<DateTime<Utc>>) {
+    pub(crate) fn record_approval(&self, person_id: &str, approved_at: Option<DateTime<Utc>>) {
         let saved = self.update(|s| {
             if let Some(p) = s.person_by_id_mut(person_id) {
                 p.approved_at = approved_at;
@@ -492,7 +492,7 @@ impl Household {
     }
 
     /// Binds a person signed in before people were bound to their Monzo user.
-    pub fn bind_monzo_user(&self, person_id: &str, user_id: &str) {
+    pub(crate) fn bind_monzo_user(&self, person_id: &str, user_id: &str) {
         let bound = self.update(|s| {
             if let Some(p) = s.person_by_id_mut(person_id) {
                 p.monzo_user_id.get_or_insert_with(|| user_id.to_owned());
@@ -547,7 +547,6 @@ mod tests {
         TokenSet {
             access_token: AccessToken::new(format!("at{n}")),
             refresh_token: Some(RefreshToken::new(format!("rt{n}"))),
-            expires_in: None,
             user_id: None,
         }
     }

@@ -18,6 +18,11 @@ use crate::secrets::SecretKind;
 use crate::session::Sessions;
 use crate::settings::PersonSettings;
 
+/// How long a sign-in waits for the browser to come back (and for a pasted URL or
+/// code): the window's sign-in, and `monzo-tray login` unless `--timeout` says
+/// otherwise.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
 /// Whether Monzo already lets us read data after the sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Approval {
@@ -77,7 +82,7 @@ impl SignIn {
 
     /// Signs an existing person in again with the client id and secret they have,
     /// through `redirect_uri` (where this app now listens).
-    pub async fn restart(
+    pub(crate) async fn restart(
         api: &MonzoApi,
         household: &Household,
         name: &str,
@@ -223,7 +228,7 @@ impl SignIn {
 /// or the code alone.
 #[derive(Debug)]
 pub struct Pasted {
-    pub text: String,
+    pub(crate) text: String,
     /// Told whether it was taken; `None`: said through `complete`'s `notice`.
     reply: Option<oneshot::Sender<Result<()>>>,
 }
@@ -240,7 +245,7 @@ impl Pasted {
     /// A paste whose answer comes back on the receiver: `Ok` once it was taken (the
     /// sign-in is over, and `complete` says how), or why it was not (the sign-in goes
     /// on waiting).
-    pub fn with_reply(text: impl Into<String>) -> (Self, oneshot::Receiver<Result<()>>) {
+    pub(crate) fn with_reply(text: impl Into<String>) -> (Self, oneshot::Receiver<Result<()>>) {
         let (reply, answer) = oneshot::channel();
         let pasted = Self {
             text: text.into(),
@@ -259,7 +264,7 @@ fn worth_another_try(err: &Error) -> bool {
 }
 
 /// What the command line says of a try that did not work, the sign-in going on.
-pub fn still_waiting(err: &Error) -> String {
+pub(crate) fn still_waiting(err: &Error) -> String {
     format!("{err} Still waiting: paste the address again, or open the newest link in Monzo's email.")
 }
 

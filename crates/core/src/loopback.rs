@@ -26,7 +26,7 @@ use crate::oauth::parse_redirect_input;
 /// The port used when none is chosen: fixed, so the redirect URL registered at
 /// developers.monzo.com stays the same.
 pub const DEFAULT_REDIRECT_PORT: u16 = 8457;
-pub const REDIRECT_PATH: &str = "/callback";
+pub(crate) const REDIRECT_PATH: &str = "/callback";
 
 pub struct LoopbackListener {
     listener: tokio::net::TcpListener,
@@ -51,7 +51,8 @@ impl LoopbackListener {
         Ok(Self { listener, port })
     }
 
-    pub fn port(&self) -> u16 {
+    #[cfg(test)]
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
@@ -61,7 +62,7 @@ impl LoopbackListener {
 
     /// Starts serving: each request to `/callback` with `expected_state` comes out
     /// of [`Redirects::next`]; every other request is answered at once and ignored.
-    pub fn serve(self, expected_state: String) -> Redirects {
+    pub(crate) fn serve(self, expected_state: String) -> Redirects {
         let (tx, arrivals) = mpsc::channel::<Redirect>(4);
         let shared = Arc::new(Callback {
             expected_state,
@@ -90,7 +91,7 @@ pub fn redirect_uri_for_port(port: u16) -> String {
 }
 
 /// The browser's requests that carry this sign-in's answer, as they come.
-pub struct Redirects {
+pub(crate) struct Redirects {
     arrivals: mpsc::Receiver<Redirect>,
     shared: Arc<Callback>,
     stop: Option<oneshot::Sender<()>>,
@@ -100,14 +101,14 @@ pub struct Redirects {
 impl Redirects {
     /// The next request with this sign-in's `state`: its code, or Monzo's error.
     /// `None` once the server has stopped.
-    pub async fn next(&mut self) -> Option<Redirect> {
+    pub(crate) async fn next(&mut self) -> Option<Redirect> {
         self.arrivals.recv().await
     }
 
     /// Stops serving. A request still held is told the sign-in has ended; the page
     /// already answered is delivered first (bounded, so a browser holding its
     /// connection open cannot keep the sign-in here).
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         self.shared.tx.lock().await.take();
         self.arrivals.close();
         while let Some(held) = self.arrivals.recv().await {
@@ -130,36 +131,36 @@ impl Drop for Redirects {
 }
 
 /// One request with this sign-in's `state`; the browser waits for [`Self::answer`].
-pub struct Redirect {
+pub(crate) struct Redirect {
     /// The code it brought, or Monzo's error ([`Error::AuthorizationDenied`]).
-    pub code: Result<AuthorizationCode>,
+    pub(crate) code: Result<AuthorizationCode>,
     reply: BrowserWaiting,
 }
 
 impl Redirect {
     /// The page the browser shows for it.
-    pub fn answer(self, page: Page) {
+    pub(crate) fn answer(self, page: Page) {
         self.reply.answer(page);
     }
 
     /// The code, and the browser waiting for its page.
-    pub fn into_parts(self) -> (Result<AuthorizationCode>, BrowserWaiting) {
+    pub(crate) fn into_parts(self) -> (Result<AuthorizationCode>, BrowserWaiting) {
         (self.code, self.reply)
     }
 }
 
 /// A browser waiting for the page about its request.
-pub struct BrowserWaiting(oneshot::Sender<Page>);
+pub(crate) struct BrowserWaiting(oneshot::Sender<Page>);
 
 impl BrowserWaiting {
-    pub fn answer(self, page: Page) {
+    pub(crate) fn answer(self, page: Page) {
         let _ = self.0.send(page);
     }
 }
 
 /// What the browser is told about its request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Page {
+pub(crate) enum Page {
     /// The sign-in worked.
     SignedIn,
     /// This did not work, but the sign-in goes on: the sentence says why.

@@ -10,7 +10,7 @@ use crate::snapshot::{AccountSnapshot, ConnectionState, Snapshot};
 use crate::text;
 use crate::transactions::Transaction;
 use crate::words::state_line;
-pub use crate::words::updated_label;
+pub(crate) use crate::words::updated_label;
 
 /// Ids of the fixed actions; a person's "Reconnect…" is `reconnect:<person id>`.
 pub mod action {
@@ -84,7 +84,7 @@ pub struct TrayModel {
 }
 
 /// An amount, or `£•••` in privacy mode.
-pub fn shown(money: &Money, privacy: bool) -> String {
+pub(crate) fn shown(money: &Money, privacy: bool) -> String {
     if privacy {
         money.hidden()
     } else {
@@ -104,7 +104,7 @@ fn local_when(at: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> Str
 
 /// A transaction on one line: "14:02  Tesco Metro  -£12.30", pot transfers as "To
 /// Holiday", declined ones marked. Privacy mode hides what it was and the amount.
-pub fn transaction_line(
+pub(crate) fn transaction_line(
     transaction: &Transaction,
     pot_name: impl Fn(&str) -> Option<String>,
     privacy: bool,
@@ -127,7 +127,7 @@ fn pot_of(account: &AccountSnapshot) -> impl Fn(&str) -> Option<String> + '_ {
 }
 
 /// The glance figure: the household total including pots, per currency.
-pub fn glance(snapshot: &Snapshot, privacy: bool) -> String {
+pub(crate) fn glance(snapshot: &Snapshot, privacy: bool) -> String {
     let totals: Vec<String> = snapshot.totals().iter().map(|m| shown(m, privacy)).collect();
     if totals.is_empty() {
         "—".to_owned()
@@ -136,7 +136,7 @@ pub fn glance(snapshot: &Snapshot, privacy: bool) -> String {
     }
 }
 
-pub fn tray_model(
+pub(crate) fn tray_model(
     snapshot: &Snapshot,
     privacy: bool,
     now: DateTime<Utc>,
@@ -267,7 +267,6 @@ pub fn tray_model(
 mod tests {
     use super::*;
     use crate::money::Currency;
-    use crate::snapshot::{AccountSnapshot, PotSnapshot};
 
     fn gbp(minor: i64) -> Money {
         Money::from_minor(minor, Currency::from_code("GBP"))
@@ -283,29 +282,9 @@ mod tests {
 
     fn dana(state: ConnectionState) -> PersonSnapshot {
         PersonSnapshot {
-            id: "p1".into(),
-            name: "Dana".into(),
             state,
-            error: None,
             updated_at: Some(at(14, 2)),
-            approval_due_at: None,
-            accounts: vec![AccountSnapshot {
-                id: "acc_1".into(),
-                name: "Current Account".into(),
-                account_type: "uk_retail".into(),
-                currency: "GBP".into(),
-                balance: gbp(123456),
-                total_balance: gbp(273456),
-                spend_today: gbp(0),
-                pots: vec![PotSnapshot {
-                    id: "pot_1".into(),
-                    name: "Holiday ☀️".into(),
-                    currency: "GBP".into(),
-                    balance: gbp(150000),
-                    locked: false,
-                }],
-            }],
-            ..Default::default()
+            ..crate::snapshot::example().people.remove(0)
         }
     }
 

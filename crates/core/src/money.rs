@@ -37,7 +37,7 @@ impl Currency {
         }
     }
 
-    pub fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         &self.code
     }
 
@@ -77,7 +77,7 @@ impl Money {
     ///
     /// Errors ([`crate::Error::InvalidField`] for the field `amount`): not a number,
     /// or more decimals than the currency has (ISO 4217: GBP 2, JPY 0).
-    pub fn parse(text: &str, currency: Currency) -> Result<Self, crate::Error> {
+    pub(crate) fn parse(text: &str, currency: Currency) -> Result<Self, crate::Error> {
         let invalid = |message: String| crate::Error::InvalidField {
             field: "amount",
             message,
@@ -132,13 +132,13 @@ impl Money {
     }
 
     /// The amount in minor units (what Monzo's API takes), if it fits.
-    pub fn to_minor(&self) -> Option<i64> {
+    pub(crate) fn to_minor(&self) -> Option<i64> {
         let mut minor = self.amount;
         minor.rescale(self.currency.exponent);
         i64::try_from(minor.mantissa()).ok()
     }
 
-    pub fn zero(currency: Currency) -> Self {
+    pub(crate) fn zero(currency: Currency) -> Self {
         Self::from_minor(0, currency)
     }
 
@@ -146,24 +146,24 @@ impl Money {
         self.amount
     }
 
-    pub fn currency(&self) -> &Currency {
+    pub(crate) fn currency(&self) -> &Currency {
         &self.currency
     }
 
     /// The amount without its sign ("12.30" for -12.30), in the same currency.
-    pub fn abs(&self) -> Money {
+    pub(crate) fn abs(&self) -> Money {
         Money {
             amount: self.amount.abs(),
             currency: self.currency.clone(),
         }
     }
 
-    pub fn is_negative(&self) -> bool {
+    pub(crate) fn is_negative(&self) -> bool {
         self.amount.is_sign_negative() && !self.amount.is_zero()
     }
 
     /// The sum of two amounts in the same currency; `None` across currencies.
-    pub fn checked_add(&self, other: &Money) -> Option<Money> {
+    pub(crate) fn checked_add(&self, other: &Money) -> Option<Money> {
         (self.currency == other.currency).then(|| {
             let mut amount = self.amount + other.amount;
             amount.rescale(self.currency.exponent);
@@ -219,7 +219,7 @@ impl Money {
     /// (the terminal, the tray, notifications): one sign for one meaning, and what
     /// is copied from the terminal is read back by [`Self::parse`], a shell and a
     /// spreadsheet alike.
-    pub fn display_signed(&self) -> String {
+    pub(crate) fn display_signed(&self) -> String {
         if self.amount.is_zero() || self.is_negative() {
             self.display()
         } else {
@@ -228,7 +228,7 @@ impl Money {
     }
 
     /// What privacy mode shows instead of the amount: `£•••`.
-    pub fn hidden(&self) -> String {
+    pub(crate) fn hidden(&self) -> String {
         match self.currency.display_symbol() {
             Some(symbol) => format!("{symbol}•••"),
             None => format!("{} •••", self.currency.code),

@@ -38,7 +38,7 @@ impl Notification {
 }
 
 /// How long before the approval runs out the reminder comes.
-pub const APPROVAL_REMINDER_DAYS: i64 = 7;
+pub(crate) const APPROVAL_REMINDER_DAYS: i64 = 7;
 
 #[derive(Debug, Default)]
 pub struct Notifier {
@@ -50,7 +50,7 @@ pub struct Notifier {
 impl Notifier {
     /// Compares with what was seen before. `thresholds` maps `acc_…` ids to an amount
     /// in major units.
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         snapshot: &Snapshot,
         thresholds: &BTreeMap<String, Decimal>,
@@ -126,7 +126,7 @@ const NAMED_IN_GROUP: usize = 3;
 /// transaction notifications; several for one person at once are one notification.
 /// "Dana · -£12.30 Tesco Metro"; "Dana · 5 new transactions". Privacy mode hides
 /// amounts and merchants. `pot_name` names a pot by id.
-pub fn transactions(
+pub(crate) fn transactions(
     new: &[AccountTransaction],
     settings: &Settings,
     pot_name: impl Fn(&str) -> Option<String>,
@@ -195,14 +195,10 @@ mod tests {
                 updated_at: None,
                 approval_due_at: due,
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
                     balance: gbp(balance),
                     total_balance: gbp(balance),
-                    spend_today: gbp(0),
                     pots: vec![],
+                    ..crate::snapshot::example_account()
                 }],
                 ..Default::default()
             }],

@@ -10,7 +10,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::Duration;
 
 use oauth2::basic::{
     BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
@@ -31,9 +30,9 @@ use crate::text;
 /// What Monzo's token reply carries beyond OAuth's standard fields: the Monzo user
 /// the tokens belong to (`user_id`, Monzo's docs, "Acquire an access token").
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct MonzoTokenFields {
+pub(crate) struct MonzoTokenFields {
     #[serde(default)]
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
 }
 
 impl ExtraTokenFields for MonzoTokenFields {}
@@ -74,11 +73,10 @@ impl std::fmt::Debug for ClientCredentials {
 /// What the token endpoint gave us. Tokens print as `[redacted]` in Debug.
 #[derive(Debug, Clone)]
 pub struct TokenSet {
-    pub access_token: AccessToken,
-    pub refresh_token: Option<RefreshToken>,
-    pub expires_in: Option<Duration>,
+    pub(crate) access_token: AccessToken,
+    pub(crate) refresh_token: Option<RefreshToken>,
     /// The Monzo user (`user_…`) the tokens belong to, when Monzo says.
-    pub user_id: Option<String>,
+    pub(crate) user_id: Option<String>,
 }
 
 fn invalid(field: &'static str, message: &str) -> Error {
@@ -89,7 +87,7 @@ fn invalid(field: &'static str, message: &str) -> Error {
 }
 
 /// Checks a client id as pasted: Monzo's look like `oauthclient_…`.
-pub fn validate_client_id(client_id: &str) -> Result<String> {
+pub(crate) fn validate_client_id(client_id: &str) -> Result<String> {
     let id = client_id.trim();
     if id.is_empty() {
         return Err(Error::InvalidField {
@@ -112,7 +110,7 @@ pub fn validate_client_id(client_id: &str) -> Result<String> {
 
 /// Checks a client secret as pasted: surrounding spaces and line breaks are dropped;
 /// spaces inside mean the copy went wrong.
-pub fn validate_client_secret(secret: &str) -> Result<ClientSecret> {
+pub(crate) fn validate_client_secret(secret: &str) -> Result<ClientSecret> {
     let secret = secret.trim();
     if secret.is_empty() {
         return Err(Error::InvalidField {
@@ -143,7 +141,7 @@ fn oauth_client(endpoints: &Endpoints, creds: &ClientCredentials) -> Result<Monz
 }
 
 /// The URL to send the person's browser to, and the `state` it must come back with.
-pub fn authorize_url(endpoints: &Endpoints, creds: &ClientCredentials) -> Result<(Url, CsrfToken)> {
+pub(crate) fn authorize_url(endpoints: &Endpoints, creds: &ClientCredentials) -> Result<(Url, CsrfToken)> {
     let client = oauth_client(endpoints, creds)?;
     Ok(client.authorize_url(CsrfToken::new_random).url())
 }
@@ -194,14 +192,13 @@ fn token_set(resp: &MonzoTokenResponse) -> TokenSet {
     TokenSet {
         access_token: resp.access_token().clone(),
         refresh_token: resp.refresh_token().cloned(),
-        expires_in: resp.expires_in(),
         user_id: resp.extra_fields().user_id.clone().filter(|u| !u.is_empty()),
     }
 }
 
 /// Exchanges an authorization code. A reply without a refresh token means the
 /// client is not confidential: refused here, at sign-in, rather than hours later.
-pub async fn exchange_code(
+pub(crate) async fn exchange_code(
     http: &reqwest::Client,
     endpoints: &Endpoints,
     creds: &ClientCredentials,

@@ -22,14 +22,14 @@ use crate::settings::PersonSettings;
 use crate::slug::slugify;
 use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot, Snapshot};
 
-/// Which way the money goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Direction {
-    /// From the account into the pot (Monzo's "deposit").
-    IntoPot,
-    /// Out of the pot into the account (Monzo's "withdraw").
-    OutOfPot,
+pub use crate::monzo::Direction;
+
+/// "into" or "out of" the pot, for sentences.
+fn toward_pot(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Deposit => "into",
+        Direction::Withdraw => "out of",
+    }
 }
 
 /// A move the person asked for, checked, waiting for their confirmation.
@@ -37,18 +37,18 @@ pub enum Direction {
 pub struct PlannedMove {
     /// The move's `dedupe_id`: one per move the person asked for, reused by every
     /// retry of it.
-    pub dedupe_id: String,
-    pub person: PersonSettings,
-    pub account_id: String,
+    pub dedupe_id: DedupeId,
+    pub(crate) person: PersonSettings,
+    pub(crate) account_id: String,
     /// "Current Account".
-    pub account_name: String,
-    pub pot_id: String,
-    pub pot_name: String,
-    pub amount: Money,
-    pub direction: Direction,
+    pub(crate) account_name: String,
+    pub(crate) pot_id: String,
+    pub(crate) pot_name: String,
+    pub(crate) amount: Money,
+    pub(crate) direction: Direction,
     /// The pot's balance when the move was planned: afterwards it tells whether a
     /// move that got no answer happened.
-    pub pot_balance_before: Money,
+    pub(crate) pot_balance_before: Money,
 }
 
 impl PlannedMove {
@@ -57,14 +57,14 @@ impl PlannedMove {
     pub fn question(&self) -> String {
         let account = format!("{}'s {}", self.person.name, self.account_name);
         match self.direction {
-            Direction::IntoPot => format!("Move {} from {account} into {}?", self.amount, self.pot_name),
-            Direction::OutOfPot => format!("Move {} out of {} into {account}?", self.amount, self.pot_name),
+            Direction::Deposit => format!("Move {} from {account} into {}?", self.amount, self.pot_name),
+            Direction::Withdraw => format!("Move {} out of {} into {account}?", self.amount, self.pot_name),
         }
     }
 
     /// The question again when the outcome of its move is unknown, for the window's
     /// "Try again": the same move, with the same `dedupe_id`.
-    pub fn retry_question(&self) -> String {
+    pub(crate) fn retry_question(&self) -> String {
         format!(
             "{} Trying again sends this same move, which Monzo carries out at most once.",
             self.question()
@@ -74,15 +74,12 @@ impl PlannedMove {
     /// The command that tries this same move again, with its `dedupe_id`:
     /// `monzo-tray pot deposit --person Dana --pot pot_… --amount 50.00 --dedupe-id
     /// monzo-tray-…`, quoted for a POSIX shell.
-    pub fn again_command(&self) -> String {
-        let verb = match self.direction {
-            Direction::IntoPot => "deposit",
-            Direction::OutOfPot => "withdraw",
-        };
+    pub(crate) fn again_command(&self) -> String {
         let quoted =
             |word: &str| shlex::try_quote(word).map_or_else(|_| "NAME".to_owned(), |q| q.into_owned());
         format!(
-            "monzo-tray pot {verb} --person {} --pot {} --amount {} --dedupe-id {}",
+            "monzo-tray pot {} --person {} --pot {} --amount {} --dedupe-id {}",
+            self.direction.as_str(),
             quoted(&self.person.name),
             quoted(&self.pot_id),
             self.amount.to_decimal_string(),
@@ -117,16 +114,11 @@ impl PlannedMove {
         )
     }
 
-    fn is_deposit(&self) -> bool {
-        self.direction == Direction::IntoPot
-    }
-
     /// The pot's balance once the move is made.
     fn pot_balance_after(&self) -> Option<Money> {
-        let change = if self.is_deposit() {
-            self.amount.clone()
-        } else {
-            Money::from_minor(-self.amount.to_minor()?, self.amount.currency().clone())
+        let change = match self.direction {
+            Direction::Deposit => self.amount.clone(),
+            Direction::Withdraw => Money::from_minor(-self.amount.to_minor()?, self.amount.currency().clone()),
         };
         self.pot_balance_before.checked_add(&change)
     }
@@ -183,30 +175,83 @@ fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Result<(&'a Account
     }
 }
 
-/// How every `dedupe_id` this app makes begins, followed by 16 lower-case letters
-/// and digits and, after a dash, the move's fingerprint (Monzo asks only that it
-/// stays the same between retries).
+/// How every `dedupe_id` this app makes begins.
 const DEDUPE_PREFIX: &str = "monzo-tray-";
 
-/// Eight hex digits that tell one move from another (account, pot, direction,
-/// amount in minor units): the first four bytes of their SHA-256. An id given back
-/// to try a move again must carry the fingerprint of that very move.
-fn move_fingerprint(account_id: &str, pot_id: &str, direction: Direction, amount: &Money) -> String {
-    use sha2::{Digest, Sha256};
-    let way = match direction {
-        Direction::IntoPot => "deposit",
-        Direction::OutOfPot => "withdraw",
-    };
-    let what = format!(
-        "{account_id}|{pot_id}|{way}|{}|{}",
-        amount.amount(),
-        amount.currency().code()
-    );
-    Sha256::digest(what.as_bytes())
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// A move's `dedupe_id`: `monzo-tray-`, 16 lower-case letters and digits, a dash,
+/// and the move's fingerprint (eight hex digits: see [`DedupeId::fingerprint`]).
+/// Monzo asks only that it stays the same between retries of one move; the
+/// fingerprint makes an id given back for another move refusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupeId(String);
+
+impl DedupeId {
+    /// A new id for the move with `fingerprint`.
+    fn new(fingerprint: &str) -> Self {
+        let random = Alphanumeric.sample_string(&mut rand::rng(), 16).to_lowercase();
+        Self(format!("{DEDUPE_PREFIX}{random}-{fingerprint}"))
+    }
+
+    /// An id printed earlier, read back for the move with `fingerprint`.
+    ///
+    /// Errors: [`Error::InvalidField`] (`dedupe_id`) when this app did not make it,
+    /// or made it for another move: Monzo answers a known id with the first move's
+    /// result, so the same id for another move would report a move that never
+    /// happened.
+    fn read(text: &str, fingerprint: &str) -> Result<Self> {
+        let id = text.trim();
+        let of_move = id.strip_prefix(DEDUPE_PREFIX).and_then(|rest| {
+            let (random, of_move) = rest.split_once('-')?;
+            let made_here = random.len() == 16
+                && random
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+                && of_move.len() == 8
+                && of_move.chars().all(|c| c.is_ascii_hexdigit());
+            made_here.then_some(of_move)
+        });
+        match of_move {
+            None => Err(Error::InvalidField {
+                field: "dedupe_id",
+                message: format!(
+                    "{:?} is not a move id monzo-tray printed (they look like {DEDUPE_PREFIX}, 16 letters and digits, a dash and 8 more).",
+                    id
+                ),
+            }),
+            Some(of_move) if of_move != fingerprint => Err(Error::InvalidField {
+                field: "dedupe_id",
+                message: "That move id belongs to another move (another pot, direction or amount); nothing was moved. Give the same pot, direction and amount as the first try.".into(),
+            }),
+            Some(_) => Ok(Self(id.to_owned())),
+        }
+    }
+
+    /// Eight hex digits that tell one move from another (account, pot, direction,
+    /// amount): the first four bytes of their SHA-256.
+    fn fingerprint(account_id: &str, pot_id: &str, direction: Direction, amount: &Money) -> String {
+        use sha2::{Digest, Sha256};
+        let what = format!(
+            "{account_id}|{pot_id}|{}|{}|{}",
+            direction.as_str(),
+            amount.amount(),
+            amount.currency().code()
+        );
+        Sha256::digest(what.as_bytes())
+            .iter()
+            .take(4)
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DedupeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 fn amount_error(message: String) -> Error {
@@ -267,16 +312,16 @@ pub fn plan(
             Money::zero(amount.currency().clone())
         )));
     }
-    if direction == Direction::OutOfPot && found.locked {
+    if direction == Direction::Withdraw && found.locked {
         return Err(Error::PotLocked {
             pot: found.name.clone(),
         });
     }
     let (source, source_name) = match direction {
-        Direction::IntoPot => (&account.balance, format!("{}'s {}", person.name, account.name)),
-        Direction::OutOfPot => (&found.balance, found.name.clone()),
+        Direction::Deposit => (&account.balance, format!("{}'s {}", person.name, account.name)),
+        Direction::Withdraw => (&found.balance, found.name.clone()),
     };
-    let fingerprint = move_fingerprint(&account.id, &found.id, direction, &amount);
+    let fingerprint = DedupeId::fingerprint(&account.id, &found.id, direction, &amount);
     let dedupe_id = match attempt {
         Attempt::New => {
             if source.currency() == amount.currency() && source.amount() < amount.amount() {
@@ -284,41 +329,9 @@ pub fn plan(
                     "{source_name} had {source} when last seen; {amount} is more than that."
                 )));
             }
-            format!(
-                "{DEDUPE_PREFIX}{}-{fingerprint}",
-                Alphanumeric.sample_string(&mut rand::rng(), 16).to_lowercase()
-            )
+            DedupeId::new(&fingerprint)
         }
-        Attempt::Again(id) => {
-            let id = id.trim();
-            let Some((_, of_move)) = id.strip_prefix(DEDUPE_PREFIX).and_then(|rest| {
-                let (random, of_move) = rest.split_once('-')?;
-                let made_here = random.len() == 16
-                    && random
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-                    && of_move.len() == 8
-                    && of_move.chars().all(|c| c.is_ascii_hexdigit());
-                made_here.then_some((random, of_move))
-            }) else {
-                return Err(Error::InvalidField {
-                    field: "dedupe_id",
-                    message: format!(
-                        "{:?} is not a move id monzo-tray printed (they look like {DEDUPE_PREFIX}, 16 letters and digits, a dash and 8 more).",
-                        id
-                    ),
-                });
-            };
-            // Monzo answers a known id with the first move's result: the same id
-            // for another move would report a move that never happened.
-            if of_move != fingerprint {
-                return Err(Error::InvalidField {
-                    field: "dedupe_id",
-                    message: "That move id belongs to another move (another pot, direction or amount); nothing was moved. Give the same pot, direction and amount as the first try.".into(),
-                });
-            }
-            id.to_owned()
-        }
+        Attempt::Again(id) => DedupeId::read(id, &fingerprint)?,
     };
     Ok(PlannedMove {
         dedupe_id,
@@ -350,10 +363,10 @@ pub async fn carry_out(sessions: &Sessions, retry: &RetryPolicy, planned: &Plann
             api.move_pot_money(
                 &token,
                 &planned.pot_id,
-                planned.is_deposit(),
+                planned.direction,
                 &planned.account_id,
                 minor,
-                &planned.dedupe_id,
+                planned.dedupe_id.as_str(),
             )
             .await
         })
@@ -378,14 +391,12 @@ pub async fn carry_out(sessions: &Sessions, retry: &RetryPolicy, planned: &Plann
         Err(err) if err.is_transient() => happened_anyway(sessions, planned, &err).await?,
         Err(err) => return Err(err),
     };
-    let (verb, preposition) = match planned.direction {
-        Direction::IntoPot => ("Moved", "into"),
-        Direction::OutOfPot => ("Moved", "out of"),
-    };
     Ok(MoveDone {
         sentence: format!(
-            "{verb} {} {preposition} {}; it now holds {balance}.",
-            planned.amount, planned.pot_name
+            "Moved {} {} {}; it now holds {balance}.",
+            planned.amount,
+            toward_pot(planned.direction),
+            planned.pot_name
         ),
         pot_balance: balance,
     })
@@ -417,7 +428,7 @@ async fn happened_anyway(sessions: &Sessions, planned: &PlannedMove, why: &Error
         }
         _ => Err(Error::MoveOutcomeUnknown {
             amount: planned.amount.to_string(),
-            direction: if planned.is_deposit() { "into" } else { "out of" },
+            direction: toward_pot(planned.direction),
             pot: planned.pot_name.clone(),
             why: why.to_string().trim_end_matches('.').to_owned(),
         }),
@@ -442,12 +453,10 @@ mod tests {
         AccountSnapshot {
             id: id.into(),
             name: name.into(),
-            account_type: "uk_retail".into(),
-            currency: "GBP".into(),
             balance: Money::from_minor(100, Currency::from_code("GBP")),
             total_balance: Money::from_minor(100, Currency::from_code("GBP")),
-            spend_today: Money::from_minor(0, Currency::from_code("GBP")),
             pots,
+            ..crate::snapshot::example_account()
         }
     }
 
@@ -522,7 +531,7 @@ mod tests {
             &person,
             "Holiday",
             "0.5",
-            Direction::OutOfPot,
+            Direction::Withdraw,
             Attempt::New,
         )
         .unwrap();
@@ -554,8 +563,8 @@ mod tests {
             &person,
             "pot_1",
             "0.50",
-            Direction::OutOfPot,
-            Attempt::Again(&planned.dedupe_id),
+            Direction::Withdraw,
+            Attempt::Again(planned.dedupe_id.as_str()),
         )
         .unwrap();
         assert_eq!(again.again_command(), command);

@@ -35,7 +35,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// No retries: for tests that want to see a single failure.
-    pub fn none() -> Self {
+    pub(crate) fn none() -> Self {
         Self {
             min_delay: Duration::ZERO,
             max_delay: Duration::ZERO,
@@ -44,7 +44,7 @@ impl RetryPolicy {
         }
     }
 
-    pub async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T>
+    pub(crate) async fn run<T, F, Fut>(&self, what: &str, op: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T>>,

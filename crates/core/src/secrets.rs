@@ -18,7 +18,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 
 /// The keyring "service" all entries are filed under.
-pub const KEYRING_SERVICE: &str = "monzo-tray";
+pub(crate) const KEYRING_SERVICE: &str = "monzo-tray";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SecretKind {
@@ -30,7 +30,7 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 5] = [
+    pub(crate) const ALL: [SecretKind; 5] = [
         SecretKind::ClientSecret,
         SecretKind::AccessToken,
         SecretKind::RefreshToken,
@@ -49,7 +49,7 @@ impl SecretKind {
     }
 
     /// For messages: "refresh token".
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             SecretKind::ClientSecret => "client secret",
             SecretKind::AccessToken => "access token",
@@ -69,12 +69,12 @@ pub trait SecretBackend: Send + Sync + 'static {
 }
 
 /// The OS keyring.
-pub struct KeyringBackend {
+pub(crate) struct KeyringBackend {
     service: String,
 }
 
 impl KeyringBackend {
-    pub fn new(service: impl Into<String>) -> Self {
+    pub(crate) fn new(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
         }
@@ -131,7 +131,8 @@ impl MemoryBackend {
     }
 
     /// Every entry's name (tests check where entries are filed).
-    pub fn names(&self) -> Vec<String> {
+    #[cfg(test)]
+    pub(crate) fn names(&self) -> Vec<String> {
         self.entries().keys().cloned().collect()
     }
 }
@@ -162,7 +163,7 @@ pub struct SecretStore {
     scope: Option<String>,
 }
 
-pub const DEFAULT_KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_KEYRING_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl SecretStore {
     pub fn new(backend: Arc<dyn SecretBackend>, timeout: Duration) -> Self {
@@ -174,7 +175,7 @@ impl SecretStore {
     }
 
     /// The same store, filing entries under `household_id`.
-    pub fn scoped(&self, household_id: &str) -> Self {
+    pub(crate) fn scoped(&self, household_id: &str) -> Self {
         Self {
             scope: Some(household_id.to_owned()),
             ..self.clone()
@@ -182,7 +183,7 @@ impl SecretStore {
     }
 
     /// The same store as entries were filed before household ids (to move them).
-    pub fn unscoped(&self) -> Self {
+    pub(crate) fn unscoped(&self) -> Self {
         Self {
             scope: None,
             ..self.clone()
@@ -247,14 +248,14 @@ impl SecretStore {
         self.bounded(move |b| b.set(&name, &value)).await
     }
 
-    pub async fn delete(&self, owner: &str, kind: SecretKind) -> Result<()> {
+    pub(crate) async fn delete(&self, owner: &str, kind: SecretKind) -> Result<()> {
         let name = self.entry_name(owner, kind);
         self.bounded(move |b| b.delete(&name)).await
     }
 
     /// Removes every kind of secret of an owner; the first failure is reported after
     /// trying them all.
-    pub async fn delete_all(&self, owner: &str) -> Result<()> {
+    pub(crate) async fn delete_all(&self, owner: &str) -> Result<()> {
         let mut first_error = None;
         for kind in SecretKind::ALL {
             if let Err(err) = self.delete(owner, kind).await {

@@ -53,7 +53,7 @@ struct Tokens {
 
 /// One person's session.
 #[derive(Default)]
-pub struct Session {
+pub(crate) struct Session {
     tokens: tokio::sync::Mutex<Tokens>,
 }
 
@@ -83,15 +83,15 @@ impl Sessions {
         }
     }
 
-    pub fn api(&self) -> &MonzoApi {
+    pub(crate) fn api(&self) -> &MonzoApi {
         &self.api
     }
 
-    pub fn http(&self) -> &reqwest::Client {
+    pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
 
-    pub fn household(&self) -> &Arc<Household> {
+    pub(crate) fn household(&self) -> &Arc<Household> {
         &self.household
     }
 
@@ -103,7 +103,7 @@ impl Sessions {
     }
 
     /// Drops what is held for a person (they were removed).
-    pub fn forget(&self, person_id: &str) {
+    pub(crate) fn forget(&self, person_id: &str) {
         lock(&self.sessions).remove(person_id);
     }
 
@@ -115,7 +115,7 @@ impl Sessions {
     /// Errors: the call's own; [`Error::SignInRequired`] when Monzo refuses the
     /// refresh (the person must sign in again); [`Error::SecretMissing`] and keyring
     /// errors when the tokens cannot be read.
-    pub async fn authorized<T, F, Fut>(
+    pub(crate) async fn authorized<T, F, Fut>(
         &self,
         person: &PersonSettings,
         policy: &RetryPolicy,
@@ -168,7 +168,7 @@ impl Sessions {
     /// Writes every session's rotated tokens that are not in the keyring yet (at
     /// shutdown: after this, stopping loses no sign-in). Returns the names of the
     /// people whose tokens could still not be written: they must sign in again.
-    pub async fn save_unsaved(&self) -> Vec<String> {
+    pub(crate) async fn save_unsaved(&self) -> Vec<String> {
         let sessions: Vec<(String, Arc<Session>)> = lock(&self.sessions)
             .iter()
             .map(|(id, s)| (id.clone(), s.clone()))

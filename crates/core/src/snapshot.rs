@@ -40,7 +40,7 @@ impl Serialize for ConnectionState {
 impl ConnectionState {
     /// The name in `status --json` and the UI: `signed_out`, `awaiting_approval`,
     /// `live`, `stale`, `error`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ConnectionState::SignedOut => "signed_out",
             ConnectionState::AwaitingApproval => "awaiting_approval",
@@ -84,7 +84,7 @@ pub struct PersonSnapshot {
     /// When the account list these accounts come from was read (it is read every
     /// few minutes, not every poll): one list, however many polls reuse it.
     #[serde(skip)]
-    pub accounts_listed_at: Option<DateTime<Utc>>,
+    pub(crate) accounts_listed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -111,12 +111,12 @@ pub struct PotSnapshot {
     /// As Monzo names it, emoji included; made safe to show as it was read (see
     /// `text`).
     pub name: String,
-    pub currency: String,
+    pub(crate) currency: String,
     pub balance: Money,
     /// "Added security": Monzo lets money out only in its app, not through the API
     /// (Monzo's docs, pots). Not in `status --json`.
     #[serde(skip)]
-    pub locked: bool,
+    pub(crate) locked: bool,
 }
 
 impl Snapshot {
@@ -125,7 +125,7 @@ impl Snapshot {
     }
 
     /// The name of the pot `pot_id`, wherever it is.
-    pub fn pot_name(&self, pot_id: &str) -> Option<String> {
+    pub(crate) fn pot_name(&self, pot_id: &str) -> Option<String> {
         self.people
             .iter()
             .flat_map(|p| &p.accounts)
@@ -160,6 +160,45 @@ impl Snapshot {
     }
 }
 
+/// Dana (`p1`), live, with a GBP current account [`example_account`]. What unit
+/// tests start from.
+#[cfg(test)]
+pub(crate) fn example() -> Snapshot {
+    Snapshot {
+        people: vec![PersonSnapshot {
+            id: "p1".into(),
+            name: "Dana".into(),
+            state: ConnectionState::Live,
+            accounts: vec![example_account()],
+            ..PersonSnapshot::default()
+        }],
+        ..Snapshot::default()
+    }
+}
+
+/// A GBP current account `acc_1`: £1,234.56, £2,734.56 with its pot "Holiday ☀️"
+/// (`pot_1`, £1,500.00), nothing spent today. What unit tests start from.
+#[cfg(test)]
+pub(crate) fn example_account() -> AccountSnapshot {
+    let gbp = |minor| Money::from_minor(minor, crate::money::Currency::from_code("GBP"));
+    AccountSnapshot {
+        id: "acc_1".into(),
+        name: "Current Account".into(),
+        account_type: "uk_retail".into(),
+        currency: "GBP".into(),
+        balance: gbp(123456),
+        total_balance: gbp(273456),
+        spend_today: gbp(0),
+        pots: vec![PotSnapshot {
+            id: "pot_1".into(),
+            name: "Holiday ☀️".into(),
+            currency: "GBP".into(),
+            balance: gbp(150000),
+            locked: false,
+        }],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,13 +208,12 @@ mod tests {
         let c = Currency::from_code(currency);
         AccountSnapshot {
             id: id.into(),
-            name: "Current Account".into(),
-            account_type: "uk_retail".into(),
             currency: currency.into(),
             balance: Money::from_minor(minor, c.clone()),
             total_balance: Money::from_minor(minor, c.clone()),
             spend_today: Money::zero(c),
             pots: vec![],
+            ..example_account()
         }
     }
 

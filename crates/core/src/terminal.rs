@@ -77,7 +77,7 @@ pub fn status_table(snapshot: &Snapshot) -> String {
 /// (signed out, awaiting the in-app approval, offline, in error): the table or JSON
 /// is printed all the same, and each person's state says why. 1 stays "nothing could
 /// be printed" (one sentence on standard error), 2 a mistake in the command line.
-pub const STATUS_NOT_ALL_LIVE: u8 = 3;
+pub(crate) const STATUS_NOT_ALL_LIVE: u8 = 3;
 
 /// What `monzo-tray status` exits with once it has printed: 0 when everyone is live
 /// (also when nobody is set up yet), else [`STATUS_NOT_ALL_LIVE`], so a script can
@@ -255,19 +255,14 @@ mod tests {
                 name: "王伟".into(),
                 state: ConnectionState::Live,
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
-                    balance: gbp(123456),
                     total_balance: gbp(200000),
-                    spend_today: gbp(0),
                     pots: vec![
                         pot("Holiday ☀️", 150000),
                         pot("旅行の貯金", 5),
                         pot("🎉🎉 Party", 2500),
                         pot("Plain", 1),
                     ],
+                    ..crate::snapshot::example_account()
                 }],
                 ..Default::default()
             }],
@@ -291,13 +286,10 @@ mod tests {
             accounts: (0..accounts)
                 .map(|n| AccountSnapshot {
                     id: format!("acc_{name}{n}"),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
                     balance: gbp(100),
                     total_balance: gbp(100),
-                    spend_today: gbp(0),
                     pots: vec![],
+                    ..crate::snapshot::example_account()
                 })
                 .collect(),
             ..Default::default()

@@ -44,7 +44,7 @@ fn clean(text: &str, keep_newlines: bool) -> String {
 
 /// `text` as one safe line: line breaks and tabs a space, other control characters
 /// and bidirectional overrides U+FFFD (see the module's rule).
-pub fn line(text: &str) -> String {
+pub(crate) fn line(text: &str) -> String {
     clean(text, false)
 }
 
@@ -55,19 +55,19 @@ pub fn lines(text: &str) -> String {
 }
 
 /// [`line`] for an optional string.
-pub fn line_opt(text: Option<String>) -> Option<String> {
+pub(crate) fn line_opt(text: Option<String>) -> Option<String> {
     text.map(|t| line(&t))
 }
 
 /// For `#[serde(deserialize_with)]` on a field of Monzo's replies: the string made
 /// safe as it is read.
-pub fn deserialize_line<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(crate) fn deserialize_line<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     let text: String = serde::Deserialize::deserialize(deserializer)?;
     Ok(line(&text))
 }
 
 /// [`deserialize_line`] for an optional field.
-pub fn deserialize_line_opt<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn deserialize_line_opt<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<String>, D::Error> {
     let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;

@@ -13,12 +13,12 @@ use crate::home_assistant::PushState;
 use crate::snapshot::{ConnectionState, PersonSnapshot};
 
 /// This machine's offset from UTC now: what times are shown in.
-pub fn local_offset() -> FixedOffset {
+pub(crate) fn local_offset() -> FixedOffset {
     *chrono::Local::now().offset()
 }
 
 /// `at` as "14:02" in the local time of `offset`.
-pub fn clock_time(at: DateTime<Utc>, offset: FixedOffset) -> String {
+pub(crate) fn clock_time(at: DateTime<Utc>, offset: FixedOffset) -> String {
     at.with_timezone(&offset).format("%H:%M").to_string()
 }
 
@@ -35,7 +35,7 @@ fn since(updated: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> Str
 
 /// The "updated" label: "Updated just now", "Updated 2 min ago", "Updated 14:02",
 /// or "Not updated yet". It moves on with time: whoever shows it asks again.
-pub fn updated_label(updated: Option<DateTime<Utc>>, now: DateTime<Utc>, offset: FixedOffset) -> String {
+pub(crate) fn updated_label(updated: Option<DateTime<Utc>>, now: DateTime<Utc>, offset: FixedOffset) -> String {
     match updated {
         Some(updated) => format!("Updated {}", since(updated, now, offset)),
         None => "Not updated yet".to_owned(),
@@ -46,7 +46,7 @@ pub fn updated_label(updated: Option<DateTime<Utc>>, now: DateTime<Utc>, offset:
 /// "Up to date · updated 2 min ago", "Approve access in the Monzo app", "Sign in
 /// again", "Offline — last updated 14:02", "Problem: <Monzo's words>". The live
 /// line moves on with time, as [`updated_label`] does.
-pub fn state_line(person: &PersonSnapshot, now: DateTime<Utc>, offset: FixedOffset) -> String {
+pub(crate) fn state_line(person: &PersonSnapshot, now: DateTime<Utc>, offset: FixedOffset) -> String {
     match person.state {
         ConnectionState::Live => match person.updated_at {
             Some(at) => format!("Up to date · updated {}", since(at, now, offset)),
@@ -68,7 +68,7 @@ pub fn state_line(person: &PersonSnapshot, now: DateTime<Utc>, offset: FixedOffs
 /// When Monzo asks the person to approve access in its app again: "Monzo asks for
 /// approval in the app again on 27 November 2026." (`due` in the local date of
 /// `offset`).
-pub fn approval_due_line(due: DateTime<Utc>, offset: FixedOffset) -> String {
+pub(crate) fn approval_due_line(due: DateTime<Utc>, offset: FixedOffset) -> String {
     format!(
         "Monzo asks for approval in the app again on {}.",
         due.with_timezone(&offset).format("%-d %B %Y")
@@ -78,7 +78,7 @@ pub fn approval_due_line(due: DateTime<Utc>, offset: FixedOffset) -> String {
 /// The push status as the settings window shows it: the one status line (see
 /// [`crate::home_assistant::status_line`]), then when the last good push was:
 /// "Pushing: all good · last pushed 14:02".
-pub fn push_status_line(state: &PushState, offset: FixedOffset) -> String {
+pub(crate) fn push_status_line(state: &PushState, offset: FixedOffset) -> String {
     let line = state.line();
     match state.last_ok_at {
         Some(at) => format!("{line} · last pushed {}", clock_time(at, offset)),

@@ -6,6 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod support;
+
+use monzo_sandbox::email_link_landing;
 use monzo_sandbox::fixture::ClientFixture;
 use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use monzo_tray_core::background;
@@ -20,8 +23,8 @@ use monzo_tray_core::secrets::{MemoryBackend, SecretBackend, SecretKind, SecretS
 use monzo_tray_core::settings::{Settings, SettingsFile};
 use monzo_tray_core::snapshot::{ConnectionState, Snapshot};
 use monzo_tray_core::Error;
+use support::REDIRECT;
 
-const REDIRECT: &str = "http://127.0.0.1:8457/callback";
 
 struct World {
     sandbox: Sandbox,
@@ -76,28 +79,13 @@ async fn demo_world() -> World {
     world_with(Fixture::demo(), None, None).await
 }
 
-/// Plays the browser: opens the authorize URL as `user` and returns where Monzo's
-/// email link would have led.
 async fn browser_lands_on(sign_in: &SignIn, user: &str) -> String {
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let mut url = sign_in.authorize_url().clone();
-    url.query_pairs_mut().append_pair("user", user);
-    let reply = no_redirects.get(url).send().await.unwrap();
-    assert_eq!(reply.status(), 303, "authorize should redirect");
-    reply.headers()["location"].to_str().unwrap().to_owned()
+    email_link_landing(sign_in.authorize_url(), user).await.unwrap()
 }
 
 async fn sign_in(world: &World, name: &str, user: &str) -> Approval {
-    let sign_in = SignIn::start(&world.api, name, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, REDIRECT).unwrap();
-    let landed = browser_lands_on(&sign_in, user).await;
-    let code = sign_in.code_from_pasted(&landed).unwrap();
-    sign_in
-        .finish(world.engine.sessions(), code)
+    support::sign_in_as(&world.api, world.engine.sessions(), name, user)
         .await
-        .unwrap()
         .approval
 }
 

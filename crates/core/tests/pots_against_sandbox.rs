@@ -4,12 +4,13 @@
 //! asked twice, and nothing at all when the move is refused (by our checks before
 //! any request, or by Monzo).
 
+mod support;
+
 use std::time::Duration;
 
-use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use monzo_sandbox::{FaultKind, FaultPlan, FaultRule, Fixture, Sandbox};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::household::Household;
-use monzo_tray_core::login::SignIn;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::pots::{carry_out, plan, Attempt, Direction};
 use monzo_tray_core::retry::RetryPolicy;
@@ -54,23 +55,7 @@ async fn world() -> World {
             ..EngineConfig::default()
         },
     );
-    let sign_in = SignIn::start(
-        &api,
-        "Dana",
-        DEMO_CLIENT_ID,
-        DEMO_CLIENT_SECRET,
-        "http://127.0.0.1:1/cb",
-    )
-    .unwrap();
-    let reply = http
-        .get(format!("{}&user=Dana", sign_in.authorize_url()))
-        .send()
-        .await
-        .unwrap();
-    let code = sign_in
-        .code_from_pasted(reply.headers()["location"].to_str().unwrap())
-        .unwrap();
-    sign_in.finish(engine.sessions(), code).await.unwrap();
+    support::sign_in_as(&api, engine.sessions(), "Dana", "Dana").await;
     World {
         sandbox,
         house,
@@ -123,7 +108,7 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
         &dana,
         "Holiday",
         "50",
-        Direction::IntoPot,
+        Direction::Deposit,
         Attempt::New,
     )
     .unwrap();
@@ -149,7 +134,7 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
         &dana,
         HOLIDAY,
         "£25.50",
-        Direction::OutOfPot,
+        Direction::Withdraw,
         Attempt::New,
     )
     .unwrap();
@@ -169,7 +154,7 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
         &dana,
         HOLIDAY,
         "10",
-        Direction::IntoPot,
+        Direction::Deposit,
         Attempt::New,
     )
     .unwrap();
@@ -192,8 +177,8 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
         &dana,
         HOLIDAY,
         "10",
-        Direction::IntoPot,
-        Attempt::Again(&planned.dedupe_id),
+        Direction::Deposit,
+        Attempt::Again(planned.dedupe_id.as_str()),
     )
     .unwrap();
     assert_eq!(again.dedupe_id, planned.dedupe_id);
@@ -203,14 +188,14 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
     assert_eq!(at_monzo(&w).1, before.1 + 5000 - 2550 + 1000, "moved once");
     // The same id for another move (another amount, another direction) would get
     // the first move's reply and report a move that never happened: refused.
-    for (amount, direction) in [("11", Direction::IntoPot), ("10", Direction::OutOfPot)] {
+    for (amount, direction) in [("11", Direction::Deposit), ("10", Direction::Withdraw)] {
         let err = plan(
             &snapshot(&w).await,
             &dana,
             HOLIDAY,
             amount,
             direction,
-            Attempt::Again(&planned.dedupe_id),
+            Attempt::Again(planned.dedupe_id.as_str()),
         )
         .unwrap_err();
         assert!(err.to_string().contains("belongs to another move"), "{err}");
@@ -226,7 +211,7 @@ async fn a_move_whose_reply_is_lost_is_retried_and_happens_once() {
             &dana,
             HOLIDAY,
             "10",
-            Direction::IntoPot,
+            Direction::Deposit,
             Attempt::Again(bogus),
         )
         .unwrap_err();
@@ -255,8 +240,8 @@ async fn the_same_move_asked_twice_is_two_moves_and_one_plan_moves_once() {
     let dana = w.house.person("Dana").unwrap();
     let before = at_monzo(&w);
     let seen = snapshot(&w).await;
-    let first = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot, Attempt::New).unwrap();
-    let second = plan(&seen, &dana, "Holiday", "10", Direction::IntoPot, Attempt::New).unwrap();
+    let first = plan(&seen, &dana, "Holiday", "10", Direction::Deposit, Attempt::New).unwrap();
+    let second = plan(&seen, &dana, "Holiday", "10", Direction::Deposit, Attempt::New).unwrap();
     assert_ne!(
         first.dedupe_id, second.dedupe_id,
         "one dedupe id per move asked for"
@@ -284,7 +269,7 @@ async fn refused_moves_move_nothing_and_say_why() {
         plan(&seen, &dana, pot, amount, direction, Attempt::New).unwrap_err()
     };
 
-    let locked = refused("Holiday", "5", Direction::OutOfPot);
+    let locked = refused("Holiday", "5", Direction::Withdraw);
     assert!(matches!(locked, Error::PotLocked { .. }), "{locked:?}");
     assert!(
         locked
@@ -293,31 +278,31 @@ async fn refused_moves_move_nothing_and_say_why() {
         "{locked}"
     );
     for amount in ["abc", "0", "-5", "1.234", "", "1,000"] {
-        let err = refused("Holiday", amount, Direction::IntoPot);
+        let err = refused("Holiday", amount, Direction::Deposit);
         assert_eq!(err.code(), "invalid_amount", "{amount:?}: {err}");
     }
-    let too_much = refused("Rainy day", "320.76", Direction::OutOfPot);
+    let too_much = refused("Rainy day", "320.76", Direction::Withdraw);
     assert!(
         too_much
             .to_string()
             .contains("Rainy day had £320.75 when last seen"),
         "{too_much}"
     );
-    let too_much = refused("Holiday", "1234.57", Direction::IntoPot);
+    let too_much = refused("Holiday", "1234.57", Direction::Deposit);
     assert!(
         too_much.to_string().contains("Current Account had £1,234.56"),
         "{too_much}"
     );
-    let unknown = refused("Yacht", "5", Direction::IntoPot);
+    let unknown = refused("Yacht", "5", Direction::Deposit);
     assert!(matches!(unknown, Error::UnknownPot { .. }), "{unknown:?}");
-    let deleted = refused("New bike", "5", Direction::IntoPot);
+    let deleted = refused("New bike", "5", Direction::Deposit);
     assert!(
         matches!(deleted, Error::UnknownPot { .. }),
         "a deleted pot is not there: {deleted:?}"
     );
     assert_eq!(move_requests(&w), 0, "nothing was asked of Monzo");
     // Depositing into a locked pot is fine (only withdrawals are in-app only).
-    plan(&seen, &dana, "Holiday", "1", Direction::IntoPot, Attempt::New).unwrap();
+    plan(&seen, &dana, "Holiday", "1", Direction::Deposit, Attempt::New).unwrap();
 
     // Monzo has the last word: it refuses (the money went since it was last seen, the
     // pot was locked since), once, with its own sentence.
@@ -326,7 +311,7 @@ async fn refused_moves_move_nothing_and_say_why() {
         &dana,
         "Rainy day",
         "300",
-        Direction::OutOfPot,
+        Direction::Withdraw,
         Attempt::New,
     )
     .unwrap();
@@ -352,7 +337,7 @@ async fn refused_moves_move_nothing_and_say_why() {
     // Nobody is moved for while their balances are not current.
     w.sandbox.revoke_approval("Dana").unwrap();
     let stale = snapshot(&w).await;
-    let err = plan(&stale, &dana, "Holiday", "5", Direction::IntoPot, Attempt::New).unwrap_err();
+    let err = plan(&stale, &dana, "Holiday", "5", Direction::Deposit, Attempt::New).unwrap_err();
     assert!(matches!(err, Error::NotLive { .. }), "{err:?}");
 }
 
@@ -368,7 +353,7 @@ async fn an_expired_token_during_a_move_is_refreshed_and_the_move_made_once() {
         &dana,
         "Holiday",
         "7",
-        Direction::IntoPot,
+        Direction::Deposit,
         Attempt::New,
     )
     .unwrap();

@@ -276,12 +276,12 @@ async fn a_planned_move_is_carried_out_once_on_confirmation() {
     let before = pot_balance(&s);
     let err = s
         .service
-        .plan_pot_move(&person_id, "pot_00009demoholiday", Direction::IntoPot, "12.345")
+        .plan_pot_move(&person_id, "pot_00009demoholiday", Direction::Deposit, "12.345")
         .unwrap_err();
     assert_eq!(err.code(), "invalid_amount");
     let planned = s
         .service
-        .plan_pot_move(&person_id, "pot_00009demoholiday", Direction::IntoPot, "12.34")
+        .plan_pot_move(&person_id, "pot_00009demoholiday", Direction::Deposit, "12.34")
         .unwrap();
     assert_eq!(
         planned.question,
@@ -301,7 +301,7 @@ async fn a_planned_move_is_carried_out_once_on_confirmation() {
     assert_eq!(pot_balance(&s), before + 1234, "moved once");
     let cancelled = s
         .service
-        .plan_pot_move(&person_id, "Holiday", Direction::OutOfPot, "1")
+        .plan_pot_move(&person_id, "Holiday", Direction::Withdraw, "1")
         .unwrap();
     s.service.cancel_pot_move(&cancelled.id);
     assert!(s.service.confirm_pot_move(&cancelled.id).await.is_err());
@@ -317,7 +317,7 @@ async fn a_move_with_an_unknown_outcome_can_be_tried_again_as_the_same_move() {
     let before = pot_balance(&s);
     let planned = s
         .service
-        .plan_pot_move(&person_id, "Holiday", Direction::IntoPot, "3")
+        .plan_pot_move(&person_id, "Holiday", Direction::Deposit, "3")
         .unwrap();
     s.sandbox.set_faults(FaultPlan::every(
         FaultKind::DropConnection,

@@ -46,13 +46,11 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-/// Where Monzo's email link leads for `sign_in` (the sandbox answers the authorize
-/// page with it at once).
+/// Where Monzo's email link leads for `sign_in`.
 async fn landing(sign_in: &SignIn) -> String {
-    let mut url = sign_in.authorize_url().clone();
-    url.query_pairs_mut().append_pair("user", "Dana");
-    let reply = browser().get(url).send().await.unwrap();
-    reply.headers()["location"].to_str().unwrap().to_owned()
+    monzo_sandbox::email_link_landing(sign_in.authorize_url(), "Dana")
+        .await
+        .unwrap()
 }
 
 async fn page(url: String) -> (u16, String) {

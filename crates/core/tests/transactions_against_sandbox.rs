@@ -4,15 +4,14 @@
 //! one seen kept across restarts; paging, an id Monzo forgot, the 90-day rule, loan
 //! accounts; and the request budget (a steady poll is one round of requests).
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use monzo_sandbox::{
-    AccountChange, Fixture, MerchantFixture, Sandbox, TransactionFixture, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
-};
+use monzo_sandbox::{AccountChange, Fixture, Sandbox, TransactionFixture};
 use monzo_tray_core::engine::{Engine, EngineConfig};
 use monzo_tray_core::household::Household;
-use monzo_tray_core::login::SignIn;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
 use monzo_tray_core::retry::RetryPolicy;
 use monzo_tray_core::secrets::{MemoryBackend, SecretStore};
@@ -55,23 +54,7 @@ async fn world(fixture: Fixture, house: Household, people: &[&str]) -> World {
     let house = Arc::new(house);
     let engine = Engine::new(house.clone(), http.clone(), api.clone(), config());
     for name in people {
-        let sign_in = SignIn::start(
-            &api,
-            name,
-            DEMO_CLIENT_ID,
-            DEMO_CLIENT_SECRET,
-            "http://127.0.0.1:1/cb",
-        )
-        .unwrap();
-        let reply = http
-            .get(format!("{}&user={name}", sign_in.authorize_url()))
-            .send()
-            .await
-            .unwrap();
-        let code = sign_in
-            .code_from_pasted(reply.headers()["location"].to_str().unwrap())
-            .unwrap();
-        sign_in.finish(engine.sessions(), code).await.unwrap();
+        support::sign_in_as(&api, engine.sessions(), name, name).await;
     }
     World {
         sandbox,
@@ -87,25 +70,7 @@ fn in_memory() -> Household {
 }
 
 fn spend(account: &str, minor: i64, merchant: Option<&str>) -> TransactionFixture {
-    TransactionFixture {
-        id: String::new(),
-        account_id: account.into(),
-        created: String::new(),
-        amount: minor,
-        currency: None,
-        description: "CARD PAYMENT".into(),
-        merchant: merchant.map(|name| MerchantFixture {
-            id: format!("merch_{}", name.len()),
-            name: name.into(),
-            category: Some("groceries".into()),
-        }),
-        category: Some("groceries".into()),
-        pending: false,
-        decline_reason: None,
-        local_amount: None,
-        local_currency: None,
-        pot_id: None,
-    }
+    TransactionFixture::card_payment(account, minor, merchant)
 }
 
 fn drain(events: &mut broadcast::Receiver<AccountTransaction>) -> Vec<AccountTransaction> {

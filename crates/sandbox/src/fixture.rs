@@ -134,6 +134,34 @@ pub struct TransactionFixture {
     pub pot_id: Option<String>,
 }
 
+impl TransactionFixture {
+    /// A card payment of `minor` (minor units; negative: money out) on `account`,
+    /// made now, in the account's currency, at `merchant` (expanded, category
+    /// groceries) or at no merchant Monzo knows: what tests add with
+    /// `Sandbox::add_transaction`.
+    pub fn card_payment(account: &str, minor: i64, merchant: Option<&str>) -> Self {
+        Self {
+            id: String::new(),
+            account_id: account.into(),
+            created: String::new(),
+            amount: minor,
+            currency: None,
+            description: "CARD PAYMENT".into(),
+            merchant: merchant.map(|name| MerchantFixture {
+                id: format!("merch_{}", name.len()),
+                name: name.into(),
+                category: Some("groceries".into()),
+            }),
+            category: Some("groceries".into()),
+            pending: false,
+            decline_reason: None,
+            local_amount: None,
+            local_currency: None,
+            pot_id: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MerchantFixture {

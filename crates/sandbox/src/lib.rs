@@ -17,6 +17,7 @@
 //! [`Sandbox::start`] serves it on a loopback port and returns a handle whose methods
 //! are the same controls as the HTTP surface.
 
+pub mod browser;
 pub mod faults;
 pub mod fixture;
 pub mod http;
@@ -27,6 +28,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use browser::email_link_landing;
 pub use faults::{FaultKind, FaultPlan, FaultRule, RandomFaults};
 pub use fixture::{Fixture, MerchantFixture, TransactionFixture, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 pub use world::{AccountChange, IssuedToken};

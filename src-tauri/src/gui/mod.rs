@@ -22,7 +22,7 @@ mod without_tray;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT;
+use crate::cli::Places;
 use tauri::{Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 
@@ -76,23 +76,16 @@ fn use_plain_webkit_rendering() {
     }
 }
 
-fn redirect_port() -> u16 {
-    std::env::var("MONZO_TRAY_REDIRECT_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(DEFAULT_REDIRECT_PORT)
-}
-
-pub fn run(demo: bool, open_settings: bool) -> anyhow::Result<()> {
+pub fn run(places: &Places, demo: bool, open_settings: bool) -> anyhow::Result<()> {
     use_plain_webkit_rendering();
     let context = tauri::async_runtime::block_on(async {
         if demo {
-            crate::demo::context().await
+            crate::demo::context(places.redirect_port).await
         } else {
-            AppContext::from_env().await
+            AppContext::open(places).await
         }
     })?;
-    let (service, kept) = context.into_service(redirect_port());
+    let (service, kept) = context.into_service();
     let service = Arc::new(service);
     let stop = monzo_tray_core::background::Stop::new();
     let stopped = stop.clone();

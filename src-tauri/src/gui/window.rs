@@ -1,5 +1,6 @@
 //! The settings window: made when asked for and destroyed when closed, so the tray
-//! alone stays light (a live webview costs well over 100 MB).
+//! alone stays light (a live webview costs far more memory than the tray: the README's
+//! Performance section has the figures).
 
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
 

@@ -13,7 +13,7 @@ use crate::snapshot::{AccountSnapshot, PotSnapshot};
 
 /// What an entity shows. The order is the order new entity ids are chosen in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum EntityKind {
+pub(crate) enum EntityKind {
     Balance,
     TotalBalance,
     SpendToday,
@@ -25,14 +25,14 @@ pub enum EntityKind {
 
 /// Home Assistant's platform (entity domain) of an entity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
+pub(crate) enum Platform {
     Sensor,
     Event,
 }
 
 impl Platform {
     /// The entity id's domain: `sensor`, `event`.
-    pub fn domain(self) -> &'static str {
+    pub(crate) fn domain(self) -> &'static str {
         match self {
             Platform::Sensor => "sensor",
             Platform::Event => "event",
@@ -42,7 +42,7 @@ impl Platform {
 
 /// Where an entity's value comes from: an account's figures or a pot's.
 #[derive(Clone, Copy)]
-pub enum Source {
+pub(crate) enum Source {
     Account(fn(&AccountSnapshot) -> Money),
     Pot(fn(&PotSnapshot) -> Money),
     /// An account's events: no state of its own.
@@ -50,27 +50,27 @@ pub enum Source {
 }
 
 /// One kind of entity.
-pub struct EntityDescription {
-    pub kind: EntityKind,
-    pub platform: Platform,
+pub(crate) struct EntityDescription {
+    pub(crate) kind: EntityKind,
+    pub(crate) platform: Platform,
     /// In settings keys and MQTT unique ids, as Home Assistant's integration keys its
     /// sensors: `balance`, `total_balance`, `spend_today`, `pot_balance`.
-    pub key: &'static str,
+    pub(crate) key: &'static str,
     /// The end of the entity id: `sensor.monzo_<person>_<account or pot>_<suffix>`.
-    pub suffix: &'static str,
+    pub(crate) suffix: &'static str,
     /// The entity's name on its device; the friendly name is
     /// "<person> <account or pot> <name>".
-    pub name: &'static str,
-    pub icon: &'static str,
-    pub device_class: Option<&'static str>,
+    pub(crate) name: &'static str,
+    pub(crate) icon: &'static str,
+    pub(crate) device_class: Option<&'static str>,
     /// `total` lets Home Assistant keep long-term statistics; none for a figure that
     /// starts again every day (Home Assistant's own "Spent today" has none either).
-    pub state_class: Option<&'static str>,
-    pub source: Source,
+    pub(crate) state_class: Option<&'static str>,
+    pub(crate) source: Source,
 }
 
 /// Every kind of entity, in [`EntityKind`] order.
-pub const DESCRIPTIONS: [EntityDescription; 5] = [
+pub(crate) const DESCRIPTIONS: [EntityDescription; 5] = [
     EntityDescription {
         kind: EntityKind::Balance,
         platform: Platform::Sensor,
@@ -133,10 +133,10 @@ pub const DESCRIPTIONS: [EntityDescription; 5] = [
 
 /// The event type of a new transaction, on an event entity (Home Assistant's own
 /// integration uses the same).
-pub const TRANSACTION_CREATED: &str = "transaction_created";
+pub(crate) const TRANSACTION_CREATED: &str = "transaction_created";
 
 impl EntityKind {
-    pub fn description(self) -> &'static EntityDescription {
+    pub(crate) fn description(self) -> &'static EntityDescription {
         // DESCRIPTIONS lists every kind in declaration order (checked by a test).
         &DESCRIPTIONS[self as usize]
     }
@@ -151,15 +151,15 @@ impl EntityKind {
 /// each owner, and each owner gets their own entities (as Home Assistant's own
 /// integration gives each config entry its own).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct EntityKey {
-    pub person_id: String,
+pub(crate) struct EntityKey {
+    pub(crate) person_id: String,
     /// `acc_…` or `pot_…`.
-    pub monzo_id: String,
-    pub kind: EntityKind,
+    pub(crate) monzo_id: String,
+    pub(crate) kind: EntityKind,
 }
 
 impl EntityKey {
-    pub fn new(person_id: &str, monzo_id: &str, kind: EntityKind) -> Self {
+    pub(crate) fn new(person_id: &str, monzo_id: &str, kind: EntityKind) -> Self {
         Self {
             person_id: person_id.to_owned(),
             monzo_id: monzo_id.to_owned(),
@@ -169,7 +169,7 @@ impl EntityKey {
 
     /// Reads `"<person id>/<monzo id>/<kind key>"` (how settings remember it);
     /// `None` for anything else.
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let mut parts = text.splitn(3, '/');
         let (person_id, monzo_id, kind) = (parts.next()?, parts.next()?, parts.next()?);
         Some(Self::new(person_id, monzo_id, EntityKind::from_key(kind)?))
@@ -195,7 +195,7 @@ pub type EntityIds = BTreeMap<String, String>;
 /// `<domain>.monzo_<person>_<account or pot>_<suffix>`, slugs as Home Assistant makes
 /// them (an empty name slugs to `unknown`, as Home Assistant's `slugify` does for
 /// names with nothing to keep).
-pub fn preferred_entity_id(kind: EntityKind, person_name: &str, thing_name: &str) -> String {
+pub(crate) fn preferred_entity_id(kind: EntityKind, person_name: &str, thing_name: &str) -> String {
     let part = |name: &str| {
         let slug = slugify(name);
         if slug.is_empty() {
@@ -217,7 +217,7 @@ pub fn preferred_entity_id(kind: EntityKind, person_name: &str, thing_name: &str
 /// Gives every wanted entity (key, preferred entity id) its entity id, keeping the
 /// ones already chosen. New ones are chosen in key order, so the same household
 /// always gets the same ids; a taken id gets `_2`, `_3`, …
-pub fn assign(ids: &mut EntityIds, wanted: &[(EntityKey, String)]) {
+pub(crate) fn assign(ids: &mut EntityIds, wanted: &[(EntityKey, String)]) {
     let mut taken: BTreeSet<String> = ids.values().cloned().collect();
     let mut new: Vec<&(EntityKey, String)> = wanted
         .iter()

@@ -24,7 +24,7 @@ use crate::transactions::AccountTransaction;
 /// the MQTT broker's password.
 pub const SECRET_OWNER: &str = crate::household::HOME_ASSISTANT_OWNER;
 /// What one push may take, at most.
-pub const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const PUSH_TIMEOUT: Duration = Duration::from_secs(20);
 /// What a removal on switching transports may take, at most.
 const RETIRE_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -83,7 +83,7 @@ pub async fn connect_mqtt(
 }
 
 /// Tests a connection without saving anything ("Test connection").
-pub async fn test_connection(url: &str, token: &str, ca_file: Option<PathBuf>) -> Result<()> {
+pub(crate) async fn test_connection(url: &str, token: &str, ca_file: Option<PathBuf>) -> Result<()> {
     HaClient::new(url, token, ca_file.as_deref())?
         .check()
         .await
@@ -91,7 +91,7 @@ pub async fn test_connection(url: &str, token: &str, ca_file: Option<PathBuf>) -
 }
 
 /// Tests a broker without saving anything ("Test connection").
-pub async fn test_mqtt(settings: &MqttSettings, password: Option<&str>) -> Result<()> {
+pub(crate) async fn test_mqtt(settings: &MqttSettings, password: Option<&str>) -> Result<()> {
     mqtt::test(settings, password)
         .await?
         .map_err(|f| test_failed(HaTransport::Mqtt, f))
@@ -307,16 +307,9 @@ impl PusherSlot {
         )
     }
 
-    /// Forces the next push to read back a state (to notice a restarted Home
-    /// Assistant at once).
-    pub fn verify_next_push(&mut self) {
-        if let Some((_, pusher)) = self.current.as_mut() {
-            pusher.verify_next_push();
-        }
-    }
 
     /// Resolves when the connection calls for a push; never without one.
-    pub async fn link_changed(&self) {
+    pub(crate) async fn link_changed(&self) {
         match &self.current {
             Some((_, pusher)) => pusher.link_changed().await,
             None => std::future::pending().await,
@@ -332,7 +325,7 @@ const WAITING_TRANSACTIONS: usize = 1000;
 /// over new transactions, publishing how the push stands on `status`, until `stop`
 /// is cancelled. Transactions Home Assistant could not take are tried again with the
 /// next push; with Home Assistant not set up they are not kept.
-pub async fn follow(
+pub(crate) async fn follow(
     household: std::sync::Arc<Household>,
     mut snapshots: watch::Receiver<Snapshot>,
     mut transactions: broadcast::Receiver<AccountTransaction>,

@@ -18,9 +18,9 @@
 pub mod entities;
 pub mod link;
 pub mod mqtt;
-pub mod rest;
-pub mod retire;
-pub mod wanted;
+pub(crate) mod rest;
+pub(crate) mod retire;
+pub(crate) mod wanted;
 
 use std::collections::HashSet;
 
@@ -61,7 +61,7 @@ pub enum PushStatus {
 impl PushStatus {
     /// The status as one lowercase word (`ok`, `unreachable`), as serialised: for
     /// log lines and scripts.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             PushStatus::Off => "off",
             PushStatus::Ok => "ok",
@@ -85,7 +85,7 @@ fn party(transport: HaTransport) -> &'static str {
 /// it: "Pushing: all good", "The MQTT broker could not be reached: nothing accepts
 /// connections at broker:1883". `message` is the failure's few words (see
 /// [`HaFailure`]), already one safe line.
-pub fn status_line(transport: HaTransport, status: PushStatus, message: Option<&str>) -> String {
+pub(crate) fn status_line(transport: HaTransport, status: PushStatus, message: Option<&str>) -> String {
     let who = party(transport);
     let with_why = |what: String| match message {
         Some(why) if !why.is_empty() => format!("{what}: {why}"),
@@ -111,7 +111,7 @@ pub fn status_line(transport: HaTransport, status: PushStatus, message: Option<&
 }
 
 /// [`status_line`] for `failure`: what a failed test of the connection says.
-pub fn failure_line(transport: HaTransport, failure: &HaFailure) -> String {
+pub(crate) fn failure_line(transport: HaTransport, failure: &HaFailure) -> String {
     let (status, message) = failure.parts();
     status_line(transport, status, message)
 }
@@ -130,7 +130,7 @@ impl HaFailure {
     /// A failed connection test as an error with a stable code per kind
     /// (`home_assistant_unauthorized`, `…_unreachable`, `…_rejected`) and
     /// [`failure_line`]'s sentence.
-    pub fn into_error(self, transport: HaTransport) -> crate::Error {
+    pub(crate) fn into_error(self, transport: HaTransport) -> crate::Error {
         let code = match self {
             HaFailure::Unauthorized => "home_assistant_unauthorized",
             HaFailure::Unreachable(_) => "home_assistant_unreachable",
@@ -148,18 +148,18 @@ impl HaFailure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PushState {
     /// Which way balances go: `rest` or `mqtt`.
-    pub transport: HaTransport,
+    pub(crate) transport: HaTransport,
     pub status: PushStatus,
     /// The failure's few words (see [`HaFailure`]), one safe line; none for a
     /// refusal, whose line says it all.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
+    pub(crate) message: Option<String>,
     pub last_ok_at: Option<DateTime<Utc>>,
 }
 
 impl PushState {
     /// Set up on `transport` but switched off.
-    pub fn off(transport: HaTransport) -> Self {
+    pub(crate) fn off(transport: HaTransport) -> Self {
         Self {
             transport,
             status: PushStatus::Off,
@@ -169,7 +169,7 @@ impl PushState {
     }
 
     /// A good push just now.
-    pub fn ok(transport: HaTransport) -> Self {
+    pub(crate) fn ok(transport: HaTransport) -> Self {
         Self {
             status: PushStatus::Ok,
             last_ok_at: Some(Utc::now()),
@@ -191,12 +191,12 @@ impl PushState {
     }
 
     /// Whether the push is failing (not off, not all good).
-    pub fn is_failing(&self) -> bool {
+    pub(crate) fn is_failing(&self) -> bool {
         !matches!(self.status, PushStatus::Off | PushStatus::Ok)
     }
 
     /// [`status_line`] for this state, without the time of the last good push.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         status_line(self.transport, self.status, self.message.as_deref())
     }
 
@@ -208,7 +208,7 @@ impl PushState {
 
     /// For `headless`'s line per poll: the status word, and the sentence when
     /// failing: `ok`, `unreachable: Home Assistant could not be reached: …`.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         match self.problem_line() {
             Some(line) => format!("{}: {line}", self.status.as_str()),
             None => self.status.as_str().to_owned(),
@@ -270,16 +270,13 @@ impl Pusher {
         Self::boxed(Box::new(transport))
     }
 
-    pub fn boxed(transport: Box<dyn Transport>) -> Self {
+    pub(crate) fn boxed(transport: Box<dyn Transport>) -> Self {
         Self {
             transport,
             retirement: Retirement::default(),
         }
     }
 
-    pub fn kind(&self) -> HaTransport {
-        self.transport.kind()
-    }
 
     /// Pushes `snapshot`; removes what [`Retirement`] finds due. `people` are the
     /// ids of everyone in settings (someone missing from it was removed).
@@ -301,14 +298,14 @@ impl Pusher {
 
     /// Removes every entity in `ids` (switching transports); `ids` itself is kept, so
     /// the other transport gives the same entity ids.
-    pub async fn retire_all(&mut self, ids: &EntityIds) -> PushReport {
+    pub(crate) async fn retire_all(&mut self, ids: &EntityIds) -> PushReport {
         let all: Vec<(String, String)> = ids.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         self.transport
             .push(&Snapshot::default(), &mut ids.clone(), &all)
             .await
     }
 
-    pub async fn link_changed(&self) {
+    pub(crate) async fn link_changed(&self) {
         self.transport.link_changed().await
     }
 
@@ -317,7 +314,7 @@ impl Pusher {
     }
 
     /// See [`Transport::announce`].
-    pub async fn announce(
+    pub(crate) async fn announce(
         &mut self,
         waiting: &mut Vec<AccountTransaction>,
     ) -> std::result::Result<usize, HaFailure> {

@@ -31,7 +31,7 @@ use crate::snapshot::{ConnectionState, Snapshot};
 /// missing (the person's `updated_at` and `accounts_listed_at` then), and the
 /// account each pot was last seen in.
 #[derive(Debug, Default)]
-pub struct Retirement {
+pub(crate) struct Retirement {
     missing_since: HashMap<String, FirstMissing>,
     /// Pot id → the id of the account it was last listed under.
     pot_accounts: HashMap<String, String>,
@@ -46,7 +46,7 @@ struct FirstMissing {
 impl Retirement {
     /// The remembered entities `(key, entity id)` that may go now. `people` are the
     /// ids of everyone in settings.
-    pub fn due(
+    pub(crate) fn due(
         &mut self,
         snapshot: &Snapshot,
         ids: &EntityIds,
@@ -117,7 +117,7 @@ impl Retirement {
     }
 
     /// Forgets a key once its entity is removed.
-    pub fn removed(&mut self, key: &str) {
+    pub(crate) fn removed(&mut self, key: &str) {
         self.missing_since.remove(key);
     }
 }
@@ -155,13 +155,8 @@ mod tests {
                 updated_at: Some(at(polled)),
                 accounts_listed_at: Some(at(listed)),
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
                     balance: gbp(1),
                     total_balance: gbp(1),
-                    spend_today: gbp(0),
                     pots: pots
                         .iter()
                         .map(|id| PotSnapshot {
@@ -172,6 +167,7 @@ mod tests {
                             locked: false,
                         })
                         .collect(),
+                    ..crate::snapshot::example_account()
                 }],
                 closed_or_deleted: evidence.iter().map(|e| (*e).to_owned()).collect(),
                 ..Default::default()

@@ -13,24 +13,24 @@ use crate::money::Money;
 use crate::snapshot::{ConnectionState, Snapshot};
 
 /// One entity the snapshot calls for.
-pub struct WantedEntity<'a> {
-    pub key: EntityKey,
-    pub description: &'static EntityDescription,
-    pub entity_id: String,
-    pub person_name: &'a str,
+pub(crate) struct WantedEntity<'a> {
+    pub(crate) key: EntityKey,
+    pub(crate) description: &'static EntityDescription,
+    pub(crate) entity_id: String,
+    pub(crate) person_name: &'a str,
     /// The account's type name ("Current Account") or the pot's name.
-    pub thing_name: &'a str,
+    pub(crate) thing_name: &'a str,
     /// The state, in major units; `None` for events.
-    pub value: Option<Money>,
+    pub(crate) value: Option<Money>,
     /// The account it belongs to (for an account's own entities, itself).
-    pub account_id: &'a str,
+    pub(crate) account_id: &'a str,
     /// The account's type name, "Current Account".
-    pub account_name: &'a str,
+    pub(crate) account_name: &'a str,
 }
 
 impl WantedEntity<'_> {
     /// "Dana Current Account Balance", "Dana Holiday ☀️ Balance".
-    pub fn friendly_name(&self) -> String {
+    pub(crate) fn friendly_name(&self) -> String {
         format!(
             "{} {} {}",
             self.person_name, self.thing_name, self.description.name
@@ -40,7 +40,7 @@ impl WantedEntity<'_> {
 
 /// Every entity of `snapshot` on one of `platforms`, with its entity id (new ones
 /// added to `ids`).
-pub fn wanted<'a>(
+pub(crate) fn wanted<'a>(
     snapshot: &'a Snapshot,
     ids: &mut EntityIds,
     platforms: &[Platform],

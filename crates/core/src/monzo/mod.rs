@@ -17,7 +17,9 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::text;
 
-pub mod wire;
+pub(crate) mod wire;
+mod direction;
+pub use direction::Direction;
 pub use wire::{
     decode, decode_accounts, decode_balance, decode_pot, decode_pots, decode_transactions, WireAccount,
     WireBalance, WireMerchant, WirePot, WireTransaction,
@@ -34,8 +36,8 @@ struct ErrorBody {
 /// Where Monzo is: the API base and the authorize page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoints {
-    pub api: Url,
-    pub auth: Url,
+    pub(crate) api: Url,
+    pub(crate) auth: Url,
 }
 
 pub const DEFAULT_API_URL: &str = "https://api.monzo.com";
@@ -59,15 +61,8 @@ impl Endpoints {
         })
     }
 
-    /// `MONZO_API_URL` and `MONZO_AUTH_URL`, defaulting to the real Monzo.
-    pub fn from_env() -> Result<Self> {
-        let api = std::env::var("MONZO_API_URL").unwrap_or_else(|_| DEFAULT_API_URL.into());
-        let auth = std::env::var("MONZO_AUTH_URL").unwrap_or_else(|_| DEFAULT_AUTH_URL.into());
-        Self::new(&api, &auth)
-    }
-
     /// The URL of an API path, keeping any path prefix of the base.
-    pub fn api_path(&self, path: &str) -> Url {
+    pub(crate) fn api_path(&self, path: &str) -> Url {
         let mut url = self.api.clone();
         let base = url.path().trim_end_matches('/').to_owned();
         url.set_path(&format!("{base}{path}"));
@@ -111,7 +106,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Maps a transport failure; a timeout is reported as such.
-pub fn network_error(err: &reqwest::Error) -> Error {
+pub(crate) fn network_error(err: &reqwest::Error) -> Error {
     if err.is_timeout() {
         Error::Network("the request timed out".into())
     } else if err.is_connect() {
@@ -178,27 +173,22 @@ impl MonzoApi {
     }
 
     /// `PUT /pots/{pot_id}/deposit` (from `account_id` into the pot) or
-    /// `/withdraw` (out of the pot into `account_id`), `amount` in minor units, with
-    /// the caller's `dedupe_id` (the same for every try of one move: Monzo then moves
-    /// once). The reply is the pot with its new balance.
-    pub async fn move_pot_money(
+    /// `/withdraw` (out of the pot into `account_id`), as `direction` says, `amount`
+    /// in minor units, with the caller's `dedupe_id` (the same for every try of one
+    /// move: Monzo then moves once). The reply is the pot with its new balance.
+    pub(crate) async fn move_pot_money(
         &self,
         token: &AccessToken,
         pot_id: &str,
-        into_pot: bool,
+        direction: Direction,
         account_id: &str,
         amount_minor: i64,
         dedupe_id: &str,
     ) -> Result<WirePot> {
-        let (action, account_param) = if into_pot {
-            ("deposit", "source_account_id")
-        } else {
-            ("withdraw", "destination_account_id")
-        };
-        let path = format!("/pots/{pot_id}/{action}");
+        let path = format!("/pots/{pot_id}/{}", direction.as_str());
         let amount = amount_minor.to_string();
         let request = self.http.put(self.endpoints.api_path(&path)).form(&[
-            (account_param, account_id),
+            (direction.account_field(), account_id),
             ("amount", amount.as_str()),
             ("dedupe_id", dedupe_id),
         ]);
@@ -220,7 +210,7 @@ impl MonzoApi {
     /// One page (up to `limit`, at most 100) of an account's transactions after
     /// `since` (a transaction id or an RFC 3339 time), oldest first, merchants
     /// expanded.
-    pub async fn transactions(
+    pub(crate) async fn transactions(
         &self,
         token: &AccessToken,
         account_id: &str,

@@ -22,79 +22,79 @@ pub struct WireAccount {
     pub id: String,
     /// `uk_retail`, `uk_retail_joint`, … (see `snapshot::account_type_name`).
     #[serde(rename = "type", deserialize_with = "text::deserialize_line")]
-    pub account_type: String,
+    pub(crate) account_type: String,
     /// Closed accounts are still listed, with `closed: true`.
     #[serde(default)]
-    pub closed: bool,
+    pub(crate) closed: bool,
 }
 
 /// `GET /balance`: amounts in minor units of `currency`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireBalance {
     /// The available balance; negative when overdrawn.
-    pub balance: i64,
+    pub(crate) balance: i64,
     /// Balance plus every pot. Not in every sample of Monzo's docs: when absent, the
     /// engine adds the pots itself.
     #[serde(default)]
-    pub total_balance: Option<i64>,
+    pub(crate) total_balance: Option<i64>,
     /// ISO 4217 code.
-    pub currency: String,
+    pub(crate) currency: String,
     /// Negative when money was spent today (Monzo's sign).
-    pub spend_today: i64,
+    pub(crate) spend_today: i64,
 }
 
 /// One entry of `GET /pots`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WirePot {
     /// `pot_…`.
-    pub id: String,
+    pub(crate) id: String,
     /// Made safe to show as it is read (see [`text`]), as every name from Monzo is.
     #[serde(deserialize_with = "text::deserialize_line")]
-    pub name: String,
+    pub(crate) name: String,
     /// Minor units of the pot's currency.
-    pub balance: i64,
+    pub(crate) balance: i64,
     /// Absent in some samples: the account's currency is assumed then.
     #[serde(default)]
-    pub currency: Option<String>,
+    pub(crate) currency: Option<String>,
     /// Deleted pots are still listed, with `deleted: true`.
     #[serde(default)]
-    pub deleted: bool,
+    pub(crate) deleted: bool,
     /// "Added security": withdrawals only in the Monzo app.
     #[serde(default)]
-    pub locked: bool,
+    pub(crate) locked: bool,
 }
 
 /// One entry of `GET /transactions`: amounts in minor units, negative for money out.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WireTransaction {
     /// `tx_…`.
-    pub id: String,
+    pub(crate) id: String,
     /// RFC 3339.
-    pub created: chrono::DateTime<chrono::Utc>,
-    pub amount: i64,
-    pub currency: String,
+    pub(crate) created: chrono::DateTime<chrono::Utc>,
+    pub(crate) amount: i64,
+    pub(crate) currency: String,
     #[serde(default, deserialize_with = "text::deserialize_line_opt")]
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// An object with `expand[]=merchant`, else the merchant's id; null for transfers.
     #[serde(default)]
-    pub merchant: Option<WireMerchant>,
+    pub(crate) merchant: Option<WireMerchant>,
     #[serde(default, deserialize_with = "text::deserialize_line_opt")]
-    pub category: Option<String>,
+    pub(crate) category: Option<String>,
     /// "" while pending.
     #[serde(default)]
-    pub settled: Option<String>,
+    pub(crate) settled: Option<String>,
     /// Only on declined transactions (`INSUFFICIENT_FUNDS`, …).
     #[serde(default)]
-    pub decline_reason: Option<String>,
+    pub(crate) decline_reason: Option<String>,
     /// The amount as spent abroad, in `local_currency`.
     #[serde(default)]
-    pub local_amount: Option<i64>,
+    pub(crate) local_amount: Option<i64>,
     #[serde(default)]
-    pub local_currency: Option<String>,
+    pub(crate) local_currency: Option<String>,
     /// A pot transfer carries `pot_id`. Values are kept as JSON: Monzo puts all
     /// sorts there.
     #[serde(default)]
-    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(crate) metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `merchant` as Monzo sends it.

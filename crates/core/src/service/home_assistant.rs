@@ -13,28 +13,28 @@ use crate::words;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HomeAssistantView {
-    pub transport: HaTransport,
-    pub url: Option<String>,
+    pub(crate) transport: HaTransport,
+    pub(crate) url: Option<String>,
     /// The broker, `mqtt://[user@]host:port`, when MQTT is set up.
-    pub mqtt_url: Option<String>,
-    pub enabled: bool,
-    pub token_stored: bool,
-    pub password_stored: bool,
-    pub status: Option<PushState>,
+    pub(crate) mqtt_url: Option<String>,
+    pub(crate) enabled: bool,
+    pub(crate) token_stored: bool,
+    pub(crate) password_stored: bool,
+    pub(crate) status: Option<PushState>,
     /// How the push stands in words, with its last good push ("Pushing: all good ·
     /// last pushed 14:02"); `None` while Home Assistant is not set up.
-    pub status_line: Option<String>,
+    pub(crate) status_line: Option<String>,
 }
 
 /// How the push stands, as the window shows it (see [`HomeAssistantView::status_line`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct PushStatusView {
-    pub status_line: Option<String>,
+    pub(crate) status_line: Option<String>,
 }
 
 impl AppService {
     /// How the Home Assistant push stands (`None` when it is not set up).
-    pub fn push_status(&self) -> Option<PushState> {
+    pub(crate) fn push_status(&self) -> Option<PushState> {
         self.push_status.borrow().clone()
     }
 

@@ -1,21 +1,23 @@
-//! The desktop's one façade over the engine and household: what the settings window
-//! and the tray can do and show, by area: [`views`] (people and settings as the
+//! The one façade over the engine and household for every front end: what the
+//! settings window, the tray and the command line can do and show, by area: [`views`] (people and settings as the
 //! window shows them: never a secret, every amount, time and sentence already
 //! written by the core), [`sign_in`] (adding and reconnecting people through a
 //! sign-in that runs in the background), [`home_assistant`] (connecting, testing
 //! and the push status), [`pots`] (moving money, confirmed first), and [`tray`]
-//! (the tray menu, notifications, and running polling and pushing). Removing people
-//! and the simple settings are here.
+//! (the tray menu, notifications, and running polling and pushing), and
+//! [`command_line`] (each command's output, already written). Removing people and
+//! the simple settings are here.
 //!
-//! The desktop shell's commands are one line into this, and nothing in the shell
-//! reaches the engine but through it. Whoever shows the window follows
+//! The shell's commands are one line into this, and nothing in the shell reaches
+//! the engine or the household but through it. Whoever shows the window follows
 //! [`AppService::changes`] instead of asking again and again.
 
-pub mod home_assistant;
-pub mod pots;
-pub mod sign_in;
-pub mod tray;
-pub mod views;
+pub(crate) mod command_line;
+pub(crate) mod home_assistant;
+pub(crate) mod pots;
+pub(crate) mod sign_in;
+pub(crate) mod tray;
+pub(crate) mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -31,9 +33,10 @@ use crate::pots::PlannedMove;
 use crate::settings::{PersonSettings, MAX_POLL_INTERVAL_SECS, MIN_POLL_INTERVAL_SECS};
 use crate::snapshot::Snapshot;
 
+pub use self::command_line::{OnceReport, TransactionsReport};
 pub use self::home_assistant::{HomeAssistantView, PushStatusView};
 pub use self::pots::{MoveDoneView, PlannedMoveView};
-pub use self::sign_in::{SignInStarted, SignInStatus, SIGN_IN_TIMEOUT};
+pub use self::sign_in::{SignInStarted, SignInStatus};
 pub use self::views::{AccountView, PersonView, PotView, SettingsView, StateLineView};
 
 /// The façade: one per running app, shared by the tray and the settings window.

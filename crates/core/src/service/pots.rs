@@ -20,7 +20,7 @@ pub struct PlannedMoveView {
     pub question: String,
     /// The question again after a move whose outcome is unknown, saying that
     /// trying again cannot move the money twice.
-    pub retry_question: String,
+    pub(crate) retry_question: String,
 }
 
 /// A move made.
@@ -49,11 +49,11 @@ impl AppService {
             pots::Attempt::New,
         )?;
         let view = PlannedMoveView {
-            id: planned.dedupe_id.clone(),
+            id: planned.dedupe_id.to_string(),
             question: planned.question(),
             retry_question: planned.retry_question(),
         };
-        lock(&self.planned_moves).insert(planned.dedupe_id.clone(), planned);
+        lock(&self.planned_moves).insert(planned.dedupe_id.to_string(), planned);
         Ok(view)
     }
 
@@ -73,7 +73,7 @@ impl AppService {
             }),
             Err(err) => {
                 if matches!(err, Error::MoveOutcomeUnknown { .. }) {
-                    lock(&self.planned_moves).insert(planned.dedupe_id.clone(), planned);
+                    lock(&self.planned_moves).insert(planned.dedupe_id.to_string(), planned);
                 }
                 Err(err)
             }

@@ -15,8 +15,6 @@ use crate::loopback::LoopbackListener;
 use crate::snapshot::ConnectionState;
 use crate::sync::lock;
 
-/// How long a sign-in waits for the browser to come back.
-pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// Where the sign-in started from the settings window stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -169,7 +167,7 @@ impl AppService {
             // A refused redirect is said on the browser's page, a refused paste to
             // `paste_redirect`: the window needs no notice of its own.
             let result = sign_in
-                .complete(engine.sessions(), listener, pasted, SIGN_IN_TIMEOUT, |_| {})
+                .complete(engine.sessions(), listener, pasted, crate::login::SIGN_IN_TIMEOUT, |_| {})
                 .await;
             let next = match result {
                 Ok(done) => {

@@ -18,23 +18,23 @@ use crate::words;
 /// A person as the settings window sees them.
 #[derive(Debug, Clone, Serialize)]
 pub struct PersonView {
-    pub id: String,
-    pub name: String,
-    pub client_id: String,
-    pub redirect_uri: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) client_id: String,
+    pub(crate) redirect_uri: String,
     pub state: ConnectionState,
     /// Their state in words, saying what to do when they are not live ("Up to date
     /// · updated 2 min ago", "Sign in again"; see [`words::state_line`]). It moves
     /// on with time: [`AppService::state_lines`] gives it again.
-    pub state_line: String,
-    pub error: Option<String>,
-    pub updated_at: Option<DateTime<Utc>>,
-    pub approval_due_at: Option<DateTime<Utc>>,
+    pub(crate) state_line: String,
+    pub(crate) error: Option<String>,
+    pub(crate) updated_at: Option<DateTime<Utc>>,
+    pub(crate) approval_due_at: Option<DateTime<Utc>>,
     /// "Monzo asks for approval in the app again on 27 November 2026.", once the
     /// approval was seen.
-    pub approval_line: Option<String>,
+    pub(crate) approval_line: Option<String>,
     /// Desktop notifications of their new transactions (chosen per person).
-    pub notify_transactions: bool,
+    pub(crate) notify_transactions: bool,
     pub accounts: Vec<AccountView>,
 }
 
@@ -42,41 +42,41 @@ pub struct PersonView {
 #[derive(Debug, Clone, Serialize)]
 pub struct StateLineView {
     /// The person's household id.
-    pub id: String,
+    pub(crate) id: String,
     /// See [`PersonView::state_line`].
-    pub state_line: String,
+    pub(crate) state_line: String,
 }
 
 /// An account as the window shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountView {
-    pub id: String,
-    pub name: String,
-    pub currency: String,
-    pub balance: String,
-    pub total_balance: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) currency: String,
+    pub(crate) balance: String,
+    pub(crate) total_balance: String,
     /// The low-balance alert threshold, if set ("100.00").
-    pub low_balance_alert: Option<String>,
-    pub pots: Vec<PotView>,
+    pub(crate) low_balance_alert: Option<String>,
+    pub(crate) pots: Vec<PotView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PotView {
-    pub id: String,
-    pub name: String,
-    pub balance: String,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) balance: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SettingsView {
-    pub poll_interval_secs: u64,
-    pub privacy_mode: bool,
+    pub(crate) poll_interval_secs: u64,
+    pub(crate) privacy_mode: bool,
     /// Thresholds by `acc_…` id, as decimal strings.
     pub low_balance_alerts: BTreeMap<String, String>,
     /// The redirect URL to register at developers.monzo.com.
-    pub redirect_uri: String,
+    pub(crate) redirect_uri: String,
     /// What reading the settings file found wrong, if anything (each value named).
-    pub notice: Option<String>,
+    pub(crate) notice: Option<String>,
 }
 
 fn account_view(account: &AccountSnapshot, settings: &Settings) -> AccountView {

@@ -22,9 +22,9 @@ use crate::atomic_file;
 use crate::error::{Error, Result};
 use crate::file_lock::FileLock;
 
-pub const SETTINGS_FILE: &str = "settings.json";
+pub(crate) const SETTINGS_FILE: &str = "settings.json";
 /// The folder of the household's lock files (see `file_lock`), beside the settings.
-pub const LOCKS_DIR: &str = "locks";
+pub(crate) const LOCKS_DIR: &str = "locks";
 /// Held while a process changes the settings (see [`SettingsFile::update`]).
 const SETTINGS_LOCK_FILE: &str = "settings.lock";
 /// How long a change to the settings waits for another process's change to finish:
@@ -33,7 +33,7 @@ const SETTINGS_LOCK_FILE: &str = "settings.lock";
 const SETTINGS_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Seconds between polls unless the person chooses otherwise: Home Assistant's own
 /// Monzo integration polls every minute too.
-pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 60;
+pub(crate) const DEFAULT_POLL_INTERVAL_SECS: u64 = 60;
 /// The shortest and longest poll interval a person may choose, in seconds: Monzo's
 /// rate limits are not published (docs.monzo.com), and users report being limited
 /// after a few dozen requests in 5 minutes, so never faster than every 10 s.
@@ -41,11 +41,11 @@ pub const MIN_POLL_INTERVAL_SECS: u64 = 10;
 pub const MAX_POLL_INTERVAL_SECS: u64 = 86_400;
 /// Monzo asks for the in-app approval again after this long (observed by apps;
 /// Monzo's docs do not say).
-pub const APPROVAL_LIFETIME_DAYS: i64 = 90;
+pub(crate) const APPROVAL_LIFETIME_DAYS: i64 = 90;
 /// Home Assistant's default MQTT discovery prefix (its MQTT option of that name).
-pub const DEFAULT_DISCOVERY_PREFIX: &str = "homeassistant";
+pub(crate) const DEFAULT_DISCOVERY_PREFIX: &str = "homeassistant";
 /// Where our MQTT states and availability go unless the person chooses otherwise.
-pub const DEFAULT_BASE_TOPIC: &str = "monzo_tray";
+pub(crate) const DEFAULT_BASE_TOPIC: &str = "monzo_tray";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
@@ -53,28 +53,28 @@ pub struct Settings {
     /// it, so two config folders (households) never share one. `None` only in a file
     /// from before household ids, until it is first opened.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub household_id: Option<String>,
+    pub(crate) household_id: Option<String>,
     pub people: Vec<PersonSettings>,
-    pub poll_interval_secs: u64,
-    pub privacy_mode: bool,
+    pub(crate) poll_interval_secs: u64,
+    pub(crate) privacy_mode: bool,
     /// Low-balance alert thresholds in major units, by Monzo `acc_…` id.
-    pub low_balance_alerts: std::collections::BTreeMap<String, rust_decimal::Decimal>,
+    pub(crate) low_balance_alerts: std::collections::BTreeMap<String, rust_decimal::Decimal>,
     pub home_assistant: HomeAssistantSettings,
     /// Keyring owners (person ids, `home_assistant`) whose entries are still filed
     /// the way they were before household ids: moved at the next start.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub secrets_to_move: Vec<String>,
+    pub(crate) secrets_to_move: Vec<String>,
     /// Keyring owners whose entries are to be deleted (a person removed while the
     /// keyring could not be reached): tried again at every start.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub secrets_to_delete: Vec<String>,
+    pub(crate) secrets_to_delete: Vec<String>,
     /// Person entries this version could not use, kept verbatim (written back after
     /// the readable people on save).
     #[serde(skip)]
-    pub unreadable_people: Vec<Value>,
+    pub(crate) unreadable_people: Vec<Value>,
     /// Keys written by other parts or newer versions, kept as they are.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 impl Default for Settings {
@@ -111,16 +111,16 @@ pub struct HomeAssistantSettings {
     pub transport: HaTransport,
     /// Home Assistant's own address, for the REST transport.
     pub url: Option<String>,
-    pub enabled: bool,
+    pub(crate) enabled: bool,
     /// The broker, for the MQTT transport.
-    pub mqtt: Option<MqttSettings>,
+    pub(crate) mqtt: Option<MqttSettings>,
     /// A CA certificate (PEM) to trust for an https URL with a private CA.
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
     /// Entity ids, chosen once per Monzo id: see `home_assistant::entities`.
-    pub entities: std::collections::BTreeMap<String, String>,
+    pub(crate) entities: std::collections::BTreeMap<String, String>,
     /// Keys of newer versions, kept as they are.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 /// An MQTT broker that Home Assistant's MQTT integration listens to.
@@ -129,19 +129,19 @@ pub struct MqttSettings {
     /// `mqtt://[user@]host:port` or `mqtts://…`; never a password (that is in the keyring).
     pub url: String,
     /// A CA certificate (PEM) to trust for `mqtts://` with a private CA.
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
     /// Home Assistant's discovery prefix (its MQTT option of that name).
-    pub discovery_prefix: String,
+    pub(crate) discovery_prefix: String,
     /// Where states and availability are published.
-    pub base_topic: String,
+    pub(crate) base_topic: String,
     /// Keys of newer versions, kept as they are.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 impl MqttSettings {
     /// The broker at `url` with the default topics and the system's CA roots.
-    pub fn new(url: String) -> Self {
+    pub(crate) fn new(url: String) -> Self {
         Self {
             url,
             ca_file: None,
@@ -157,9 +157,9 @@ pub struct PersonSettings {
     /// Our stable id for this person (entries in the keyring are filed under it).
     pub id: String,
     pub name: String,
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// The redirect URL this person's client was registered with.
-    pub redirect_uri: String,
+    pub(crate) redirect_uri: String,
     pub signed_in_at: Option<DateTime<Utc>>,
     /// When data was first seen after the last in-app approval; Monzo asks again
     /// `APPROVAL_LIFETIME_DAYS` later.
@@ -170,14 +170,30 @@ pub struct PersonSettings {
     /// Desktop notifications of this person's new transactions. Off unless they
     /// choose it: on a shared desktop they would show one person's spending to
     /// another.
-    pub notify_transactions: bool,
+    pub(crate) notify_transactions: bool,
     /// Keys of newer versions, kept as they are.
     #[serde(flatten)]
-    pub other: Map<String, Value>,
+    pub(crate) other: Map<String, Value>,
 }
 
 impl PersonSettings {
-    pub fn approval_due_at(&self) -> Option<DateTime<Utc>> {
+    /// A person for unit tests: `id`, `name`, a client, never signed in.
+    #[cfg(test)]
+    pub(crate) fn example(id: &str, name: &str) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            client_id: "oauth2client_example".into(),
+            redirect_uri: "http://127.0.0.1:8457/callback".into(),
+            signed_in_at: None,
+            approved_at: None,
+            monzo_user_id: None,
+            notify_transactions: false,
+            other: Map::new(),
+        }
+    }
+
+    pub(crate) fn approval_due_at(&self) -> Option<DateTime<Utc>> {
         self.approved_at
             .map(|t| t + chrono::Duration::days(APPROVAL_LIFETIME_DAYS))
     }
@@ -185,14 +201,14 @@ impl PersonSettings {
 
 impl Settings {
     /// The poll interval, never below [`MIN_POLL_INTERVAL_SECS`] whatever the file says.
-    pub fn poll_interval(&self) -> Duration {
+    pub(crate) fn poll_interval(&self) -> Duration {
         Duration::from_secs(
             self.poll_interval_secs
                 .clamp(MIN_POLL_INTERVAL_SECS, MAX_POLL_INTERVAL_SECS),
         )
     }
 
-    pub fn person_by_name(&self, name: &str) -> Option<&PersonSettings> {
+    pub(crate) fn person_by_name(&self, name: &str) -> Option<&PersonSettings> {
         let name = name.trim();
         self.people.iter().find(|p| p.name == name).or_else(|| {
             self.people
@@ -201,33 +217,35 @@ impl Settings {
         })
     }
 
-    pub fn person_by_id(&self, id: &str) -> Option<&PersonSettings> {
+    pub(crate) fn person_by_id(&self, id: &str) -> Option<&PersonSettings> {
         self.people.iter().find(|p| p.id == id)
     }
 
-    pub fn person_by_id_mut(&mut self, id: &str) -> Option<&mut PersonSettings> {
+    pub(crate) fn person_by_id_mut(&mut self, id: &str) -> Option<&mut PersonSettings> {
         self.people.iter_mut().find(|p| p.id == id)
     }
 }
 
-/// Where the settings live, from `MONZO_TRAY_CONFIG_DIR` or the platform's config dir.
-pub fn config_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("MONZO_TRAY_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
+/// Where the settings live unless the command line says otherwise: `monzo-tray` in
+/// the platform's config folder (`dirs::config_dir`).
+///
+/// Errors: [`Error::InvalidInput`] when the platform knows none for this user.
+pub fn default_config_dir() -> Result<PathBuf> {
     dirs::config_dir().map(|d| d.join("monzo-tray")).ok_or_else(|| {
-        Error::InvalidInput("No config folder is known for this user; set MONZO_TRAY_CONFIG_DIR.".into())
+        Error::InvalidInput(
+            "No config folder is known for this user; give one with --config-dir or MONZO_TRAY_CONFIG_DIR.".into(),
+        )
     })
 }
 
 /// What loading found besides the settings: a warning to show the person.
 #[derive(Debug)]
-pub struct Loaded {
-    pub settings: Settings,
-    pub warning: Option<String>,
+pub(crate) struct Loaded {
+    pub(crate) settings: Settings,
+    pub(crate) warning: Option<String>,
     /// The text read, to tell a later change of the file (`None`: no file, or one
     /// that was set aside).
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -242,7 +260,7 @@ impl SettingsFile {
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -260,7 +278,7 @@ impl SettingsFile {
     }
 
     /// The lock file of one person (their tokens: refresh, sign-in, removal).
-    pub fn person_lock_path(&self, person_id: &str) -> PathBuf {
+    pub(crate) fn person_lock_path(&self, person_id: &str) -> PathBuf {
         // Person ids are ours (`p_` and letters), but a hand edit could make one a path.
         let safe: String = person_id
             .chars()
@@ -278,7 +296,7 @@ impl SettingsFile {
     }
 
     /// The folder the settings are in.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.path.parent().unwrap_or_else(|| Path::new("."))
     }
 
@@ -300,7 +318,7 @@ impl SettingsFile {
     /// default, named in the warning, everything else kept. Not a JSON object at all:
     /// the file is set aside as `settings.json.broken-<time>` (never over an earlier
     /// one) and defaults are returned with a warning.
-    pub fn load(&self) -> Result<Loaded> {
+    pub(crate) fn load(&self) -> Result<Loaded> {
         // What a write killed half-way left behind (the settings themselves are whole).
         atomic_file::remove_abandoned_temporaries(&self.path);
         let text = self.read_text()?;
@@ -344,7 +362,7 @@ impl SettingsFile {
 
     /// Reads the file again if its text is not `known` (another process, or a
     /// person, changed it). `None` when it is unchanged.
-    pub fn reload_if_changed(&self, known: Option<&str>) -> Result<Option<Loaded>> {
+    pub(crate) fn reload_if_changed(&self, known: Option<&str>) -> Result<Option<Loaded>> {
         let text = self.read_text()?;
         if text.as_deref() == known {
             return Ok(None);
@@ -361,7 +379,7 @@ impl SettingsFile {
     ///
     /// Errors: [`Error::Busy`] when another process holds the lock for
     /// `SETTINGS_LOCK_TIMEOUT`; [`Error::SettingsIo`].
-    pub fn update<T>(&self, change: impl FnOnce(&mut Settings) -> T) -> Result<Updated<T>> {
+    pub(crate) fn update<T>(&self, change: impl FnOnce(&mut Settings) -> T) -> Result<Updated<T>> {
         let _lock = FileLock::acquire_blocking(&self.lock_path(), "the settings", SETTINGS_LOCK_TIMEOUT)?;
         let loaded = self.load()?;
         let raw = match &loaded.text {
@@ -413,12 +431,12 @@ impl SettingsFile {
 
 /// What [`SettingsFile::update`] left in the file.
 #[derive(Debug)]
-pub struct Updated<T> {
-    pub settings: Settings,
+pub(crate) struct Updated<T> {
+    pub(crate) settings: Settings,
     /// The file's text now (`None`: there is no file, nothing was changed).
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
     /// What the change returned.
-    pub out: T,
+    pub(crate) out: T,
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use super::{HomeAssistantSettings, MqttSettings, PersonSettings, Settings};
 /// What reading found: the settings, person entries that could not be used (kept
 /// verbatim so saving does not lose them), and one sentence per value replaced.
 pub(super) struct Read {
-    pub settings: Settings,
-    pub warnings: Vec<String>,
+    pub(crate) settings: Settings,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The fields of one JSON object, taken out one by one; what is left are the keys

@@ -18,18 +18,18 @@ use crate::money::{Currency, Money};
 use crate::monzo::{WireMerchant, WireTransaction};
 
 /// How many transactions an account's "Recent" list keeps.
-pub const RECENT: usize = 5;
+pub(crate) const RECENT: usize = 5;
 
 /// One transaction, as the app shows and announces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transaction {
     /// `tx_…`.
     pub id: String,
-    pub account_id: String,
-    pub created: DateTime<Utc>,
+    pub(crate) account_id: String,
+    pub(crate) created: DateTime<Utc>,
     /// Negative for money out (Monzo's sign).
     pub amount: Money,
-    pub description: String,
+    pub(crate) description: String,
     /// The merchant's name, where Monzo knows one.
     pub merchant: Option<String>,
     /// Monzo's category (`groceries`, `eating_out`, …; new ones appear over time).
@@ -38,14 +38,14 @@ pub struct Transaction {
     pub pot_id: Option<String>,
     pub declined: bool,
     /// Still pending (not settled).
-    pub pending: bool,
+    pub(crate) pending: bool,
     /// What was spent abroad, in the local currency, when it is not the account's.
     pub local_amount: Option<Money>,
 }
 
 impl Transaction {
     /// From Monzo's reply for `account_id`.
-    pub fn from_wire(account_id: &str, wire: WireTransaction) -> Self {
+    pub(crate) fn from_wire(account_id: &str, wire: WireTransaction) -> Self {
         let currency = Currency::from_code(&wire.currency);
         let merchant = match wire.merchant {
             Some(WireMerchant::Expanded { name: Some(name), .. }) if !name.trim().is_empty() => {
@@ -85,7 +85,7 @@ impl Transaction {
     }
 
     /// What it was, in a few words: see [`what`].
-    pub fn what(&self, pot_name: impl Fn(&str) -> Option<String>) -> String {
+    pub(crate) fn what(&self, pot_name: impl Fn(&str) -> Option<String>) -> String {
         what(
             self.merchant.as_deref(),
             self.pot_id.as_deref(),
@@ -100,7 +100,7 @@ impl Transaction {
 /// the command line: the merchant, else for a pot transfer "To <pot>" (money out)
 /// or "From <pot>" (`pot_name` finds the pot's name; "a pot" when it cannot), else
 /// Monzo's description, else "Transaction" when Monzo gave none.
-pub fn what(
+pub(crate) fn what(
     merchant: Option<&str>,
     pot_id: Option<&str>,
     description: &str,
@@ -126,7 +126,7 @@ pub fn what(
 }
 
 /// A household member who sees an account: `(person id, name)`.
-pub type Viewer = (String, String);
+pub(crate) type Viewer = (String, String);
 
 /// A transaction with its account's name and who in the household sees the account
 /// (a joint account: both owners, in settings order): what is announced when it is
@@ -157,31 +157,31 @@ impl AccountTransaction {
 /// negative for money out (as `status --json` writes money).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TransactionRecord {
-    pub id: String,
-    pub person: String,
-    pub account_id: String,
-    pub account: String,
-    pub created: DateTime<Utc>,
-    pub amount: Money,
-    pub currency: String,
-    pub description: String,
-    pub merchant: Option<String>,
-    pub category: String,
+    pub(crate) id: String,
+    pub(crate) person: String,
+    pub(crate) account_id: String,
+    pub(crate) account: String,
+    pub(crate) created: DateTime<Utc>,
+    pub(crate) amount: Money,
+    pub(crate) currency: String,
+    pub(crate) description: String,
+    pub(crate) merchant: Option<String>,
+    pub(crate) category: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pot_id: Option<String>,
+    pub(crate) pot_id: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub declined: bool,
+    pub(crate) declined: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub pending: bool,
+    pub(crate) pending: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub local_amount: Option<Money>,
+    pub(crate) local_amount: Option<Money>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub local_currency: Option<String>,
+    pub(crate) local_currency: Option<String>,
 }
 
 impl TransactionRecord {
     /// What it was, in a few words: see [`what`].
-    pub fn what(&self, pot_name: impl Fn(&str) -> Option<String>) -> String {
+    pub(crate) fn what(&self, pot_name: impl Fn(&str) -> Option<String>) -> String {
         what(
             self.merchant.as_deref(),
             self.pot_id.as_deref(),
@@ -191,7 +191,7 @@ impl TransactionRecord {
         )
     }
 
-    pub fn new(transaction: &Transaction, person: &str, account: &str) -> Self {
+    pub(crate) fn new(transaction: &Transaction, person: &str, account: &str) -> Self {
         Self {
             id: transaction.id.clone(),
             person: person.to_owned(),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::atomic_file;
 use crate::sync::lock;
 
-pub const SEEN_FILE: &str = "transactions-seen.json";
+pub(crate) const SEEN_FILE: &str = "transactions-seen.json";
 
 /// Where an account's transactions were last read up to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +37,7 @@ pub struct SeenTransactions {
 
 impl SeenTransactions {
     /// Kept in memory only (the demo, tests).
-    pub fn in_memory() -> Self {
+    pub(crate) fn in_memory() -> Self {
         Self {
             path: None,
             cursors: Mutex::new(BTreeMap::new()),
@@ -45,7 +45,7 @@ impl SeenTransactions {
     }
 
     /// Kept in the file at `path` (read now).
-    pub fn open(path: PathBuf) -> Self {
+    pub(crate) fn open(path: PathBuf) -> Self {
         atomic_file::remove_abandoned_temporaries(&path);
         let cursors = match std::fs::read(&path) {
             Ok(bytes) => match serde_json::from_slice::<SeenFile>(&bytes) {

@@ -18,17 +18,17 @@ const DEFAULT_TLS_PORT: u16 = 8883;
 
 /// A broker address, checked. Never holds a password.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrokerAddress {
-    pub host: String,
-    pub port: u16,
-    pub tls: bool,
-    pub username: Option<String>,
+pub(crate) struct BrokerAddress {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: bool,
+    pub(crate) username: Option<String>,
 }
 
 impl BrokerAddress {
     /// Reads `mqtt://[user@]host[:port]` or `mqtts://…`. A password in the URL is
     /// refused: it would end up in settings, which are not secret.
-    pub fn parse(text: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str) -> Result<Self> {
         let text = text.trim();
         let example = "e.g. mqtt://homeassistant.local:1883 or mqtts://user@broker.example:8883";
         let url = Url::parse(text).map_err(|e| {
@@ -79,7 +79,7 @@ impl BrokerAddress {
     }
 
     /// The address as settings keep it: no password, ever.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         let scheme = if self.tls { "mqtts" } else { "mqtt" };
         let user = self
             .username
@@ -96,7 +96,7 @@ impl BrokerAddress {
 
     /// rumqttc options for a connection as `client_id`, with `password` when a user
     /// name is given, an optional last will, and TLS as the address asks.
-    pub fn options(
+    pub(crate) fn options(
         &self,
         client_id: &str,
         password: Option<&str>,
@@ -193,7 +193,7 @@ fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
 }
 
 /// Checks a topic prefix as typed: levels of plain characters, no wildcards.
-pub fn check_topic_prefix(what: &str, prefix: &str) -> Result<String> {
+pub(crate) fn check_topic_prefix(what: &str, prefix: &str) -> Result<String> {
     let prefix = prefix.trim().trim_end_matches('/');
     let bad = |why: &str| {
         Err(Error::InvalidInput(format!(
@@ -219,7 +219,7 @@ pub fn check_topic_prefix(what: &str, prefix: &str) -> Result<String> {
 }
 
 /// The last will: the broker marks every entity unavailable when the app is gone.
-pub fn availability_will(topic: &str) -> LastWill {
+pub(crate) fn availability_will(topic: &str) -> LastWill {
     LastWill::new(topic, "offline", QoS::AtLeastOnce, true)
 }
 

@@ -18,28 +18,28 @@ use tokio::task::JoinHandle;
 use super::super::HaFailure;
 
 /// How long one attempt to connect may take.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_RECONNECT_PAUSE: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LinkState {
-    pub connected: bool,
+pub(crate) struct LinkState {
+    pub(crate) connected: bool,
     /// Why the last attempt failed; `None` before the first attempt ends.
-    pub failure: Option<HaFailure>,
+    pub(crate) failure: Option<HaFailure>,
     /// Grows when everything must be published again.
-    pub epoch: u64,
+    pub(crate) epoch: u64,
     /// QoS 1 publishes the broker acknowledged, since the start.
-    pub acked: u64,
+    pub(crate) acked: u64,
 }
 
 impl LinkState {
     /// The first attempt has not ended yet.
-    pub fn connecting(&self) -> bool {
+    pub(crate) fn connecting(&self) -> bool {
         !self.connected && self.failure.is_none()
     }
 }
 
-pub struct MqttConnection {
+pub(crate) struct MqttConnection {
     client: AsyncClient,
     state: watch::Receiver<LinkState>,
     task: JoinHandle<()>,
@@ -52,7 +52,7 @@ impl Drop for MqttConnection {
 }
 
 /// The failure, in the words the status line and the settings screen use.
-pub fn classify(error: &ConnectionError, address: &str) -> HaFailure {
+pub(crate) fn classify(error: &ConnectionError, address: &str) -> HaFailure {
     match error {
         ConnectionError::ConnectionRefused(
             ConnectReturnCode::BadUserNamePassword | ConnectReturnCode::NotAuthorized,
@@ -93,27 +93,27 @@ pub fn classify(error: &ConnectionError, address: &str) -> HaFailure {
 
 impl MqttConnection {
     /// Starts connecting at once; `status_topic` is subscribed on every connection.
-    pub fn start(options: MqttOptions, address: String, status_topic: String) -> Self {
+    pub(crate) fn start(options: MqttOptions, address: String, status_topic: String) -> Self {
         let (client, events) = AsyncClient::new(options, 512);
         let (sender, state) = watch::channel(LinkState::default());
         let task = tokio::spawn(run(events, client.clone(), sender, address, status_topic));
         Self { client, state, task }
     }
 
-    pub fn client(&self) -> &AsyncClient {
+    pub(crate) fn client(&self) -> &AsyncClient {
         &self.client
     }
 
-    pub fn state(&self) -> LinkState {
+    pub(crate) fn state(&self) -> LinkState {
         self.state.borrow().clone()
     }
 
-    pub fn watch(&self) -> watch::Receiver<LinkState> {
+    pub(crate) fn watch(&self) -> watch::Receiver<LinkState> {
         self.state.clone()
     }
 
     /// Waits for the first attempt to end, at most `limit`.
-    pub async fn settled(&self, limit: Duration) -> LinkState {
+    pub(crate) async fn settled(&self, limit: Duration) -> LinkState {
         let mut state = self.state.clone();
         let _ = tokio::time::timeout(limit, state.wait_for(|s| !s.connecting())).await;
         self.state()
@@ -167,7 +167,7 @@ async fn run(
 }
 
 /// Connects once and lets go ("Test connection"): no will, nothing published.
-pub async fn check(options: MqttOptions, address: &str) -> Result<(), HaFailure> {
+pub(crate) async fn check(options: MqttOptions, address: &str) -> Result<(), HaFailure> {
     let (_client, mut events) = AsyncClient::new(options, 8);
     let attempt = async {
         loop {

@@ -26,17 +26,17 @@ use crate::transactions::{AccountTransaction, TransactionRecord};
 
 /// Where messages go: Home Assistant's discovery prefix and our own base topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Topics {
-    pub discovery_prefix: String,
-    pub base: String,
+pub(crate) struct Topics {
+    pub(crate) discovery_prefix: String,
+    pub(crate) base: String,
 }
 
 /// One message to publish. An empty retained payload removes what was there.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub topic: String,
-    pub payload: String,
-    pub retain: bool,
+pub(crate) struct Message {
+    pub(crate) topic: String,
+    pub(crate) payload: String,
+    pub(crate) retain: bool,
 }
 
 /// The node id in discovery topics: groups our configs under one name.
@@ -57,7 +57,7 @@ fn topic_safe(text: &str) -> String {
 }
 
 /// `<monzo id>_<person id>_<kind key>`.
-pub fn unique_id(key: &EntityKey) -> String {
+pub(crate) fn unique_id(key: &EntityKey) -> String {
     topic_safe(&format!(
         "{}_{}_{}",
         key.monzo_id,
@@ -71,22 +71,22 @@ fn device_id(person_id: &str, monzo_id: &str) -> String {
 }
 
 impl Topics {
-    pub fn availability(&self) -> String {
+    pub(crate) fn availability(&self) -> String {
         format!("{}/availability", self.base)
     }
 
     /// Home Assistant announces itself here (`online`) after it starts.
-    pub fn home_assistant_status(&self) -> String {
+    pub(crate) fn home_assistant_status(&self) -> String {
         format!("{}/status", self.discovery_prefix)
     }
 
     /// `<prefix>/<domain>/monzo_tray/<unique id>/config`.
-    pub fn config(&self, domain: &str, unique_id: &str) -> String {
+    pub(crate) fn config(&self, domain: &str, unique_id: &str) -> String {
         format!("{}/{domain}/{NODE_ID}/{unique_id}/config", self.discovery_prefix)
     }
 
     /// `<base>/<domain>/<unique id>/state`.
-    pub fn state(&self, domain: &str, unique_id: &str) -> String {
+    pub(crate) fn state(&self, domain: &str, unique_id: &str) -> String {
         format!("{}/{domain}/{unique_id}/state", self.base)
     }
 }
@@ -94,7 +94,7 @@ impl Topics {
 /// Everything that should be on the broker for this snapshot: availability first,
 /// then per entity its config before its state (Home Assistant subscribes to the
 /// state topic when the config arrives, and then gets the retained state).
-pub fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topics) -> Vec<Message> {
+pub(crate) fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topics) -> Vec<Message> {
     let mut messages = vec![Message {
         topic: topics.availability(),
         payload: "online".into(),
@@ -176,7 +176,7 @@ pub fn desired_messages(snapshot: &Snapshot, ids: &mut EntityIds, topics: &Topic
 /// are), `{"event_type": "transaction_created", …}` with the transaction's data and
 /// that person as `person`. Never retained: a retained event would fire again at
 /// every Home Assistant restart.
-pub fn event_messages(new: &[AccountTransaction], topics: &Topics) -> Vec<Message> {
+pub(crate) fn event_messages(new: &[AccountTransaction], topics: &Topics) -> Vec<Message> {
     let mut messages = Vec::new();
     for item in new {
         for (person_id, name) in &item.people {
@@ -197,7 +197,7 @@ pub fn event_messages(new: &[AccountTransaction], topics: &Topics) -> Vec<Messag
 
 /// What removes a remembered entity: empty retained config and state. Home
 /// Assistant removes the entity, and the device with its last entity.
-pub fn removal_messages(key: &EntityKey, topics: &Topics) -> Vec<Message> {
+pub(crate) fn removal_messages(key: &EntityKey, topics: &Topics) -> Vec<Message> {
     let unique_id = unique_id(key);
     let domain = key.kind.description().platform.domain();
     [
@@ -217,7 +217,7 @@ pub fn removal_messages(key: &EntityKey, topics: &Topics) -> Vec<Message> {
 mod tests {
     use super::*;
     use crate::money::{Currency, Money};
-    use crate::snapshot::{AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot};
+    use crate::snapshot::{example_account, AccountSnapshot, ConnectionState, PersonSnapshot, PotSnapshot};
 
     fn snapshot() -> Snapshot {
         let gbp = Currency::from_code("GBP");
@@ -227,20 +227,14 @@ mod tests {
                 name: "Dana".into(),
                 state: ConnectionState::Live,
                 accounts: vec![AccountSnapshot {
-                    id: "acc_1".into(),
-                    name: "Current Account".into(),
-                    account_type: "uk_retail".into(),
-                    currency: "GBP".into(),
-                    balance: Money::from_minor(123456, gbp.clone()),
                     total_balance: Money::from_minor(173456, gbp.clone()),
                     spend_today: Money::from_minor(-1230, gbp.clone()),
                     pots: vec![PotSnapshot {
                         id: "pot_9".into(),
-                        name: "Holiday ☀️".into(),
-                        currency: "GBP".into(),
                         balance: Money::from_minor(50000, gbp),
-                        locked: false,
+                        ..example_account().pots[0].clone()
                     }],
+                    ..example_account()
                 }],
                 ..Default::default()
             }],

@@ -7,10 +7,10 @@
 //! - [`connection`]: the long-lived connection and what it sees.
 //! - [`transport`]: only what changed, acknowledged by the broker.
 
-pub mod broker;
-pub mod connection;
-pub mod discovery;
-pub mod transport;
+pub(crate) mod broker;
+pub(crate) mod connection;
+pub(crate) mod discovery;
+pub(crate) mod transport;
 
 use rand::distr::{Alphanumeric, SampleString};
 
@@ -59,7 +59,7 @@ fn client_id() -> String {
 }
 
 /// Connects once, publishes nothing ("Test connection", and before saving).
-pub async fn test(
+pub(crate) async fn test(
     settings: &MqttSettings,
     password: Option<&str>,
 ) -> Result<std::result::Result<(), HaFailure>> {
@@ -69,7 +69,7 @@ pub async fn test(
 }
 
 /// The transport with its connection, connecting at once.
-pub fn start(settings: &MqttSettings, password: Option<&str>) -> Result<MqttTransport> {
+pub(crate) fn start(settings: &MqttSettings, password: Option<&str>) -> Result<MqttTransport> {
     let topics = topics(settings);
     let address = BrokerAddress::parse(&settings.url)?;
     let options = address.options(

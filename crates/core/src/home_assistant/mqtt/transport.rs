@@ -19,7 +19,7 @@ use crate::transactions::AccountTransaction;
 
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub struct MqttTransport {
+pub(crate) struct MqttTransport {
     connection: MqttConnection,
     topics: Topics,
     /// Topic → payload the broker acknowledged, since `epoch`.
@@ -31,7 +31,7 @@ pub struct MqttTransport {
 }
 
 impl MqttTransport {
-    pub fn new(connection: MqttConnection, topics: Topics) -> Self {
+    pub(crate) fn new(connection: MqttConnection, topics: Topics) -> Self {
         Self {
             connection,
             topics,

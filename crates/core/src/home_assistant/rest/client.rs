@@ -21,7 +21,7 @@ pub struct HaClient {
 
 /// Reads a Home Assistant URL as people type it: scheme required, a trailing slash
 /// or a path prefix (behind a reverse proxy) fine.
-pub fn parse_url(text: &str) -> Result<Url> {
+pub(crate) fn parse_url(text: &str) -> Result<Url> {
     let text = text.trim();
     if !text.starts_with("http://") && !text.starts_with("https://") {
         return Err(Error::InvalidInput(format!(
@@ -41,7 +41,7 @@ pub fn parse_url(text: &str) -> Result<Url> {
 }
 
 /// Checks a long-lived token as pasted: surrounding spaces dropped, none inside.
-pub fn clean_token(token: &str) -> Result<String> {
+pub(crate) fn clean_token(token: &str) -> Result<String> {
     let token = token.trim();
     if token.is_empty() || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Error::InvalidInput(
@@ -74,7 +74,7 @@ impl HaClient {
         Ok(Self { http, base, token })
     }
 
-    pub fn base(&self) -> &Url {
+    pub(crate) fn base(&self) -> &Url {
         &self.base
     }
 
@@ -111,7 +111,7 @@ impl HaClient {
     }
 
     /// `GET /api/`: reachable, the token accepted, and really Home Assistant.
-    pub async fn check(&self) -> std::result::Result<(), HaFailure> {
+    pub(crate) async fn check(&self) -> std::result::Result<(), HaFailure> {
         let (status, body) = self.send(self.http.get(self.url("/api/"))).await?;
         let running = serde_json::from_str::<Value>(&body)
             .ok()
@@ -125,7 +125,7 @@ impl HaClient {
         }
     }
 
-    pub async fn set_state(&self, state: &EntityState) -> std::result::Result<(), HaFailure> {
+    pub(crate) async fn set_state(&self, state: &EntityState) -> std::result::Result<(), HaFailure> {
         let url = self.url(&format!("/api/states/{}", state.entity_id));
         match self.send(self.http.post(url).json(state)).await? {
             (404, _) => Err(HaFailure::Rejected(
@@ -136,7 +136,7 @@ impl HaClient {
     }
 
     /// The state as Home Assistant has it, or `None` if it does not know it.
-    pub async fn get_state(&self, entity_id: &str) -> std::result::Result<Option<Value>, HaFailure> {
+    pub(crate) async fn get_state(&self, entity_id: &str) -> std::result::Result<Option<Value>, HaFailure> {
         let (status, body) = self
             .send(self.http.get(self.url(&format!("/api/states/{entity_id}"))))
             .await?;
@@ -148,7 +148,7 @@ impl HaClient {
 
     /// `POST /api/events/<event_type>` with `data`: fires an event on Home
     /// Assistant's bus (an admin token may fire any event type).
-    pub async fn fire_event(&self, event_type: &str, data: &Value) -> std::result::Result<(), HaFailure> {
+    pub(crate) async fn fire_event(&self, event_type: &str, data: &Value) -> std::result::Result<(), HaFailure> {
         let url = self.url(&format!("/api/events/{event_type}"));
         match self.send(self.http.post(url).json(data)).await? {
             (404, _) => Err(HaFailure::Rejected(
@@ -158,7 +158,7 @@ impl HaClient {
         }
     }
 
-    pub async fn delete_state(&self, entity_id: &str) -> std::result::Result<(), HaFailure> {
+    pub(crate) async fn delete_state(&self, entity_id: &str) -> std::result::Result<(), HaFailure> {
         self.send(self.http.delete(self.url(&format!("/api/states/{entity_id}"))))
             .await
             .map(|_| ())

@@ -6,7 +6,7 @@
 //!
 //! - [`client`]: the REST calls.
 
-pub mod client;
+pub(crate) mod client;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,15 +26,15 @@ use crate::transactions::{AccountTransaction, TransactionRecord};
 
 /// The body of `POST /api/states/<entity_id>`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EntityState {
+pub(crate) struct EntityState {
     #[serde(skip)]
-    pub entity_id: String,
+    pub(crate) entity_id: String,
     /// The decimal string in major units ("1234.56").
-    pub state: String,
+    pub(crate) state: String,
     /// As Home Assistant's own Monzo sensors have them: `unit_of_measurement` (the
     /// currency code), `device_class`, `state_class` (where the row has one),
     /// `friendly_name`, `icon`.
-    pub attributes: Value,
+    pub(crate) attributes: Value,
 }
 
 impl EntityState {
@@ -62,7 +62,7 @@ impl EntityState {
 
 /// The sensor states to push for `snapshot`, entity ids assigned (new ones added to
 /// `ids`).
-pub fn desired_states(snapshot: &Snapshot, ids: &mut EntityIds) -> Vec<EntityState> {
+pub(crate) fn desired_states(snapshot: &Snapshot, ids: &mut EntityIds) -> Vec<EntityState> {
     // Transactions go to Home Assistant's event bus: no entity through REST.
     wanted(snapshot, ids, &[Platform::Sensor])
         .iter()
@@ -197,7 +197,7 @@ impl Transport for RestTransport {
 }
 
 /// The event each new transaction fires on Home Assistant's bus through REST.
-pub const TRANSACTION_EVENT: &str = "monzo_tray_transaction";
+pub(crate) const TRANSACTION_EVENT: &str = "monzo_tray_transaction";
 
 #[cfg(test)]
 mod tests {
