@@ -179,7 +179,13 @@ async fn connect_mqtt(
 /// reply, or Ctrl-C or SIGTERM with the move under way.
 async fn pot_move(service: &AppService, direction: Direction, args: &PotMove) -> anyhow::Result<()> {
     let planned = service
-        .plan_move_by_name(&args.person, &args.pot, &args.amount, direction, args.dedupe_id.as_deref())
+        .plan_move_by_name(
+            &args.person,
+            &args.pot,
+            &args.amount,
+            direction,
+            args.dedupe_id.as_deref(),
+        )
         .await?;
     let question = planned.question();
     if !args.yes {

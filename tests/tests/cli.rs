@@ -1023,7 +1023,8 @@ fn demo_and_sandbox_commands_work_with_no_account() {
 fn a_locked_keyring_is_reported_not_waited_on() {
     let desktop = Desktop::start_keyring(false);
     let monzo = Monzo::start(true);
-    let redirect_uri = monzo_tray_core::loopback::redirect_uri_for_port(monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT);
+    let redirect_uri =
+        monzo_tray_core::loopback::redirect_uri_for_port(monzo_tray_core::loopback::DEFAULT_REDIRECT_PORT);
     let person = serde_json::json!({"people": [{"id": "p_locked", "name": "Dana", "client_id": "oauthclient_1", "redirect_uri": redirect_uri}]});
     std::fs::write(desktop.settings_path(), person.to_string()).unwrap();
     let started = std::time::Instant::now();

@@ -128,26 +128,98 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
         driver,
         client,
     };
-    step("a_wrong_settings_value_is_named", a_wrong_settings_value_is_named(&world)).await;
-    step("an_empty_household_is_told_where_to_start", an_empty_household_is_told_where_to_start(&world)).await;
-    step("bad_input_is_shown_next_to_its_field", bad_input_is_shown_next_to_its_field(&world)).await;
-    step("a_taken_redirect_port_is_said_and_nothing_stored", a_taken_redirect_port_is_said_and_nothing_stored(&world)).await;
-    step("sign_in_waits_for_the_approval_in_the_app", sign_in_waits_for_the_approval_in_the_app(&world)).await;
-    step("approval_makes_the_person_live", approval_makes_the_person_live(&world)).await;
-    step("the_tray_lists_balances_pots_and_actions", the_tray_lists_balances_pots_and_actions(&world)).await;
-    step("refresh_now_shows_a_new_balance", refresh_now_shows_a_new_balance(&world)).await;
-    step("recent_transactions_and_their_notification", recent_transactions_and_their_notification(&world)).await;
-    step("a_pot_move_is_confirmed_and_made_once", a_pot_move_is_confirmed_and_made_once(&world)).await;
-    step("hide_amounts_hides_every_amount", hide_amounts_hides_every_amount(&world)).await;
+    step(
+        "a_wrong_settings_value_is_named",
+        a_wrong_settings_value_is_named(&world),
+    )
+    .await;
+    step(
+        "an_empty_household_is_told_where_to_start",
+        an_empty_household_is_told_where_to_start(&world),
+    )
+    .await;
+    step(
+        "bad_input_is_shown_next_to_its_field",
+        bad_input_is_shown_next_to_its_field(&world),
+    )
+    .await;
+    step(
+        "a_taken_redirect_port_is_said_and_nothing_stored",
+        a_taken_redirect_port_is_said_and_nothing_stored(&world),
+    )
+    .await;
+    step(
+        "sign_in_waits_for_the_approval_in_the_app",
+        sign_in_waits_for_the_approval_in_the_app(&world),
+    )
+    .await;
+    step(
+        "approval_makes_the_person_live",
+        approval_makes_the_person_live(&world),
+    )
+    .await;
+    step(
+        "the_tray_lists_balances_pots_and_actions",
+        the_tray_lists_balances_pots_and_actions(&world),
+    )
+    .await;
+    step(
+        "refresh_now_shows_a_new_balance",
+        refresh_now_shows_a_new_balance(&world),
+    )
+    .await;
+    step(
+        "recent_transactions_and_their_notification",
+        recent_transactions_and_their_notification(&world),
+    )
+    .await;
+    step(
+        "a_pot_move_is_confirmed_and_made_once",
+        a_pot_move_is_confirmed_and_made_once(&world),
+    )
+    .await;
+    step(
+        "hide_amounts_hides_every_amount",
+        hide_amounts_hides_every_amount(&world),
+    )
+    .await;
     step("a_pasted_address_signs_in", a_pasted_address_signs_in(&world)).await;
-    step("a_person_stays_bound_to_their_monzo_user", a_person_stays_bound_to_their_monzo_user(&world)).await;
-    step("removing_a_person_removes_their_secrets", removing_a_person_removes_their_secrets(&world)).await;
+    step(
+        "a_person_stays_bound_to_their_monzo_user",
+        a_person_stays_bound_to_their_monzo_user(&world),
+    )
+    .await;
+    step(
+        "removing_a_person_removes_their_secrets",
+        removing_a_person_removes_their_secrets(&world),
+    )
+    .await;
     step("notifications_are_said_once", notifications_are_said_once(&world)).await;
-    step("a_locked_screen_pauses_polling", a_locked_screen_pauses_polling(&world)).await;
-    step("start_at_login_comes_and_goes", start_at_login_comes_and_goes(&world)).await;
-    step("the_webview_never_holds_a_secret", the_webview_never_holds_a_secret(&world)).await;
-    step("closing_the_window_keeps_the_tray", closing_the_window_keeps_the_tray(&world)).await;
-    step("a_second_launch_opens_the_first_ones_window", a_second_launch_opens_the_first_ones_window(&world)).await;
+    step(
+        "a_locked_screen_pauses_polling",
+        a_locked_screen_pauses_polling(&world),
+    )
+    .await;
+    step(
+        "start_at_login_comes_and_goes",
+        start_at_login_comes_and_goes(&world),
+    )
+    .await;
+    step(
+        "the_webview_never_holds_a_secret",
+        the_webview_never_holds_a_secret(&world),
+    )
+    .await;
+    step(
+        "closing_the_window_keeps_the_tray",
+        closing_the_window_keeps_the_tray(&world),
+    )
+    .await;
+    step(
+        "a_second_launch_opens_the_first_ones_window",
+        a_second_launch_opens_the_first_ones_window(&world),
+    )
+    .await;
     let _ = world.client.close().await;
 }
 
@@ -249,7 +321,12 @@ async fn a_taken_redirect_port_is_said_and_nothing_stored(w: &World) {
 
 /// Sign in through the loopback redirect: the test plays the browser.
 async fn sign_in_waits_for_the_approval_in_the_app(w: &World) {
-    let World { watcher, notifications, client, .. } = w;
+    let World {
+        watcher,
+        notifications,
+        client,
+        ..
+    } = w;
     let redirect_port = w.redirect_port;
     let authorize = start_sign_in(client, "Dana").await;
     assert!(
@@ -357,7 +434,14 @@ async fn refresh_now_shows_a_new_balance(w: &World) {
 /// Recent transactions: a "Recent" submenu per account, newest first. Dana asks
 /// for notifications of her new transactions (off until she does).
 async fn recent_transactions_and_their_notification(w: &World) {
-    let World { desktop, sandbox, watcher, notifications, client, .. } = w;
+    let World {
+        desktop,
+        sandbox,
+        watcher,
+        notifications,
+        client,
+        ..
+    } = w;
     let recent = watcher
         .wait_for(WAIT, |l| {
             l.iter().any(|e| e.label.ends_with("Tesco Metro  -£12.30"))
@@ -414,7 +498,12 @@ async fn recent_transactions_and_their_notification(w: &World) {
 /// field; the question says exactly what will happen; the move is made once and
 /// the tray follows.
 async fn a_pot_move_is_confirmed_and_made_once(w: &World) {
-    let World { sandbox, watcher, client, .. } = w;
+    let World {
+        sandbox,
+        watcher,
+        client,
+        ..
+    } = w;
     let holiday = "li.pot[data-id='pot_00009demoholiday']";
     let find = |css: String| {
         let client = &client;
@@ -610,7 +699,12 @@ async fn a_person_stays_bound_to_their_monzo_user(w: &World) {
 
 /// Remove Dana: two clicks; her keyring entries go too.
 async fn removing_a_person_removes_their_secrets(w: &World) {
-    let World { desktop, watcher, client, .. } = w;
+    let World {
+        desktop,
+        watcher,
+        client,
+        ..
+    } = w;
     let before = desktop.keyring_entries().len();
     assert_eq!(before, 6, "three entries each for Dana and Alex");
     let remove = eventually("Dana's remove button", WAIT, || async {
@@ -645,7 +739,12 @@ async fn notifications_are_said_once(w: &World) {
 
 /// Screen locked: no polling, even when asked; unlocked: it catches up at once.
 async fn a_locked_screen_pauses_polling(w: &World) {
-    let World { desktop, sandbox, watcher, .. } = w;
+    let World {
+        desktop,
+        sandbox,
+        watcher,
+        ..
+    } = w;
     let bus = zbus::connection::Builder::address(desktop.bus_address())
         .unwrap()
         .build()
@@ -712,7 +811,13 @@ async fn the_webview_never_holds_a_secret(w: &World) {
 
 /// Closing the window destroys it but never quits: the tray stays.
 async fn closing_the_window_keeps_the_tray(w: &World) {
-    let World { xvfb, watcher, driver, client, .. } = w;
+    let World {
+        xvfb,
+        watcher,
+        driver,
+        client,
+        ..
+    } = w;
     assert_eq!(visible_windows(&xvfb.display), 1);
     // The click destroys the very window WebDriver is talking to, so its answer may
     // be "no such window": what counts is that the window is gone, below.
@@ -732,7 +837,13 @@ async fn closing_the_window_keeps_the_tray(w: &World) {
 
 /// One instance only: a second launch opens the settings window of the first.
 async fn a_second_launch_opens_the_first_ones_window(w: &World) {
-    let World { xvfb, desktop, sandbox, driver, .. } = w;
+    let World {
+        xvfb,
+        desktop,
+        sandbox,
+        driver,
+        ..
+    } = w;
     let second = desktop
         .command(monzo_tray_e2e::binary())
         .env("DISPLAY", &xvfb.display)
@@ -775,7 +886,9 @@ async fn a_second_launch_opens_the_first_ones_window(w: &World) {
     })
     .await;
     assert!(
-        webkit_processes(driver).iter().any(|(_, comm)| comm == "WebKitNetworkPr"),
+        webkit_processes(driver)
+            .iter()
+            .any(|(_, comm)| comm == "WebKitNetworkPr"),
         "{:?}",
         webkit_processes(driver)
     );

@@ -118,7 +118,9 @@ impl PlannedMove {
     fn pot_balance_after(&self) -> Option<Money> {
         let change = match self.direction {
             Direction::Deposit => self.amount.clone(),
-            Direction::Withdraw => Money::from_minor(-self.amount.to_minor()?, self.amount.currency().clone()),
+            Direction::Withdraw => {
+                Money::from_minor(-self.amount.to_minor()?, self.amount.currency().clone())
+            }
         };
         self.pot_balance_before.checked_add(&change)
     }

@@ -61,7 +61,9 @@ pub(crate) fn line_opt(text: Option<String>) -> Option<String> {
 
 /// For `#[serde(deserialize_with)]` on a field of Monzo's replies: the string made
 /// safe as it is read.
-pub(crate) fn deserialize_line<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+pub(crate) fn deserialize_line<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
     let text: String = serde::Deserialize::deserialize(deserializer)?;
     Ok(line(&text))
 }

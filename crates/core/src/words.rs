@@ -35,7 +35,11 @@ fn since(updated: DateTime<Utc>, now: DateTime<Utc>, offset: FixedOffset) -> Str
 
 /// The "updated" label: "Updated just now", "Updated 2 min ago", "Updated 14:02",
 /// or "Not updated yet". It moves on with time: whoever shows it asks again.
-pub(crate) fn updated_label(updated: Option<DateTime<Utc>>, now: DateTime<Utc>, offset: FixedOffset) -> String {
+pub(crate) fn updated_label(
+    updated: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    offset: FixedOffset,
+) -> String {
     match updated {
         Some(updated) => format!("Updated {}", since(updated, now, offset)),
         None => "Not updated yet".to_owned(),

@@ -25,7 +25,6 @@ use monzo_tray_core::snapshot::{ConnectionState, Snapshot};
 use monzo_tray_core::Error;
 use support::REDIRECT;
 
-
 struct World {
     sandbox: Sandbox,
     http: reqwest::Client,

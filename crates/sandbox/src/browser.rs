@@ -22,7 +22,11 @@ pub async fn email_link_landing(authorize_url: &url::Url, user: &str) -> Result<
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let reply = browser.get(url).send().await?;
-    match reply.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()) {
+    match reply
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+    {
         Some(location) if reply.status().is_redirection() => Ok(location.to_owned()),
         _ => Err(BrowserError::NoRedirect {
             status: reply.status().as_u16(),

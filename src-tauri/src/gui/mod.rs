@@ -21,8 +21,8 @@ mod without_tray;
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use crate::cli::Places;
+use anyhow::Context as _;
 use tauri::{Manager, RunEvent};
 use tauri_plugin_autostart::MacosLauncher;
 

@@ -83,7 +83,9 @@ mod tests {
     fn monzo_total_is_taken_as_it_is() {
         let (shown, deleted) = AccountSnapshot::from_wire(
             &account("uk_retail"),
-            balance(serde_json::json!({"balance": 12345, "total_balance": 99999, "currency": "GBP", "spend_today": -250})),
+            balance(
+                serde_json::json!({"balance": 12345, "total_balance": 99999, "currency": "GBP", "spend_today": -250}),
+            ),
             vec![pot("pot_1", 5000, Some("GBP"), false)],
         );
         assert_eq!(shown.name, "Current Account");
@@ -108,8 +110,15 @@ mod tests {
         );
         assert_eq!(shown.name, "Joint Account");
         assert_eq!(shown.total_balance.to_decimal_string(), "17.50");
-        let pots: Vec<(&str, &str)> = shown.pots.iter().map(|p| (p.id.as_str(), p.currency.as_str())).collect();
-        assert_eq!(pots, [("pot_gbp", "GBP"), ("pot_none", "GBP"), ("pot_eur", "EUR")]);
+        let pots: Vec<(&str, &str)> = shown
+            .pots
+            .iter()
+            .map(|p| (p.id.as_str(), p.currency.as_str()))
+            .collect();
+        assert_eq!(
+            pots,
+            [("pot_gbp", "GBP"), ("pot_none", "GBP"), ("pot_eur", "EUR")]
+        );
         assert_eq!(deleted, ["pot_gone"]);
     }
 

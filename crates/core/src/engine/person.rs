@@ -166,9 +166,17 @@ mod tests {
     fn every_error_has_its_state() {
         let table = [
             (Error::NeedsApproval, ConnectionState::AwaitingApproval),
-            (Error::SignInRequired { person: "Dana".into() }, ConnectionState::SignedOut),
+            (
+                Error::SignInRequired {
+                    person: "Dana".into(),
+                },
+                ConnectionState::SignedOut,
+            ),
             (Error::TokenExpired, ConnectionState::SignedOut),
-            (Error::TokenRejected("invalid_grant".into()), ConnectionState::SignedOut),
+            (
+                Error::TokenRejected("invalid_grant".into()),
+                ConnectionState::SignedOut,
+            ),
             (Error::BadClientCredentials, ConnectionState::SignedOut),
             (Error::RateLimited { retry_after: None }, ConnectionState::Stale),
             (Error::Server { status: 503 }, ConnectionState::Stale),
@@ -211,9 +219,19 @@ mod tests {
         let (stale, change) = poll.settle(&dana(Some(now())), Err(Error::Server { status: 502 }), later);
         assert_eq!(stale.state, ConnectionState::Stale);
         assert_eq!(stale.accounts, live.accounts);
-        assert_eq!(stale.updated_at, Some(now()), "when the balances were read, not now");
-        assert!(stale.closed_or_deleted.is_empty(), "nothing is removed on no evidence");
-        assert_eq!(stale.error.as_deref(), Some(Error::Server { status: 502 }.to_string().as_str()));
+        assert_eq!(
+            stale.updated_at,
+            Some(now()),
+            "when the balances were read, not now"
+        );
+        assert!(
+            stale.closed_or_deleted.is_empty(),
+            "nothing is removed on no evidence"
+        );
+        assert_eq!(
+            stale.error.as_deref(),
+            Some(Error::Server { status: 502 }.to_string().as_str())
+        );
         assert_eq!(change, ApprovalChange::Unchanged);
     }
 
@@ -226,7 +244,11 @@ mod tests {
         assert_eq!(change, ApprovalChange::Withdrawn);
 
         let (_, change) = poll.settle(&dana(None), Err(Error::NeedsApproval), now());
-        assert_eq!(change, ApprovalChange::Unchanged, "never approved: nothing to withdraw");
+        assert_eq!(
+            change,
+            ApprovalChange::Unchanged,
+            "never approved: nothing to withdraw"
+        );
     }
 
     #[tokio::test(start_paused = true)]

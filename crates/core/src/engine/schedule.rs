@@ -63,7 +63,10 @@ mod tests {
     #[test]
     fn waiting_for_the_approval_after_a_sign_in_polls_often() {
         let awaiting = last(ConnectionState::AwaitingApproval);
-        assert_eq!(next_poll_in(&signed_in(1), &awaiting, now(), INTERVAL), APPROVAL_POLL_INTERVAL);
+        assert_eq!(
+            next_poll_in(&signed_in(1), &awaiting, now(), INTERVAL),
+            APPROVAL_POLL_INTERVAL
+        );
         assert_eq!(
             next_poll_in(&signed_in(1), &awaiting, now(), Duration::from_secs(5)),
             Duration::from_secs(5),
@@ -74,7 +77,11 @@ mod tests {
     #[test]
     fn otherwise_the_poll_interval() {
         let awaiting = last(ConnectionState::AwaitingApproval);
-        assert_eq!(next_poll_in(&signed_in(31), &awaiting, now(), INTERVAL), INTERVAL, "the watch is over");
+        assert_eq!(
+            next_poll_in(&signed_in(31), &awaiting, now(), INTERVAL),
+            INTERVAL,
+            "the watch is over"
+        );
         let live = last(ConnectionState::Live);
         assert_eq!(next_poll_in(&signed_in(1), &live, now(), INTERVAL), INTERVAL);
         assert_eq!(next_poll_in(&[], &Snapshot::default(), now(), INTERVAL), INTERVAL);

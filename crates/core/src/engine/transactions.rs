@@ -195,8 +195,16 @@ impl TransactionReading {
         let reads = due.into_iter().map(|(reader, account, viewers, first_of_run)| {
             let cursor = seen.get(&account.id);
             async move {
-                let read =
-                    read_new(sessions, reader, retry, &account.id, cursor.as_ref(), first_of_run, now).await;
+                let read = read_new(
+                    sessions,
+                    reader,
+                    retry,
+                    &account.id,
+                    cursor.as_ref(),
+                    first_of_run,
+                    now,
+                )
+                .await;
                 (*account, viewers, cursor, read)
             }
         });
@@ -451,7 +459,11 @@ mod tests {
             id: "tx_gone".into(),
             created: read[1].created,
         };
-        assert_eq!(ids(&after(&read, &gone)), ["tx_2", "tx_3"], "same time, another id: new");
+        assert_eq!(
+            ids(&after(&read, &gone)),
+            ["tx_2", "tx_3"],
+            "same time, another id: new"
+        );
     }
 
     #[test]
@@ -516,7 +528,11 @@ mod tests {
         };
         let people = [
             person("p1", ConnectionState::Stale, vec![joint.clone()]),
-            person("p2", ConnectionState::Live, vec![snapshot::example_account(), joint.clone()]),
+            person(
+                "p2",
+                ConnectionState::Live,
+                vec![snapshot::example_account(), joint.clone()],
+            ),
             person("p3", ConnectionState::Live, vec![joint.clone()]),
         ];
         let settings = [dana, alex, sam];
@@ -530,7 +546,10 @@ mod tests {
             .collect();
         assert_eq!(
             shown,
-            [("Alex", "acc_1", vec!["Alex"]), ("Alex", "acc_joint", vec!["Alex", "Sam"])]
+            [
+                ("Alex", "acc_1", vec!["Alex"]),
+                ("Alex", "acc_joint", vec!["Alex", "Sam"])
+            ]
         );
     }
 

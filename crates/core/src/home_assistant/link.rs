@@ -307,7 +307,6 @@ impl PusherSlot {
         )
     }
 
-
     /// Resolves when the connection calls for a push; never without one.
     pub(crate) async fn link_changed(&self) {
         match &self.current {

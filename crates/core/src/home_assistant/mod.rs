@@ -277,7 +277,6 @@ impl Pusher {
         }
     }
 
-
     /// Pushes `snapshot`; removes what [`Retirement`] finds due. `people` are the
     /// ids of everyone in settings (someone missing from it was removed).
     pub async fn push(

@@ -42,7 +42,10 @@ mod tests {
     fn monzo_words_on_the_wire_and_in_json() {
         assert_eq!(Direction::Deposit.as_str(), "deposit");
         assert_eq!(Direction::Withdraw.account_field(), "destination_account_id");
-        assert_eq!(serde_json::to_string(&Direction::Withdraw).unwrap(), "\"withdraw\"");
+        assert_eq!(
+            serde_json::to_string(&Direction::Withdraw).unwrap(),
+            "\"withdraw\""
+        );
         let read: Direction = serde_json::from_str("\"deposit\"").unwrap();
         assert_eq!(read, Direction::Deposit);
     }

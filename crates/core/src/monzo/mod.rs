@@ -17,8 +17,8 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::text;
 
-pub(crate) mod wire;
 mod direction;
+pub(crate) mod wire;
 pub use direction::Direction;
 pub use wire::{
     decode, decode_accounts, decode_balance, decode_pot, decode_pots, decode_transactions, WireAccount,

@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 use super::AppService;
 use crate::error::{Error, Result};
 use crate::home_assistant::{link, PushState, PushStatus};
-use crate::settings::MqttSettings;
 use crate::login::{Approval, Pasted, SignIn};
 use crate::loopback::LoopbackListener;
 use crate::pots::{self, Attempt, Direction, MoveDone, PlannedMove};
+use crate::settings::MqttSettings;
 use crate::snapshot::ConnectionState;
 use crate::terminal;
 
@@ -146,7 +146,13 @@ impl AppService {
         redirect_uri: &str,
     ) -> Result<SignIn> {
         self.household().secrets().check_available().await?;
-        SignIn::start(self.engine.sessions().api(), name, client_id, client_secret, redirect_uri)
+        SignIn::start(
+            self.engine.sessions().api(),
+            name,
+            client_id,
+            client_secret,
+            redirect_uri,
+        )
     }
 
     /// `login`, second step: waits up to `timeout` for the browser or a paste (see

@@ -15,7 +15,6 @@ use crate::loopback::LoopbackListener;
 use crate::snapshot::ConnectionState;
 use crate::sync::lock;
 
-
 /// Where the sign-in started from the settings window stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
@@ -167,7 +166,13 @@ impl AppService {
             // A refused redirect is said on the browser's page, a refused paste to
             // `paste_redirect`: the window needs no notice of its own.
             let result = sign_in
-                .complete(engine.sessions(), listener, pasted, crate::login::SIGN_IN_TIMEOUT, |_| {})
+                .complete(
+                    engine.sessions(),
+                    listener,
+                    pasted,
+                    crate::login::SIGN_IN_TIMEOUT,
+                    |_| {},
+                )
                 .await;
             let next = match result {
                 Ok(done) => {

@@ -233,7 +233,8 @@ impl Settings {
 pub fn default_config_dir() -> Result<PathBuf> {
     dirs::config_dir().map(|d| d.join("monzo-tray")).ok_or_else(|| {
         Error::InvalidInput(
-            "No config folder is known for this user; give one with --config-dir or MONZO_TRAY_CONFIG_DIR.".into(),
+            "No config folder is known for this user; give one with --config-dir or MONZO_TRAY_CONFIG_DIR."
+                .into(),
         )
     })
 }

@@ -148,7 +148,11 @@ impl HaClient {
 
     /// `POST /api/events/<event_type>` with `data`: fires an event on Home
     /// Assistant's bus (an admin token may fire any event type).
-    pub(crate) async fn fire_event(&self, event_type: &str, data: &Value) -> std::result::Result<(), HaFailure> {
+    pub(crate) async fn fire_event(
+        &self,
+        event_type: &str,
+        data: &Value,
+    ) -> std::result::Result<(), HaFailure> {
         let url = self.url(&format!("/api/events/{event_type}"));
         match self.send(self.http.post(url).json(data)).await? {
             (404, _) => Err(HaFailure::Rejected(
