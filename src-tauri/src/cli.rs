@@ -26,6 +26,11 @@ pub struct Cli {
     #[command(flatten)]
     pub places: Places,
 
+    /// What is logged (to standard error), as a `tracing` filter: `debug`,
+    /// `monzo_tray_core=debug`, … [default: warnings]
+    #[arg(long, global = true, env = "MONZO_TRAY_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -96,7 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             for note in &report.notes {
                 output::note(note);
             }
-            print(&report.listing, json)?;
+            print(&report.listing?, json)?;
             Ok(0)
         }
         Some(Command::Ha {
@@ -297,6 +297,7 @@ async fn login(
         "No client secret was given: pass it on the first line of standard input.",
     )
     .await?;
+    service.check_keyring().await?;
     let listener = LoopbackListener::bind(redirect_port).await?;
     let redirect_uri = listener.redirect_uri();
     let sign_in = service

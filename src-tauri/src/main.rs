@@ -13,15 +13,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// What is logged unless `MONZO_TRAY_LOG` says otherwise: warnings, except the
+/// What is logged unless `--log` (`MONZO_TRAY_LOG`) says otherwise: warnings, except the
 /// settings file's, which every front end already says in a sentence of its own
 /// (the command line on stderr, the settings window at its top).
 const DEFAULT_LOG_FILTER: &str = "warn,monzo_tray_core::settings=error";
 
-fn init_logging() {
-    // Logs go to stderr; stdout is kept for what commands print (URLs, JSON).
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MONZO_TRAY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
+/// Logs go to stderr; stdout is kept for what commands print (URLs, JSON). A filter
+/// `tracing` cannot read logs as if none were given.
+fn init_logging(filter: Option<&str>) {
+    let filter = filter
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -32,7 +34,7 @@ fn init_logging() {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging();
+    init_logging(cli.log.as_deref());
     if cli.command.is_none() && gui::display_available() {
         return match gui::run(&cli.places, cli.demo, cli.settings) {
             Ok(()) => ExitCode::SUCCESS,

@@ -1452,3 +1452,48 @@ fn the_demo_leaves_home_assistant_alone_and_every_option_is_explained() {
         assert!(stdout.contains(explained), "{command}: {stdout}");
     }
 }
+
+/// Each place is a flag of every command or its environment variable, the flag
+/// winning; a variable that cannot be read stops the command with a sentence that
+/// names its flag (exit 2), before anything is touched.
+#[test]
+fn places_are_flags_or_their_environment_variables() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(true);
+    let elsewhere = desktop.dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let person = serde_json::json!({"people": [{"id": "p_flag", "name": "Flag", "client_id": "oauthclient_1", "redirect_uri": "http://127.0.0.1:1/cb"}]});
+    std::fs::write(elsewhere.join("settings.json"), person.to_string()).unwrap();
+    // The test's desktop sets MONZO_TRAY_CONFIG_DIR; --config-dir wins over it.
+    let (code, out, err) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(["people", "--json", "--config-dir"])
+            .arg(&elsewhere)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["people"][0]["name"], "Flag", "{out}");
+    let (code, out, _) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .args(["people", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 0);
+    assert!(!out.contains("Flag"), "the variable's folder is another: {out}");
+
+    let (code, _, err) = text(
+        desktop
+            .monzo_tray(&monzo.url())
+            .env("MONZO_TRAY_REDIRECT_PORT", "eighty")
+            .arg("people")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--redirect-port"), "{err}");
+}

@@ -223,16 +223,17 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     let _ = world.client.close().await;
 }
 
-/// What the steps share: one app, driven from outside.
+/// What the steps share: one app, driven from outside. Fields drop in this order:
+/// the app and its driver before the sandbox, the session bus and the X server.
 struct World {
-    xvfb: Xvfb,
-    desktop: Desktop,
-    sandbox: Sandbox,
-    watcher: TrayWatcher,
-    notifications: NotificationServer,
-    redirect_port: u16,
-    driver: Driver,
     client: Client,
+    driver: Driver,
+    redirect_port: u16,
+    notifications: NotificationServer,
+    watcher: TrayWatcher,
+    sandbox: Sandbox,
+    desktop: Desktop,
+    xvfb: Xvfb,
 }
 
 /// The approval notification's title for Dana.

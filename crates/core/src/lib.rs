@@ -4,7 +4,7 @@
 //! Where to look, from the ground floor up (each layer uses only those above it).
 //! Modules marked (crate) are internal; the rest are the public API, each naming
 //! what the shell and the tests use (everything else in them is `pub(crate)`):
-//! - [`error`] (crate; its [`Error`] and [`Result`] are public): the crate's one
+//! - `error` (crate; its [`Error`] and [`Result`] are public): the crate's one
 //!   error type; [`sync`]: locks that survive a panic; [`clock`]: the one wall clock,
 //!   which tests can drive; [`text`]: text from outside made safe to show (no
 //!   control characters, no bidi overrides).

@@ -20,6 +20,7 @@ pub async fn email_link_landing(authorize_url: &url::Url, user: &str) -> Result<
     url.query_pairs_mut().append_pair("user", user);
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(10))
         .build()?;
     let reply = browser.get(url).send().await?;
     match reply

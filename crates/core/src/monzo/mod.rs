@@ -56,8 +56,8 @@ impl Endpoints {
             Ok(url)
         };
         Ok(Self {
-            api: parse("MONZO_API_URL", api)?,
-            auth: parse("MONZO_AUTH_URL", auth)?,
+            api: parse("--api-url (MONZO_API_URL)", api)?,
+            auth: parse("--auth-url (MONZO_AUTH_URL)", auth)?,
         })
     }
 

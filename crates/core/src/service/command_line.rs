@@ -24,11 +24,12 @@ use crate::terminal;
 const TRANSACTIONS_WINDOW_DAYS: i64 = 89;
 
 /// What `transactions` prints: a note (standard error) per person whose
-/// transactions could not be read, and the table or JSON document.
+/// transactions could not be read, said also when the listing then fails (it may
+/// be why), and the table or JSON document.
 #[derive(Debug)]
 pub struct TransactionsReport {
     pub notes: Vec<String>,
-    pub listing: String,
+    pub listing: Result<String>,
 }
 
 /// What `headless --once` found: the cycle's line, and why it failed (the push, or
@@ -103,13 +104,16 @@ impl AppService {
             })
             .collect();
         let since = self.household().clock().now() - chrono::Duration::days(TRANSACTIONS_WINDOW_DAYS);
-        let list = self.engine.transactions_since(&snapshot, since).await?;
-        let records = terminal::select_transactions(&snapshot, list, person.as_ref(), account, limit)?;
-        let listing = if json {
-            to_json(&serde_json::json!({ "transactions": records }))?
-        } else {
-            terminal::transactions_table(&records, &snapshot)
-        };
+        let listing = async {
+            let list = self.engine.transactions_since(&snapshot, since).await?;
+            let records = terminal::select_transactions(&snapshot, list, person.as_ref(), account, limit)?;
+            if json {
+                to_json(&serde_json::json!({ "transactions": records }))
+            } else {
+                Ok(terminal::transactions_table(&records, &snapshot))
+            }
+        }
+        .await;
         Ok(TransactionsReport { notes, listing })
     }
 
@@ -135,9 +139,16 @@ impl AppService {
         pots::carry_out(self.engine.sessions(), &self.engine.config().retry, planned).await
     }
 
-    /// `login`, first step: fails early when the keyring cannot take the secrets,
-    /// then starts a sign-in of `name` with the client `client_id`/`client_secret`
-    /// registered with `redirect_uri`.
+    /// Whether the keyring can take a sign-in's secrets now: `login` asks first,
+    /// so a locked keyring is said before anything else is set up.
+    ///
+    /// Errors: the keyring's (locked, no Secret Service, not answering).
+    pub async fn check_keyring(&self) -> Result<()> {
+        self.household().secrets().check_available().await
+    }
+
+    /// Starts a sign-in of `name` with the client `client_id`/`client_secret`
+    /// registered with `redirect_uri` (see [`SignIn::start`]).
     pub async fn start_sign_in(
         &self,
         name: &str,
@@ -145,7 +156,6 @@ impl AppService {
         client_secret: &str,
         redirect_uri: &str,
     ) -> Result<SignIn> {
-        self.household().secrets().check_available().await?;
         SignIn::start(
             self.engine.sessions().api(),
             name,

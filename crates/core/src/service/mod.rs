@@ -1,11 +1,11 @@
 //! The one façade over the engine and household for every front end: what the
-//! settings window, the tray and the command line can do and show, by area: [`views`] (people and settings as the
+//! settings window, the tray and the command line can do and show, by area: `views` (people and settings as the
 //! window shows them: never a secret, every amount, time and sentence already
-//! written by the core), [`sign_in`] (adding and reconnecting people through a
-//! sign-in that runs in the background), [`home_assistant`] (connecting, testing
-//! and the push status), [`pots`] (moving money, confirmed first), and [`tray`]
+//! written by the core), `sign_in` (adding and reconnecting people through a
+//! sign-in that runs in the background), `home_assistant` (connecting, testing
+//! and the push status), `pots` (moving money, confirmed first), and `tray`
 //! (the tray menu, notifications, and running polling and pushing), and
-//! [`command_line`] (each command's output, already written). Removing people and
+//! `command_line` (each command's output, already written). Removing people and
 //! the simple settings are here.
 //!
 //! The shell's commands are one line into this, and nothing in the shell reaches

@@ -1,8 +1,8 @@
 //! Settings: people and their OAuth client ids, poll interval, privacy mode, Home
 //! Assistant. Never a secret (those are in the keyring).
 //!
-//! The file is `settings.json` in the config dir (`MONZO_TRAY_CONFIG_DIR`, else
-//! `$XDG_CONFIG_HOME/monzo-tray`): a flat JSON object of keys. Writes are atomic
+//! The file is `settings.json` in the config dir (`--config-dir` or
+//! `MONZO_TRAY_CONFIG_DIR`, else `$XDG_CONFIG_HOME/monzo-tray`): a flat JSON object of keys. Writes are atomic
 //! (temporary file, fsync, rename). Reading is value by value ([`read`]): a value
 //! that cannot be used is replaced by its default and named in a warning; only a file
 //! that is not a JSON object at all is moved aside (never over an earlier backup), the
