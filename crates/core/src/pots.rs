@@ -181,7 +181,7 @@ fn find_pot<'a>(person: &'a PersonSnapshot, wanted: &str) -> Result<(&'a Account
 const DEDUPE_PREFIX: &str = "monzo-tray-";
 
 /// A move's `dedupe_id`: `monzo-tray-`, 16 lower-case letters and digits, a dash,
-/// and the move's fingerprint (eight hex digits: see [`DedupeId::fingerprint`]).
+/// and the move's fingerprint (eight hex digits: see `DedupeId::fingerprint`).
 /// Monzo asks only that it stays the same between retries of one move; the
 /// fingerprint makes an id given back for another move refusable.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,18 +222,27 @@ impl DedupeId {
             }),
             Some(of_move) if of_move != fingerprint => Err(Error::InvalidField {
                 field: "dedupe_id",
-                message: "That move id belongs to another move (another pot, direction or amount); nothing was moved. Give the same pot, direction and amount as the first try.".into(),
+                message: "That move id belongs to another move (another person, pot, direction or amount); nothing was moved. Give the same person, pot, direction and amount as the first try.".into(),
             }),
             Some(_) => Ok(Self(id.to_owned())),
         }
     }
 
-    /// Eight hex digits that tell one move from another (account, pot, direction,
-    /// amount): the first four bytes of their SHA-256.
-    fn fingerprint(account_id: &str, pot_id: &str, direction: Direction, amount: &Money) -> String {
+    /// Eight hex digits that tell one move from another (the person whose session
+    /// sends it, account, pot, direction, amount): the first four bytes of their
+    /// SHA-256. The person counts: two owners of a joint account sign in as two
+    /// Monzo users, and one's id sent through the other's session is not known to
+    /// be the same move.
+    fn fingerprint(
+        person_id: &str,
+        account_id: &str,
+        pot_id: &str,
+        direction: Direction,
+        amount: &Money,
+    ) -> String {
         use sha2::{Digest, Sha256};
         let what = format!(
-            "{account_id}|{pot_id}|{}|{}|{}",
+            "{person_id}|{account_id}|{pot_id}|{}|{}|{}",
             direction.as_str(),
             amount.amount(),
             amount.currency().code()
@@ -323,7 +332,7 @@ pub fn plan(
         Direction::Deposit => (&account.balance, format!("{}'s {}", person.name, account.name)),
         Direction::Withdraw => (&found.balance, found.name.clone()),
     };
-    let fingerprint = DedupeId::fingerprint(&account.id, &found.id, direction, &amount);
+    let fingerprint = DedupeId::fingerprint(&person.id, &account.id, &found.id, direction, &amount);
     let dedupe_id = match attempt {
         Attempt::New => {
             if source.currency() == amount.currency() && source.amount() < amount.amount() {
@@ -570,5 +579,48 @@ mod tests {
         )
         .unwrap();
         assert_eq!(again.again_command(), command);
+    }
+
+    /// A joint account's pot, moved by one owner: the id printed for that move is
+    /// refused for the same move sent by the other owner (another Monzo user, whom
+    /// Monzo would not know to be the same move), and taken for the first owner.
+    #[test]
+    fn a_move_id_belongs_to_the_person_who_made_it() {
+        let joint = account("acc_joint", "Joint Account", vec![pot("pot_bills", "Bills")]);
+        let owner = |id: &str, name: &str| PersonSnapshot {
+            id: id.into(),
+            name: name.into(),
+            state: ConnectionState::Live,
+            accounts: vec![joint.clone()],
+            ..Default::default()
+        };
+        let snapshot = Snapshot {
+            people: vec![owner("p1", "Dana"), owner("p2", "Alex")],
+            ..Default::default()
+        };
+        let dana = PersonSettings::example("p1", "Dana");
+        let alex = PersonSettings::example("p2", "Alex");
+        let by_alex = plan(&snapshot, &alex, "Bills", "1", Direction::Deposit, Attempt::New).unwrap();
+        let id = by_alex.dedupe_id.as_str();
+        let err = plan(
+            &snapshot,
+            &dana,
+            "Bills",
+            "1",
+            Direction::Deposit,
+            Attempt::Again(id),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("belongs to another move"), "{err}");
+        let again = plan(
+            &snapshot,
+            &alex,
+            "Bills",
+            "1",
+            Direction::Deposit,
+            Attempt::Again(id),
+        )
+        .unwrap();
+        assert_eq!(again.dedupe_id, by_alex.dedupe_id);
     }
 }
