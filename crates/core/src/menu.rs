@@ -10,7 +10,7 @@ use crate::snapshot::{AccountSnapshot, ConnectionState, Snapshot};
 use crate::text;
 use crate::transactions::Transaction;
 use crate::words::state_line;
-pub(crate) use crate::words::updated_label;
+use crate::words::updated_label;
 
 /// Ids of the fixed actions; a person's "Reconnect…" is `reconnect:<person id>`.
 pub mod action {
@@ -460,15 +460,6 @@ mod tests {
             assert_eq!(labels(&model)[1], line, "{state:?}");
             assert!(model.tooltip.contains("1 need attention"));
         }
-    }
-
-    #[test]
-    fn updated_label_reads_naturally() {
-        let o = utc();
-        assert_eq!(updated_label(Some(at(14, 2)), at(14, 2), o), "Updated just now");
-        assert_eq!(updated_label(Some(at(14, 2)), at(14, 3), o), "Updated 1 min ago");
-        assert_eq!(updated_label(Some(at(12, 2)), at(14, 3), o), "Updated 12:02");
-        assert_eq!(updated_label(None, at(14, 3), o), "Not updated yet");
     }
 
     #[test]

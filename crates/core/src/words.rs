@@ -145,6 +145,7 @@ mod tests {
     fn the_updated_label_moves_on_with_time() {
         let o = utc();
         assert_eq!(updated_label(Some(at(14, 2)), at(14, 2), o), "Updated just now");
+        assert_eq!(updated_label(Some(at(14, 2)), at(14, 3), o), "Updated 1 min ago");
         assert_eq!(updated_label(Some(at(14, 2)), at(14, 5), o), "Updated 3 min ago");
         assert_eq!(updated_label(Some(at(12, 2)), at(14, 3), o), "Updated 12:02");
         assert_eq!(updated_label(None, at(14, 3), o), "Not updated yet");
