@@ -400,6 +400,7 @@ impl Household {
                 .clone()
                 .or_else(|| existing.as_ref().and_then(|p| p.monzo_user_id.clone())),
             notify_transactions: existing.as_ref().is_some_and(|p| p.notify_transactions),
+            keep_history: existing.as_ref().is_none_or(|p| p.keep_history),
             other: existing.as_ref().map(|p| p.other.clone()).unwrap_or_default(),
         };
         let _lock = self.person_lock(&id).await?;

@@ -64,6 +64,7 @@ pub mod clock;
 pub mod engine;
 pub(crate) mod error;
 pub mod file_lock;
+pub mod history;
 pub mod home_assistant;
 pub mod household;
 pub mod login;

@@ -372,6 +372,8 @@ mod tests {
             declined: false,
             pending: false,
             local_amount: None,
+            settled: None,
+            counterparty_account_id: None,
         }
     }
 

@@ -195,6 +195,7 @@ mod tests {
                 updated_at: None,
                 approval_due_at: due,
                 accounts: vec![AccountSnapshot {
+                    opened: None,
                     balance: gbp(balance),
                     total_balance: gbp(balance),
                     pots: vec![],
@@ -224,6 +225,7 @@ mod tests {
             approved_at: None,
             monzo_user_id: None,
             notify_transactions: notify.contains(&id),
+            keep_history: true,
             other: Default::default(),
         };
         Settings {

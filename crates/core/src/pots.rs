@@ -462,6 +462,7 @@ mod tests {
 
     fn account(id: &str, name: &str, pots: Vec<PotSnapshot>) -> AccountSnapshot {
         AccountSnapshot {
+            opened: None,
             id: id.into(),
             name: name.into(),
             balance: Money::from_minor(100, Currency::from_code("GBP")),
@@ -531,6 +532,7 @@ mod tests {
             approved_at: None,
             monzo_user_id: None,
             notify_transactions: false,
+            keep_history: true,
             other: Default::default(),
         };
         let snapshot = Snapshot {

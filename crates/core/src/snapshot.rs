@@ -102,6 +102,9 @@ pub struct AccountSnapshot {
     pub total_balance: Money,
     pub spend_today: Money,
     pub pots: Vec<PotSnapshot>,
+    /// When Monzo says the account was opened. Not in `status --json`.
+    #[serde(skip)]
+    pub(crate) opened: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -182,6 +185,7 @@ pub(crate) fn example() -> Snapshot {
 pub(crate) fn example_account() -> AccountSnapshot {
     let gbp = |minor| Money::from_minor(minor, crate::money::Currency::from_code("GBP"));
     AccountSnapshot {
+        opened: None,
         id: "acc_1".into(),
         name: "Current Account".into(),
         account_type: "uk_retail".into(),
@@ -207,6 +211,7 @@ mod tests {
     fn account(id: &str, minor: i64, currency: &str) -> AccountSnapshot {
         let c = Currency::from_code(currency);
         AccountSnapshot {
+            opened: None,
             id: id.into(),
             currency: currency.into(),
             balance: Money::from_minor(minor, c.clone()),

@@ -54,6 +54,7 @@ impl AccountSnapshot {
             total_balance: Money::from_minor(total_minor, currency.clone()),
             spend_today: Money::from_minor(balance.spend_today, currency),
             pots,
+            opened: account.created,
         };
         (shown, deleted.into_iter().map(|p| p.id).collect())
     }

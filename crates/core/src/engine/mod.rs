@@ -14,6 +14,7 @@
 
 mod accounts;
 mod from_wire;
+mod history;
 mod person;
 mod schedule;
 mod transactions;
@@ -26,7 +27,9 @@ use futures::future::{join_all, try_join_all};
 use tokio::sync::{broadcast, watch, Notify, Semaphore};
 use tokio::time::Instant;
 
+pub use self::history::{ImportRound, DEFAULT_RATE_LIMIT_PAUSE};
 use self::accounts::{is_account_gone, Listed};
+use self::history::HistoryKeeping;
 use self::person::{ApprovalChange, Fetched, PersonPoll};
 use self::transactions::{read_all_since, TransactionReading};
 use crate::account_types::is_hidden_account_type;
@@ -69,6 +72,7 @@ pub struct Engine {
     people: Mutex<HashMap<String, Arc<PersonPoll>>>,
     snapshot: watch::Sender<Snapshot>,
     transactions: TransactionReading,
+    history: HistoryKeeping,
     /// A poll interval for this run only (`headless --interval`), instead of the
     /// settings'.
     poll_interval: Mutex<Option<Duration>>,
@@ -92,10 +96,28 @@ impl Engine {
             people: Mutex::new(HashMap::new()),
             snapshot: watch::Sender::new(Snapshot::default()),
             transactions: TransactionReading::default(),
+            history: HistoryKeeping::default(),
             poll_interval: Mutex::new(None),
             wake: Notify::new(),
             paused: watch::Sender::new(false),
         }
+    }
+
+    /// Keeps history in `store` (see [`crate::history`]); without it, none is kept.
+    pub fn with_history(mut self, store: Option<Arc<crate::history::HistoryStore>>) -> Self {
+        self.history = HistoryKeeping::new(store);
+        self
+    }
+
+    /// The household's history database, if history is kept.
+    pub fn history(&self) -> Option<&Arc<crate::history::HistoryStore>> {
+        self.history.store()
+    }
+
+    /// What stopped the last history write (a full disk, a failing database), in
+    /// words; `None` while history is written.
+    pub fn history_trouble(&self) -> Option<String> {
+        self.history.trouble()
     }
 
     pub fn household(&self) -> &Arc<Household> {
@@ -164,8 +186,11 @@ impl Engine {
                 self.household.clock().now(),
                 &settings,
                 &people,
+                &self.history,
             )
             .await;
+        self.history.after_poll(&settings, &people, self.household.clock().now());
+        self.history.polled.notify_one();
         let snapshot = Snapshot { people, recent };
         self.snapshot.send_replace(snapshot.clone());
         snapshot
@@ -176,6 +201,7 @@ impl Engine {
     pub async fn poll_balances(&self) -> Snapshot {
         let settings = self.people_to_poll();
         let people = join_all(settings.iter().map(|person| self.poll_person(person))).await;
+        self.history.after_poll(&settings, &people, self.household.clock().now());
         let snapshot = Snapshot {
             people,
             recent: Default::default(),
@@ -213,6 +239,11 @@ impl Engine {
     /// Returns the names of people whose rotated tokens could not be stored (the
     /// keyring was away): they must sign in again.
     pub async fn run(&self, stop: crate::background::Stop) -> Vec<String> {
+        let ((), unsaved) = tokio::join!(self.import_loop(&stop), self.poll_loop(stop.clone()));
+        unsaved
+    }
+
+    async fn poll_loop(&self, stop: crate::background::Stop) -> Vec<String> {
         let mut paused = self.paused.subscribe();
         while !stop.is_cancelled() {
             if !*paused.borrow_and_update() {

@@ -75,6 +75,12 @@ impl PersonPoll {
             .map(|until| until - now)
     }
 
+    /// Holds every request of this person back for `wait` (Monzo's Retry-After met
+    /// by a request outside the poll, e.g. the history import).
+    pub(crate) fn hold_back(&self, wait: Duration) {
+        *lock(&self.not_before) = Some(Instant::now() + wait);
+    }
+
     /// Turns one poll's `result` into the person's snapshot at `now`, keeps it as
     /// their last, and says what changed about their approval.
     pub(crate) fn settle(

@@ -127,7 +127,7 @@ impl AccountReading {
 
 /// The accounts live people see, each once: the person whose session reads it
 /// (its first live owner in settings order), the account, and everyone who sees it.
-fn shown_accounts<'a>(
+pub(super) fn shown_accounts<'a>(
     settings: &'a [PersonSettings],
     people: &'a [PersonSnapshot],
 ) -> Vec<(&'a PersonSettings, &'a AccountSnapshot, Vec<Viewer>)> {
@@ -180,6 +180,7 @@ impl TransactionReading {
         now: DateTime<Utc>,
         settings: &[PersonSettings],
         people: &[PersonSnapshot],
+        history: &super::history::HistoryKeeping,
     ) -> BTreeMap<String, Vec<Transaction>> {
         let shown = shown_accounts(settings, people);
         let mut accounts = self.accounts.lock().await;
@@ -212,6 +213,7 @@ impl TransactionReading {
             let known = accounts.entry(account.id.clone()).or_default();
             match read {
                 Ok(read) => {
+                    history.keep_read(&account.id, &read.read);
                     known.took(figures(account), &read);
                     // "Seen" means handed to someone who tells the person (the tray,
                     // Home Assistant). A one-shot command (`status`, `transactions`,
@@ -292,7 +294,7 @@ pub(crate) async fn read_all_since(
     Ok(all)
 }
 
-fn is_verification_required(err: &Error) -> bool {
+pub(super) fn is_verification_required(err: &Error) -> bool {
     matches!(err, Error::Api { status: 403, code, .. } if code == "forbidden.verification_required")
 }
 
@@ -487,6 +489,7 @@ mod tests {
         assert!(!reading.first_of_run());
         assert!(!reading.due(&figures(&account)), "nothing changed: no request");
         let spent = AccountSnapshot {
+            opened: None,
             balance: Money::from_minor(1, account.balance.currency().clone()),
             ..account.clone()
         };
@@ -517,6 +520,7 @@ mod tests {
         let alex = PersonSettings::example("p2", "Alex");
         let sam = PersonSettings::example("p3", "Sam");
         let joint = AccountSnapshot {
+            opened: None,
             id: "acc_joint".into(),
             ..snapshot::example_account()
         };

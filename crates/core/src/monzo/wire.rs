@@ -26,6 +26,9 @@ pub struct WireAccount {
     /// Closed accounts are still listed, with `closed: true`.
     #[serde(default)]
     pub(crate) closed: bool,
+    /// When the account was opened (RFC 3339): where its full history starts.
+    #[serde(default)]
+    pub(crate) created: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `GET /balance`: amounts in minor units of `currency`.
@@ -95,6 +98,10 @@ pub struct WireTransaction {
     /// sorts there.
     #[serde(default)]
     pub(crate) metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The other side of a transfer (`account_id`, `user_id`, …); `{}` for card
+    /// payments. Kept as JSON: its fields vary by kind of transfer.
+    #[serde(default)]
+    pub(crate) counterparty: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// `merchant` as Monzo sends it.

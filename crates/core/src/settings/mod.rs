@@ -171,6 +171,10 @@ pub struct PersonSettings {
     /// choose it: on a shared desktop they would show one person's spending to
     /// another.
     pub(crate) notify_transactions: bool,
+    /// Keep this person's money history (every transaction, balances over time) in
+    /// the household's history database. On unless they turn it off.
+    #[serde(rename = "history")]
+    pub(crate) keep_history: bool,
     /// Keys of newer versions, kept as they are.
     #[serde(flatten)]
     pub(crate) other: Map<String, Value>,
@@ -189,6 +193,7 @@ impl PersonSettings {
             approved_at: None,
             monzo_user_id: None,
             notify_transactions: false,
+            keep_history: true,
             other: Map::new(),
         }
     }
@@ -674,6 +679,7 @@ mod tests {
             approved_at: Some(approved),
             monzo_user_id: None,
             notify_transactions: false,
+            keep_history: true,
             other: Map::new(),
         };
         assert_eq!(

@@ -212,6 +212,7 @@ fn people(entries: Vec<Value>, warnings: &mut Vec<String>) -> (Vec<PersonSetting
         let approved_at = fields.get("approved_at", None);
         let monzo_user_id = fields.get("monzo_user_id", None);
         let notify_transactions = fields.get("notify_transactions", false);
+        let keep_history = fields.get("history", true);
         let other = fields.rest();
         people.push(PersonSettings {
             id,
@@ -222,6 +223,7 @@ fn people(entries: Vec<Value>, warnings: &mut Vec<String>) -> (Vec<PersonSetting
             approved_at,
             monzo_user_id,
             notify_transactions,
+            keep_history,
             other,
         });
     }

@@ -39,6 +39,11 @@ pub struct Transaction {
     pub declined: bool,
     /// Still pending (not settled).
     pub(crate) pending: bool,
+    /// When Monzo settled it; `None` while pending (and for declined ones).
+    pub(crate) settled: Option<DateTime<Utc>>,
+    /// The other account of a transfer, where Monzo names it (`counterparty.account_id`):
+    /// how a transfer between the household's own accounts is told from spending.
+    pub(crate) counterparty_account_id: Option<String>,
     /// What was spent abroad, in the local currency, when it is not the account's.
     pub local_amount: Option<Money>,
 }
@@ -79,7 +84,19 @@ impl Transaction {
                 .unwrap_or_else(|| "general".into()),
             pot_id,
             declined: wire.decline_reason.is_some_and(|r| !r.is_empty()),
-            pending: wire.settled.is_some_and(|s| s.is_empty()),
+            pending: wire.settled.as_deref().is_some_and(str::is_empty),
+            settled: wire
+                .settled
+                .as_deref()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            counterparty_account_id: wire
+                .counterparty
+                .as_ref()
+                .and_then(|c| c.get("account_id"))
+                .and_then(|v| v.as_str())
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
             local_amount,
         }
     }
@@ -237,6 +254,8 @@ pub(crate) fn example_payment(
             declined: false,
             pending: false,
             local_amount: None,
+            settled: None,
+            counterparty_account_id: None,
         },
         account: "Current Account".into(),
         people: people.iter().map(|(i, n)| ((*i).into(), (*n).into())).collect(),

@@ -342,6 +342,8 @@ mod tests {
                 declined: false,
                 pending: false,
                 local_amount: None,
+                settled: None,
+                counterparty_account_id: None,
             },
             account: "Joint Account".into(),
             people: vec![("p_dana".into(), "Dana".into()), ("p_alex".into(), "Alex".into())],

@@ -1,0 +1,292 @@
+//! The engine's part in history (see [`crate::history`]): each poll's balances and
+//! every transaction it reads go into the household's history database, and the
+//! full import runs beside the poll loop, never in it, so balances are never late
+//! for it.
+//!
+//! The import's budget, per person (Monzo publishes no rate limits; one report saw
+//! 429 after about 30 requests in 5 minutes, monzo/docs#66):
+//! - inside Monzo's 5 minutes after a sign-in, pages back to back, oldest data not
+//!   yet read first, until every account is read or Monzo says the window is over
+//!   (`forbidden.verification_required`);
+//! - outside it, at most one request per poll;
+//! - a 429 holds the person's every request back for `Retry-After` (else
+//!   [`DEFAULT_RATE_LIMIT_PAUSE`]): the tray and window show the person as
+//!   rate-limited, saying why.
+//!
+//! Once an hour each account is read again from its oldest pending transaction
+//! (within the 90 days Monzo allows), so settled, changed and later-declined
+//! transactions are updated in place.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::SecondsFormat;
+use tokio::sync::Notify;
+
+use super::transactions::{is_unreadable, is_verification_required, shown_accounts, PAGE};
+use super::Engine;
+use crate::error::Error;
+use crate::history::import::in_full_read_window;
+use crate::history::{observe::observe, HistoryError, HistoryStore};
+use crate::settings::PersonSettings;
+use crate::snapshot::PersonSnapshot;
+use crate::sync::lock;
+use crate::transactions::Transaction;
+
+/// How long a 429 without `Retry-After` holds a person's requests back.
+pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// History as the engine keeps it: the database, if it could be opened, and what
+/// stopped its last write.
+#[derive(Default)]
+pub(crate) struct HistoryKeeping {
+    store: Option<Arc<HistoryStore>>,
+    /// The sentence for the last failed write; cleared by the next good one.
+    trouble: Mutex<Option<String>>,
+    /// Woken after each poll: the import runs then.
+    pub(crate) polled: Notify,
+}
+
+impl HistoryKeeping {
+    pub(crate) fn new(store: Option<Arc<HistoryStore>>) -> Self {
+        Self {
+            store,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn store(&self) -> Option<&Arc<HistoryStore>> {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn trouble(&self) -> Option<String> {
+        lock(&self.trouble).clone()
+    }
+
+    /// Notes how a write went: a failure is logged once and its sentence kept.
+    fn noted<T>(&self, result: Result<T, HistoryError>) -> Option<T> {
+        let mut trouble = lock(&self.trouble);
+        match result {
+            Ok(value) => {
+                *trouble = None;
+                Some(value)
+            }
+            Err(err) => {
+                let sentence = err.to_string();
+                if trouble.as_deref() != Some(sentence.as_str()) {
+                    tracing::warn!(%err, "history could not be written");
+                }
+                *trouble = Some(sentence);
+                None
+            }
+        }
+    }
+
+    /// Records a poll's balances, pots and accounts.
+    pub(crate) fn after_poll(&self, settings: &[PersonSettings], people: &[PersonSnapshot], at: chrono::DateTime<chrono::Utc>) {
+        if let Some(store) = &self.store {
+            self.noted(observe(store, settings, people, at));
+        }
+    }
+
+    /// Keeps transactions the poll read for `account_id`.
+    pub(crate) fn keep_read(&self, account_id: &str, transactions: &[Transaction]) {
+        if let (Some(store), false) = (&self.store, transactions.is_empty()) {
+            self.noted(store.keep_transactions(account_id, transactions));
+        }
+    }
+}
+
+/// What one import round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportRound {
+    /// Pages read (import and re-read).
+    pub pages: usize,
+    /// Some account still has pages to import under the current sign-in.
+    pub unfinished: bool,
+}
+
+impl Engine {
+    /// The import's loop: after each poll, one import round (see the module's
+    /// budget), until `stop`.
+    pub(super) async fn import_loop(&self, stop: &crate::background::Stop) {
+        if self.history.store().is_none() {
+            return;
+        }
+        loop {
+            tokio::select! {
+                () = self.history.polled.notified() => {}
+                () = stop.cancelled() => return,
+            }
+            tokio::select! {
+                _ = self.import_round() => {}
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// Imports until every account of people inside Monzo's 5-minute window is read
+    /// or cut short: what `login` does with no engine running, and the demo.
+    pub async fn import_history_now(&self) -> ImportRound {
+        let mut total = ImportRound::default();
+        loop {
+            let round = self.import_round().await;
+            total.pages += round.pages;
+            total.unfinished = round.unfinished;
+            if round.pages == 0 || !round.unfinished {
+                return total;
+            }
+        }
+    }
+
+    /// One round for every live person who keeps history, people side by side.
+    pub async fn import_round(&self) -> ImportRound {
+        let Some(store) = self.history.store().cloned() else {
+            return ImportRound::default();
+        };
+        let settings: Vec<PersonSettings> = self
+            .household
+            .settings()
+            .people
+            .into_iter()
+            .filter(|p| p.keep_history)
+            .collect();
+        let snapshot = self.snapshot();
+        let people: Vec<PersonSnapshot> = settings
+            .iter()
+            .map(|p| snapshot.people.iter().find(|s| s.id == p.id).cloned().unwrap_or_default())
+            .collect();
+        let mut by_reader: BTreeMap<String, (PersonSettings, Vec<String>)> = BTreeMap::new();
+        for (reader, account, _) in shown_accounts(&settings, &people) {
+            by_reader
+                .entry(reader.id.clone())
+                .or_insert_with(|| (reader.clone(), Vec::new()))
+                .1
+                .push(account.id.clone());
+        }
+        let rounds = by_reader
+            .into_values()
+            .map(|(person, accounts)| self.import_for(store.clone(), person, accounts));
+        let mut total = ImportRound::default();
+        for round in futures::future::join_all(rounds).await {
+            total.pages += round.pages;
+            total.unfinished |= round.unfinished;
+        }
+        total
+    }
+
+    /// One person's round: import pages within the budget, then the re-reads due.
+    async fn import_for(&self, store: Arc<HistoryStore>, person: PersonSettings, accounts: Vec<String>) -> ImportRound {
+        let poll = self.person_poll(&person.id);
+        let mut round = ImportRound::default();
+        let clock = self.household.clock().clone();
+        let mut budget_left = true;
+        while budget_left && poll.deferred().is_none() {
+            let Some(steps) = self.history.noted(store.import_steps(&person, &accounts)) else {
+                return round;
+            };
+            let Some(step) = steps.into_iter().next() else { break };
+            let now = clock.now();
+            budget_left = in_full_read_window(&person, now);
+            round.pages += 1;
+            match self.read_page(&person, &step.account_id, &step.since).await {
+                Ok(page) => {
+                    let done = page.len() < PAGE as usize;
+                    let next = page.last().map(|t| t.id.clone());
+                    if self
+                        .history
+                        .noted(store.keep_import_page(&step.account_id, &page, next.as_deref(), done))
+                        .is_none()
+                    {
+                        return round;
+                    }
+                }
+                Err(err) if is_verification_required(&err) => {
+                    tracing::info!(person = %person.name, account = %step.account_id, "Monzo's 5 minutes for the full history are over; the rest waits for a new sign-in");
+                    self.history.noted(store.cut_import(&person, &step.account_id, now));
+                }
+                Err(err) if self.held_back(&poll, &err) => break,
+                Err(err) if is_unreadable(&err, &step.account_id) => {
+                    self.history.noted(store.end_import(&step.account_id));
+                }
+                Err(err) => {
+                    tracing::warn!(person = %person.name, code = err.code(), "history import page failed; tried again after the next poll");
+                    break;
+                }
+            }
+        }
+        round.unfinished = store
+            .import_steps(&person, &accounts)
+            .is_ok_and(|steps| !steps.is_empty());
+        for account in &accounts {
+            if poll.deferred().is_some() {
+                break;
+            }
+            let now = clock.now();
+            let Some(Some(from)) = self.history.noted(store.recheck_due(account, now)) else {
+                continue;
+            };
+            let since = from.to_rfc3339_opts(SecondsFormat::Millis, true);
+            match self.read_since(&person, account, since, &mut round.pages).await {
+                Ok(read) => {
+                    self.history.keep_read(account, &read);
+                    self.history.noted(store.rechecked(account, now));
+                }
+                Err(err) if self.held_back(&poll, &err) => break,
+                Err(err) if is_unreadable(&err, account) => {
+                    self.history.noted(store.rechecked(account, now));
+                }
+                Err(err) => tracing::warn!(person = %person.name, code = err.code(), "history re-read failed"),
+            }
+        }
+        round
+    }
+
+    /// A 429: every request of the person waits `Retry-After` (else the default).
+    fn held_back(&self, poll: &super::person::PersonPoll, err: &Error) -> bool {
+        let Error::RateLimited { retry_after } = err else {
+            return false;
+        };
+        poll.hold_back(retry_after.unwrap_or(DEFAULT_RATE_LIMIT_PAUSE));
+        true
+    }
+
+    async fn read_page(&self, person: &PersonSettings, account_id: &str, since: &str) -> crate::error::Result<Vec<Transaction>> {
+        let api = &self.api;
+        let wire = self
+            .sessions
+            .authorized(person, &self.config.retry, None, "transactions", |t| async move {
+                api.transactions(&t, account_id, since, PAGE).await
+            })
+            .await?;
+        Ok(wire
+            .into_iter()
+            .map(|w| Transaction::from_wire(account_id, w))
+            .collect())
+    }
+
+    /// Every page from `since` (a time) on; counts the pages in `pages`.
+    async fn read_since(
+        &self,
+        person: &PersonSettings,
+        account_id: &str,
+        since: String,
+        pages: &mut usize,
+    ) -> crate::error::Result<Vec<Transaction>> {
+        let mut all = Vec::new();
+        let mut since = since;
+        loop {
+            *pages += 1;
+            let page = self.read_page(person, account_id, &since).await?;
+            let full = page.len() == PAGE as usize;
+            if let Some(last) = page.last() {
+                since = last.id.clone();
+            }
+            all.extend(page);
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+}
