@@ -54,6 +54,10 @@ pub struct Places {
     /// person's client (0 picks a free port, for testing).
     #[arg(long, global = true, env = "MONZO_TRAY_REDIRECT_PORT", default_value_t = DEFAULT_REDIRECT_PORT, value_name = "PORT")]
     pub redirect_port: u16,
+    /// The folder of the household's history database [default: the platform's
+    /// data folder, then monzo-tray; e.g. $XDG_DATA_HOME/monzo-tray].
+    #[arg(long, global = true, env = "MONZO_TRAY_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +131,34 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Daily balances from the household's history: each account's end-of-day
+    /// balance (UK days), its pots and total, and the household's total per currency.
+    History {
+        #[command(flatten)]
+        which: HistoryWhich,
+        /// One JSON document instead of a table.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// CSV (RFC 4180) instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Export from the household's history.
+    Export {
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
+    /// Spending per category and per person for a month, from the household's
+    /// history: money out, refunds netted; pot transfers, declined ones and transfers
+    /// between the household's own accounts left out.
+    Spending {
+        /// The month, as YYYY-MM [default: this month].
+        #[arg(long)]
+        month: Option<String>,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the fake Monzo API with demo data, for manual testing.
     Sandbox {
         /// The port to serve on, on 127.0.0.1.
@@ -135,6 +167,36 @@ pub enum Command {
         /// Serve this fixture (JSON) instead of the demo household.
         #[arg(long)]
         fixture: Option<PathBuf>,
+    },
+}
+
+/// Which part of the history.
+#[derive(Debug, clap::Args)]
+pub struct HistoryWhich {
+    /// Only this person's accounts (any case).
+    #[arg(long)]
+    pub person: Option<String>,
+    /// Only this account: its name ("Joint Account") or its acc_… id.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// From this UK day on (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Up to this UK day, included (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every stored transaction, oldest first, as CSV (RFC 4180): Monzo's ids,
+    /// amounts in major units.
+    Transactions {
+        #[command(flatten)]
+        which: HistoryWhich,
+        /// CSV, the one format (say it, so a later format is never a surprise).
+        #[arg(long, required = true)]
+        csv: bool,
     },
 }
 

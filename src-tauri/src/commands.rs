@@ -14,11 +14,11 @@ use monzo_tray_core::home_assistant::mqtt;
 use monzo_tray_core::login::Pasted;
 use monzo_tray_core::loopback::LoopbackListener;
 use monzo_tray_core::pots::Direction;
-use monzo_tray_core::service::{AppService, Changes};
+use monzo_tray_core::service::{AppService, Changes, HistoryFormat, HistoryQuery, APPROVAL_WAIT};
 use monzo_tray_core::Error;
 use tokio::sync::mpsc;
 
-use crate::cli::{Cli, Command, HaCommand, PotCommand, PotMove};
+use crate::cli::{Cli, Command, ExportCommand, HaCommand, HistoryWhich, PotCommand, PotMove};
 use crate::context::AppContext;
 use crate::demo;
 use crate::output;
@@ -44,6 +44,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         AppContext::open(&cli.places).await?
     };
     let (service, _kept) = context.into_service();
+    if cli.demo
+        && matches!(
+            cli.command,
+            Some(Command::History { .. } | Command::Export { .. } | Command::Spending { .. })
+        )
+    {
+        // The demo's people have just signed in: inside Monzo's 5 minutes their
+        // whole history can be read, as the tray's engine does after a sign-in.
+        service.import_history_now().await;
+    }
     let service = Arc::new(service);
     let service = &service;
     match cli.command {
@@ -136,6 +146,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 PotCommand::Withdraw(args) => (Direction::Withdraw, args),
             };
             pot_move(service, direction, &args).await?;
+            Ok(0)
+        }
+        Some(Command::History { which, json, csv }) => {
+            let format = match (json, csv) {
+                (true, _) => HistoryFormat::Json,
+                (_, true) => HistoryFormat::Csv,
+                _ => HistoryFormat::Table,
+            };
+            let report = service.history_report(&history_query(which), format)?;
+            for note in &report.notes {
+                output::note(note);
+            }
+            if format == HistoryFormat::Csv {
+                output::print_csv(report.printed.as_bytes())?;
+            } else {
+                print(&report.printed, json)?;
+            }
+            Ok(0)
+        }
+        Some(Command::Export {
+            command: ExportCommand::Transactions { which, csv: _ },
+        }) => {
+            let mut csv = Vec::new();
+            service.export_transactions(&history_query(which), &mut csv)?;
+            output::print_csv(&csv)?;
+            Ok(0)
+        }
+        Some(Command::Spending { month, json }) => {
+            print(&service.spending_report(month.as_deref(), json)?, json)?;
             Ok(0)
         }
         Some(Command::Sandbox { .. }) => unreachable!("handled above"),
@@ -325,7 +364,31 @@ async fn login(
     let signed_in = service
         .complete_sign_in(&sign_in, listener, pasted, timeout, output::note)
         .await?;
-    output::line(&signed_in)
+    output::line(&signed_in)?;
+    // The whole history can be read only in Monzo's 5 minutes after this sign-in:
+    // the running engine imports it if there is one, else this command does.
+    match service.hold_engine("monzo-tray login") {
+        Ok(_engine) => {
+            let said = service
+                .import_after_sign_in(person, APPROVAL_WAIT, output::note)
+                .await?;
+            output::line(&said)
+        }
+        Err(Error::EngineRunning { role, .. }) => {
+            output::note(&format!("The running monzo-tray ({role}) imports {person}'s history now."));
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn history_query(which: HistoryWhich) -> HistoryQuery {
+    HistoryQuery {
+        person: which.person,
+        account: which.account,
+        from: which.from,
+        to: which.to,
+    }
 }
 
 async fn headless(service: &Arc<AppService>, once: bool) -> anyhow::Result<()> {

@@ -10,7 +10,7 @@ use monzo_tray_core::monzo::Endpoints;
 use monzo_tray_core::secrets::SecretStore;
 use monzo_tray_core::settings::Settings;
 
-use crate::context::AppContext;
+use crate::context::{open_history, AppContext, DemoParts};
 
 /// The demo household, every person signed in; sign-in redirects (for a person
 /// added in the window) received on `redirect_port`.
@@ -21,7 +21,13 @@ pub async fn context(redirect_port: u16) -> anyhow::Result<AppContext> {
         .context("could not start the demo sandbox")?;
     let endpoints = Endpoints::new(&sandbox.api_url(), &sandbox.auth_url())?;
     let household = Household::in_memory(Settings::default(), SecretStore::memory());
-    let context = AppContext::assemble(endpoints, household, redirect_port, Some(sandbox))?;
+    let data = tempfile::tempdir().context("could not make the demo's history folder")?;
+    let history = open_history(data.path(), &household)?;
+    let demo = DemoParts {
+        _sandbox: sandbox,
+        _data: data,
+    };
+    let context = AppContext::assemble(endpoints, household, redirect_port, Some(history), Some(demo))?;
     for user in &fixture.users {
         sign_in(&context, &user.name)
             .await

@@ -45,6 +45,18 @@ pub fn print(text: &str) -> anyhow::Result<()> {
     }
 }
 
+/// CSV the core wrote on standard output, byte for byte: its cells are already
+/// cleaned of control characters (`history::export::safe_cell`), and its CRLF line
+/// ends are RFC 4180's. Errors as [`print`].
+pub fn print_csv(csv: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(csv).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => Err(Closed.into()),
+        Err(err) => Err(anyhow::anyhow!("Could not write to standard output ({err}).")),
+    }
+}
+
 /// `text` and a line break on standard output (see [`print`]).
 pub fn line(text: &str) -> anyhow::Result<()> {
     print(&format!("{text}\n"))

@@ -149,6 +149,9 @@ pub enum Error {
     UnknownPerson(String),
     #[error("{0}")]
     InvalidInput(String),
+    /// The history database (see [`crate::history`]).
+    #[error(transparent)]
+    History(#[from] crate::history::HistoryError),
     /// Input refused, naming the field ("name", "client_id", "client_secret"), so a
     /// form can show the message next to it.
     #[error("{message}")]
@@ -237,6 +240,7 @@ impl Error {
             Error::HomeAssistant { code, .. } => code,
             Error::UnknownPerson(_) => "unknown_person",
             Error::InvalidInput(_) => "invalid_input",
+            Error::History(_) => "history",
             Error::InvalidField { field, .. } => match *field {
                 "name" => "invalid_name",
                 "client_id" => "invalid_client_id",

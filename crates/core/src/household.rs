@@ -161,6 +161,12 @@ impl Household {
     }
 
     /// The one clock the core reads wall time from.
+    /// The household's own id (`h_…`; see [`Settings::household_id`]): its history
+    /// database is filed under it. `None` for a household in memory.
+    pub fn household_id(&self) -> Option<String> {
+        self.settings().household_id
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.clock
     }

@@ -162,6 +162,11 @@ impl Engine {
     pub(crate) fn forget(&self, person_id: &str) {
         lock(&self.people).remove(person_id);
         self.sessions.forget(person_id);
+        if let Some(store) = self.history.store() {
+            if let Err(err) = store.forget_person(person_id) {
+                tracing::warn!(%err, "could not delete a removed person's history");
+            }
+        }
     }
 
     fn person_poll(&self, person_id: &str) -> Arc<PersonPoll> {

@@ -351,10 +351,6 @@ impl PotHistory {
         if seen > 0 {
             return (self.observed[seen - 1].1, false);
         }
-        if self.transfers.first().is_none_or(|first| t <= first) {
-            // Before its first transfer the pot held nothing we know of.
-            return (0, true);
-        }
         let (anchor_at, anchor) = self.observed.first().copied().unwrap_or((DateTime::<Utc>::MAX_UTC, 0));
         // Money into the pot is negative on the account: earlier, the pot held less.
         (anchor + self.transfers.before(anchor_at) - self.transfers.before(t), true)

@@ -9,7 +9,6 @@
 
 use std::io::Write;
 
-use chrono::{DateTime, Utc};
 use rusqlite::params;
 
 use super::daily::Selection;
@@ -34,6 +33,13 @@ const HEADER: [&str; 15] = [
     "declined",
     "counterparty_account_id",
 ];
+
+/// A CSV writer as RFC 4180 has it: CRLF line ends, quotes where needed.
+pub fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
 
 /// A text cell a spreadsheet will show as text.
 pub fn safe_cell(text: &str) -> String {
@@ -62,13 +68,17 @@ impl HistoryStore {
         selection: &Selection,
         out: impl Write,
     ) -> Result<usize, HistoryError> {
+        // Stored times compare as text: "" is before every time, "~" after.
         let from = selection
             .from
             .and_then(|d| d.pred_opt())
-            .map(end_of_uk_day)
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let to = selection.to.map(end_of_uk_day).unwrap_or(DateTime::<Utc>::MAX_UTC);
-        let mut writer = csv::Writer::from_writer(out);
+            .map(|d| stored_time(end_of_uk_day(d)))
+            .unwrap_or_default();
+        let to = selection
+            .to
+            .map(|d| stored_time(end_of_uk_day(d)))
+            .unwrap_or_else(|| "~".to_owned());
+        let mut writer = csv_writer(out);
         let written = |e: csv::Error| HistoryError::Input(format!("The CSV could not be written: {e}"));
         writer.write_record(HEADER).map_err(written)?;
         let accounts: Vec<String> = self
@@ -85,7 +95,7 @@ impl HistoryStore {
                      FROM transactions t JOIN accounts a ON a.account_id = t.account_id
                      WHERE t.account_id = ?1 AND t.created >= ?2 AND t.created < ?3 ORDER BY t.created, t.id",
                 )?;
-                let rows = query.query_map(params![account_id, stored_time(from), stored_time(to)], |r| {
+                let rows = query.query_map(params![account_id, from, to], |r| {
                     let currency: String = r.get(6)?;
                     let local_currency: Option<String> = r.get(8)?;
                     Ok(vec![

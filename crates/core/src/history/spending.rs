@@ -22,6 +22,8 @@ use crate::money::{Currency, Money};
 pub struct CategorySpend {
     /// Monzo's category (`groceries`, `eating_out`, …).
     pub category: String,
+    /// ISO 4217 code of `amount`.
+    pub currency: String,
     pub amount: Money,
 }
 
@@ -58,6 +60,7 @@ fn ranked(totals: &Totals) -> Vec<CategorySpend> {
         .filter(|(_, minor)| **minor != 0)
         .map(|((category, currency), minor)| CategorySpend {
             category: category.clone(),
+            currency: currency.clone(),
             amount: Money::from_minor(*minor, Currency::from_code(currency)),
         })
         .collect();

@@ -275,6 +275,6 @@ impl AppService {
 }
 
 /// Pretty JSON, as every `--json` prints.
-fn to_json(value: &impl serde::Serialize) -> Result<String> {
+pub(super) fn to_json(value: &impl serde::Serialize) -> Result<String> {
     serde_json::to_string_pretty(value).map_err(|e| Error::InvalidInput(format!("Could not write JSON: {e}")))
 }

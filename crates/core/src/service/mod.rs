@@ -13,6 +13,7 @@
 //! [`AppService::changes`] instead of asking again and again.
 
 pub(crate) mod command_line;
+pub(crate) mod history;
 pub(crate) mod home_assistant;
 pub(crate) mod pots;
 pub(crate) mod sign_in;
@@ -34,6 +35,7 @@ use crate::settings::{PersonSettings, MAX_POLL_INTERVAL_SECS, MIN_POLL_INTERVAL_
 use crate::snapshot::Snapshot;
 
 pub use self::command_line::{OnceReport, TransactionsReport};
+pub use self::history::{import_sentence, HistoryFormat, HistoryQuery, HistoryReport, APPROVAL_WAIT};
 pub use self::home_assistant::{HomeAssistantView, PushStatusView};
 pub use self::pots::{MoveDoneView, PlannedMoveView};
 pub use self::sign_in::{SignInStarted, SignInStatus};
@@ -123,6 +125,23 @@ impl AppService {
                 p.notify_transactions = on;
             }
         })
+    }
+
+    /// Keeps a person's money history or stops keeping it; stopping deletes what is
+    /// kept of it (accounts shared with someone who keeps theirs stay).
+    pub fn set_keep_history(&self, person_id: &str, on: bool) -> Result<()> {
+        self.person(person_id)?;
+        self.household().update(|s| {
+            if let Some(p) = s.person_by_id_mut(person_id) {
+                p.keep_history = on;
+            }
+        })?;
+        if !on {
+            if let Some(store) = self.engine.history() {
+                store.forget_person(person_id)?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether amounts are hidden (privacy mode).
