@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 
 use crate::faults::{FaultKind, FaultPlan, DATA_PATHS};
 use crate::fixture::{ClientFixture, Fixture, TransactionFixture};
-use crate::world::{AccountChange, ApiError, World};
+use crate::quota::Quota;
+use crate::world::{AccountChange, ApiError, TransactionChange, World};
 
 /// The guard even if a handler panicked while holding it: the data stays usable for
 /// the remaining requests, and a test harness must not cascade one panic.
@@ -107,7 +108,10 @@ pub fn router(shared: AppState) -> Router {
         .route("/token_lifetime", post(control_token_lifetime))
         .route("/stats", get(control_stats).delete(control_reset_stats))
         .route("/transaction", post(control_transaction))
-        .route("/sca_window", post(control_sca_window));
+        .route("/transaction/update", post(control_update_transaction))
+        .route("/sca_window", post(control_sca_window))
+        .route("/clock", post(control_clock).get(control_get_clock))
+        .route("/quota", post(control_quota).delete(control_clear_quota));
     monzo.nest("/_sandbox", control).with_state(shared)
 }
 
@@ -148,22 +152,21 @@ async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Re
     if latency > 0 && (DATA_PATHS.contains(&path.as_str()) || path == "/oauth2/token") {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
+    // The quota stands before everything else, as a gateway's limit would: a blocked
+    // request is not served and uses up no fault.
+    if DATA_PATHS.contains(&path.as_str()) {
+        let token = bearer(request.headers());
+        if let Err(seconds) = shared.world().check_quota(token.as_deref()) {
+            return rate_limited(Some(seconds));
+        }
+    }
     let fault = shared.faults().next_for(&path);
     let Some(fault) = fault else {
         return next.run(request).await;
     };
     tracing::debug!(?fault.kind, %path, "sandbox injects a fault");
     match fault.kind {
-        FaultKind::RateLimited => {
-            let body = json!({"code": "rate_limited.too_many_requests", "message": "Too many requests"});
-            let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-            if let Some(seconds) = fault.retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            }
-            response
-        }
+        FaultKind::RateLimited => rate_limited(fault.retry_after),
         FaultKind::ServerError => {
             let body = json!({"code": "internal_service.unknown", "message": "An unknown error occurred"});
             (StatusCode::INTERNAL_SERVER_ERROR, Json(body)).into_response()
@@ -205,6 +208,18 @@ async fn handle_with_faults(shared: &Shared, request: Request, next: Next) -> Re
             next.run(request).await
         }
     }
+}
+
+/// 429 with Monzo's JSON error, and `Retry-After` (seconds) when given.
+fn rate_limited(retry_after: Option<u64>) -> Response {
+    let body = json!({"code": "rate_limited.too_many_requests", "message": "Too many requests"});
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
 }
 
 /// A reply whose body fails before its first byte: the server aborts the
@@ -492,6 +507,44 @@ async fn control_transaction(State(shared): State<AppState>, Json(tx): Json<Tran
         Ok(id) => Json(json!({"ok": true, "id": id})).into_response(),
         Err(message) => control(Err(message)),
     }
+}
+
+async fn control_update_transaction(
+    State(shared): State<AppState>,
+    Json(change): Json<TransactionChange>,
+) -> Response {
+    control(shared.world().update_transaction(change))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockAdvance {
+    advance_secs: u64,
+}
+
+fn clock_reply(now: chrono::DateTime<chrono::Utc>) -> Response {
+    let now = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    Json(json!({"ok": true, "now": now})).into_response()
+}
+
+async fn control_clock(State(shared): State<AppState>, Json(c): Json<ClockAdvance>) -> Response {
+    let mut world = shared.world();
+    world.advance_clock(Duration::from_secs(c.advance_secs));
+    clock_reply(world.now())
+}
+
+async fn control_get_clock(State(shared): State<AppState>) -> Response {
+    clock_reply(shared.world().now())
+}
+
+async fn control_quota(State(shared): State<AppState>, Json(quota): Json<Quota>) -> Response {
+    shared.world().set_quota(Some(quota));
+    control(Ok(()))
+}
+
+async fn control_clear_quota(State(shared): State<AppState>) -> Response {
+    shared.world().set_quota(None);
+    control(Ok(()))
 }
 
 #[derive(Deserialize)]

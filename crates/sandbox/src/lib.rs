@@ -3,16 +3,40 @@
 //! Monzo cannot be reached from where this project is built and tested, so this
 //! crate stands in for it, in tests and in `monzo-tray --demo`:
 //!
-//! - [`fixture`]: the people, accounts and pots it serves (JSON; a demo household ships).
+//! - [`fixture`]: the people, accounts and pots it serves (JSON; a demo household
+//!   ships, and [`Fixture::benchmark_household`] has ten years of history).
+//! - [`generate`]: years of deterministic made-up transactions, when a fixture asks
+//!   for them (its `generate` field).
 //! - [`world`]: the rules: OAuth codes and tokens, rotation, expiry, in-app approval,
-//!   and what each endpoint answers.
-//! - [`transactions`]: `GET /transactions`: paging, `expand[]=merchant`, the 90-day
-//!   rule.
+//!   the sandbox's clock, and what each endpoint answers.
+//! - [`transactions`]: `GET /transactions`: paging (indexed, so a page costs the same
+//!   however long the history), `expand[]=merchant`, the 90-day rule.
 //! - [`faults`]: 429/500/502/504, slow replies, malformed JSON, replies missing their
 //!   list, dropped connections and token expiry, on chosen or random requests.
+//! - [`quota`]: a request quota on demand, shaped like the rate limit a user reported
+//!   (monzo/docs#66).
 //! - [`http`]: the axum router: `GET /` (authorize), `POST /oauth2/token`,
 //!   `/ping/whoami`, `/accounts`, `/balance`, `/pots`, `/transactions`, the pot moves
 //!   (`PUT /pots/{id}/deposit`, `/withdraw`), and the `/_sandbox/*` control surface.
+//!
+//! The control surface (JSON bodies; `{"ok": true}` or 404 `{"ok": false, "message"}`):
+//!
+//! | Route | Does |
+//! |---|---|
+//! | `POST /_sandbox/approve`, `/revoke_approval` `{"user"}` | in-app approval on / off |
+//! | `POST /_sandbox/expire_tokens`, `/revoke_refresh_tokens` `{"user"?}` | tokens die |
+//! | `POST`/`DELETE /_sandbox/faults` ([`FaultPlan`]) | faults on demand |
+//! | `POST /_sandbox/latency` `{"ms"}` | slower replies |
+//! | `POST /_sandbox/account` ([`AccountChange`]), `/pot` `{"pot_id", "balance"?, "name"?, "deleted"?, "locked"?}` | change an account or pot |
+//! | `POST`/`GET /_sandbox/fixture` ([`Fixture`]) | load / read the whole fixture |
+//! | `POST /_sandbox/clients` | add an OAuth client |
+//! | `GET /_sandbox/tokens` | the tokens issued |
+//! | `POST /_sandbox/token_lifetime`, `/sca_window` `{"seconds"}` | token life, SCA window |
+//! | `GET`/`DELETE /_sandbox/stats` | requests per path |
+//! | `POST /_sandbox/transaction` ([`TransactionFixture`]) | a new transaction; answers its `id` |
+//! | `POST /_sandbox/transaction/update` ([`TransactionChange`]) | settle, re-amount or decline one |
+//! | `POST /_sandbox/clock` `{"advance_secs"}`, `GET /_sandbox/clock` | advance / read the sandbox's clock; both answer `{"now"}` |
+//! | `POST /_sandbox/quota` ([`Quota`]), `DELETE /_sandbox/quota` | a request quota on / off |
 //!
 //! [`Sandbox::start`] serves it on a loopback port and returns a handle whose methods
 //! are the same controls as the HTTP surface.
@@ -20,7 +44,9 @@
 pub mod browser;
 pub mod faults;
 pub mod fixture;
+pub mod generate;
 pub mod http;
+pub mod quota;
 pub mod transactions;
 pub mod world;
 
@@ -30,8 +56,11 @@ use std::time::Duration;
 
 pub use browser::email_link_landing;
 pub use faults::{FaultKind, FaultPlan, FaultRule, RandomFaults};
-pub use fixture::{Fixture, MerchantFixture, TransactionFixture, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
-pub use world::{AccountChange, IssuedToken};
+pub use fixture::{
+    Fixture, GenerateHistory, MerchantFixture, TransactionFixture, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET,
+};
+pub use quota::Quota;
+pub use world::{AccountChange, IssuedToken, TransactionChange};
 
 /// A running sandbox. Dropping it stops the server.
 pub struct Sandbox {
@@ -153,6 +182,29 @@ impl Sandbox {
     /// Adds a transaction (see [`world::World::add_transaction`]); returns its id.
     pub fn add_transaction(&self, tx: TransactionFixture) -> Result<String, String> {
         self.shared.world().add_transaction(tx)
+    }
+
+    /// Changes a stored transaction (see [`world::World::update_transaction`]):
+    /// settles it, changes its amount (minor units), or declines it.
+    pub fn update_transaction(&self, change: TransactionChange) -> Result<(), String> {
+        self.shared.world().update_transaction(change)
+    }
+
+    /// The sandbox's now: the system's time plus what [`Self::advance_clock`] added.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.shared.world().now()
+    }
+
+    /// Moves the sandbox's clock forward: token expiry, the 5-minute window after a
+    /// sign-in, the 90 days of transactions and the quota all follow it, so a test
+    /// can pass an hour without waiting one.
+    pub fn advance_clock(&self, by: Duration) {
+        self.shared.world().advance_clock(by);
+    }
+
+    /// Sets a request quota (see [`Quota`]), or with `None` removes it.
+    pub fn set_quota(&self, quota: Option<Quota>) {
+        self.shared.world().set_quota(quota);
     }
 
     /// How long after a sign-in all transactions can be read (Monzo: 5 minutes).

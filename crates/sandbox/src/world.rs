@@ -8,13 +8,15 @@
 //! in-app approval, 401 `unauthorized.bad_access_token.expired` once a token expires.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 
 use crate::fixture::{AccountFixture, ClientFixture, Fixture, PotFixture, TransactionFixture, UserFixture};
-use crate::transactions;
+use crate::quota::{Quota, QuotaUse};
+use crate::transactions::{self, Ledger};
 
 /// A Monzo-shaped error reply: HTTP status, dotted `code`, `message`, and for OAuth
 /// errors the standard `error` field.
@@ -93,7 +95,8 @@ struct CodeGrant {
 struct AccessGrant {
     client_id: String,
     user_id: String,
-    expires_at: Instant,
+    /// On the sandbox's clock.
+    expires_at: DateTime<Utc>,
     revoked: bool,
 }
 
@@ -122,8 +125,9 @@ pub struct World {
     /// (user_id, client_id) pairs whose current sign-in is approved in the app.
     approved: HashMap<(String, String), bool>,
     /// When each (user_id, client_id) last signed in (the code exchange; a refresh
-    /// keeps it): strong customer authentication is that long ago.
-    signed_in: HashMap<(String, String), Instant>,
+    /// keeps it), on the sandbox's clock: strong customer authentication is that
+    /// long ago.
+    signed_in: HashMap<(String, String), DateTime<Utc>>,
     issued: Vec<IssuedToken>,
     pub token_lifetime: Duration,
     /// How long after a sign-in all transactions can be read (Monzo: 5 minutes);
@@ -132,6 +136,13 @@ pub struct World {
     /// Pot moves made, by (user, pot, `dedupe_id`): the same id again answers the
     /// first reply and moves nothing.
     moves: HashMap<(String, String, String), Value>,
+    /// The sandbox's clock is the system's plus this (see [`World::now`]).
+    clock_offset: TimeDelta,
+    quota: Option<Quota>,
+    /// Each (user_id, client_id)'s use of the quota.
+    quota_use: HashMap<(String, String), QuotaUse>,
+    /// `data.transactions` indexed for paging.
+    ledger: Ledger,
 }
 
 fn random_token(prefix: &str) -> String {
@@ -155,6 +166,26 @@ fn pot_json(p: &PotFixture) -> Value {
     })
 }
 
+/// A change to a stored transaction, as Monzo makes after the fact
+/// (`POST /_sandbox/transaction/update`); absent fields stay.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionChange {
+    /// The transaction's `tx_…` id.
+    pub id: String,
+    /// The new amount in minor units: a settled amount can differ from the authorised
+    /// one (currency conversion, pre-authorisations).
+    #[serde(default)]
+    pub amount: Option<i64>,
+    /// `false` settles a pending transaction (`settled` becomes the sandbox's now);
+    /// `true` makes it pending again.
+    #[serde(default)]
+    pub pending: Option<bool>,
+    /// Declines it later, with Monzo's reason (`INSUFFICIENT_FUNDS`, …).
+    #[serde(default)]
+    pub decline_reason: Option<String>,
+}
+
 /// A change to an account (`POST /_sandbox/account`); absent fields stay.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -176,18 +207,48 @@ pub struct TokenReply {
     pub body: Value,
 }
 
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A span for the sandbox's clock; far beyond any test's, it saturates.
+fn span(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+/// Gives the fixture's transactions ids and absolute times (`created`, `settled`)
+/// as of `now`, then appends the generated history, if asked for.
+fn materialise(data: &mut Fixture, now: DateTime<Utc>) {
+    for tx in &mut data.transactions {
+        if tx.id.is_empty() {
+            tx.id = random_token("tx_");
+        }
+        let at = transactions::resolve_created(&tx.created, now).unwrap_or(now);
+        tx.created = rfc3339(at);
+        if let Some(settled) = &tx.settled {
+            tx.settled = transactions::resolve_created(settled, now).map(rfc3339);
+        }
+    }
+    if let Some(plan) = data.generate.take() {
+        let history = crate::generate::history(data, &plan, now);
+        data.transactions.extend(history);
+    }
+}
+
 impl World {
-    pub fn new(mut data: Fixture) -> Self {
+    pub fn new(data: Fixture) -> Self {
+        Self::with_clock(data, TimeDelta::zero())
+    }
+
+    /// The world of `data` on a sandbox clock `clock_offset` ahead of the system's.
+    fn with_clock(mut data: Fixture, clock_offset: TimeDelta) -> Self {
         // Transactions get ids and absolute times now, so paging by id and time is
         // stable however long the sandbox runs.
-        let now = chrono::Utc::now();
-        for tx in &mut data.transactions {
-            if tx.id.is_empty() {
-                tx.id = random_token("tx_");
-            }
-            let at = transactions::resolve_created(&tx.created, now).unwrap_or(now);
-            tx.created = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        }
+        let now = Utc::now()
+            .checked_add_signed(clock_offset)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        materialise(&mut data, now);
+        let ledger = Ledger::build(&data.transactions);
         Self {
             data,
             codes: HashMap::new(),
@@ -199,17 +260,58 @@ impl World {
             token_lifetime: Duration::from_secs(21_600),
             sca_window: Duration::from_secs(300),
             moves: HashMap::new(),
+            clock_offset,
+            quota: None,
+            quota_use: HashMap::new(),
+            ledger,
         }
     }
 
     /// Replaces people, accounts, pots, transactions and clients; every token is
-    /// forgotten.
+    /// forgotten. The clock, the token lifetime, the SCA window and the quota stay.
     pub fn load(&mut self, data: Fixture) {
         *self = Self {
             token_lifetime: self.token_lifetime,
             sca_window: self.sca_window,
-            ..Self::new(data)
+            quota: self.quota,
+            ..Self::with_clock(data, self.clock_offset)
         };
+    }
+
+    /// The sandbox's now: the system's time plus what tests advanced the clock by.
+    /// Everything time-based follows it: token expiry, the strong-customer-
+    /// authentication window, the 90 days of transactions, relative `created` ages
+    /// at load, and the quota.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+            .checked_add_signed(self.clock_offset)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Moves the sandbox's clock forward by `by`.
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock_offset = self.clock_offset.checked_add(&span(by)).unwrap_or(TimeDelta::MAX);
+    }
+
+    /// Sets (or with `None` removes) the request quota; counting starts afresh.
+    pub fn set_quota(&mut self, quota: Option<Quota>) {
+        self.quota = quota;
+        self.quota_use.clear();
+    }
+
+    /// Counts a data request made with `bearer` against the quota: `Err(seconds)`
+    /// left in the block when it must answer 429. A request whose token the sandbox
+    /// never issued belongs to no one and is not counted (it answers 401).
+    pub fn check_quota(&mut self, bearer: Option<&str>) -> Result<(), u64> {
+        let Some(quota) = self.quota else {
+            return Ok(());
+        };
+        let Some(grant) = bearer.and_then(|t| self.access.get(t)) else {
+            return Ok(());
+        };
+        let key = (grant.user_id.clone(), grant.client_id.clone());
+        let now = self.now();
+        quota.admit(self.quota_use.entry(key).or_default(), now)
     }
 
     pub fn fixture(&self) -> &Fixture {
@@ -345,8 +447,9 @@ impl World {
         let approve = self.user(&user_id).is_some_and(|u| u.approve_on_login);
         self.approved
             .insert((user_id.clone(), client_id.to_owned()), approve);
+        let now = self.now();
         self.signed_in
-            .insert((user_id.clone(), client_id.to_owned()), Instant::now());
+            .insert((user_id.clone(), client_id.to_owned()), now);
         Ok(self.issue(&user_id, client_id, confidential))
     }
 
@@ -396,12 +499,16 @@ impl World {
 
     fn issue(&mut self, user_id: &str, client_id: &str, confidential: bool) -> TokenReply {
         let access_token = random_token("sbx_at_");
+        let expires_at = self
+            .now()
+            .checked_add_signed(span(self.token_lifetime))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         self.access.insert(
             access_token.clone(),
             AccessGrant {
                 client_id: client_id.to_owned(),
                 user_id: user_id.to_owned(),
-                expires_at: Instant::now() + self.token_lifetime,
+                expires_at,
                 revoked: false,
             },
         );
@@ -442,7 +549,7 @@ impl World {
         if grant.revoked {
             return Err(ApiError::bad_token());
         }
-        if Instant::now() >= grant.expires_at {
+        if self.now() >= grant.expires_at {
             return Err(ApiError::expired());
         }
         Ok((grant.user_id.clone(), grant.client_id.clone()))
@@ -482,17 +589,17 @@ impl World {
                 "Transactions are not available for this account",
             ));
         }
+        let now = self.now();
         let restricted = self
             .signed_in
             .get(&(user_id, client_id))
-            .is_none_or(|at| at.elapsed() > self.sca_window);
-        transactions::page(
-            &self.data.transactions,
-            account,
-            query,
-            restricted,
-            chrono::Utc::now(),
-        )
+            .is_none_or(|at| now - *at > span(self.sca_window));
+        let books = transactions::Books {
+            all: &self.data.transactions,
+            ledger: &self.ledger,
+            accounts: &self.data.accounts,
+        };
+        transactions::page(&books, account, query, restricted, now)
     }
 
     pub fn whoami(&self, bearer: Option<&str>) -> Result<Value, ApiError> {
@@ -686,10 +793,11 @@ impl World {
                 a.balance -= signed;
             }
         }
-        self.data.transactions.push(TransactionFixture {
+        let created = rfc3339(self.now());
+        self.push_transaction(TransactionFixture {
             id: random_token("tx_"),
             account_id: account.id.clone(),
-            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            created,
             amount: -signed,
             currency: Some(account.currency.clone()),
             description: pot.id.clone(),
@@ -700,6 +808,8 @@ impl World {
             local_amount: None,
             local_currency: None,
             pot_id: Some(pot.id.clone()),
+            settled: None,
+            counterparty_account_id: None,
         });
         let reply = self
             .data
@@ -762,9 +872,7 @@ impl World {
             ),
             None => None,
         };
-        let past = Instant::now()
-            .checked_sub(Duration::from_secs(1))
-            .unwrap_or_else(Instant::now);
+        let past = self.now() - TimeDelta::seconds(1);
         for grant in self.access.values_mut() {
             if user_id.as_ref().is_none_or(|u| *u == grant.user_id) {
                 grant.expires_at = past;
@@ -775,10 +883,9 @@ impl World {
 
     /// Expires the one access token presented (the `expire_token` fault).
     pub fn expire_access_token(&mut self, token: &str) {
+        let past = self.now() - TimeDelta::seconds(1);
         if let Some(grant) = self.access.get_mut(token) {
-            grant.expires_at = Instant::now()
-                .checked_sub(Duration::from_secs(1))
-                .unwrap_or_else(Instant::now);
+            grant.expires_at = past;
         }
     }
 
@@ -864,22 +971,27 @@ impl World {
     /// the balance moves by its amount and spending today grows by what it spent,
     /// unless it was declined. Returns its id.
     pub fn add_transaction(&mut self, mut tx: TransactionFixture) -> Result<String, String> {
+        if tx.id.is_empty() {
+            tx.id = random_token("tx_");
+        }
+        let now = self.now();
+        let created = if tx.created.is_empty() {
+            now
+        } else {
+            transactions::resolve_created(&tx.created, now).ok_or("created must be RFC 3339 or like -2h")?
+        };
+        tx.created = rfc3339(created);
+        if let Some(settled) = &tx.settled {
+            let at =
+                transactions::resolve_created(settled, now).ok_or("settled must be RFC 3339 or like -2h")?;
+            tx.settled = Some(rfc3339(at));
+        }
         let account = self
             .data
             .accounts
             .iter_mut()
             .find(|a| a.id == tx.account_id)
             .ok_or_else(|| format!("no sandbox account {}", tx.account_id))?;
-        if tx.id.is_empty() {
-            tx.id = random_token("tx_");
-        }
-        let now = chrono::Utc::now();
-        let created = if tx.created.is_empty() {
-            now
-        } else {
-            transactions::resolve_created(&tx.created, now).ok_or("created must be RFC 3339 or like -2h")?
-        };
-        tx.created = created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         if tx.decline_reason.is_none() {
             account.balance += tx.amount;
             if tx.amount < 0 && tx.pot_id.is_none() {
@@ -887,13 +999,79 @@ impl World {
             }
         }
         let id = tx.id.clone();
-        self.data.transactions.push(tx);
+        self.push_transaction(tx);
         Ok(id)
+    }
+
+    fn push_transaction(&mut self, tx: TransactionFixture) {
+        self.data.transactions.push(tx);
+        self.ledger
+            .insert(&self.data.transactions, self.data.transactions.len() - 1);
+    }
+
+    /// Changes a stored transaction as Monzo does after the fact
+    /// (`POST /_sandbox/transaction/update`): settles it, changes its amount, or
+    /// declines it. The account's balance follows (a declined transaction never moved
+    /// money), and so does spending today when the transaction was made today (UTC,
+    /// on the sandbox's clock).
+    pub fn update_transaction(&mut self, change: TransactionChange) -> Result<(), String> {
+        if change.decline_reason.as_deref() == Some("") {
+            return Err("decline_reason must not be empty".into());
+        }
+        let now = self.now();
+        let row = self
+            .ledger
+            .row(&change.id)
+            .ok_or_else(|| format!("no sandbox transaction {}", change.id))?;
+        let tx = self
+            .data
+            .transactions
+            .get_mut(row)
+            .ok_or_else(|| format!("no sandbox transaction {}", change.id))?;
+        let before = money_moved(tx, now);
+        if let Some(amount) = change.amount {
+            tx.amount = amount;
+        }
+        match change.pending {
+            Some(true) => tx.pending = true,
+            Some(false) if tx.pending => {
+                tx.pending = false;
+                tx.settled = Some(rfc3339(now));
+            }
+            _ => {}
+        }
+        if let Some(reason) = change.decline_reason {
+            tx.decline_reason = Some(reason);
+            tx.pending = false;
+        }
+        let after = money_moved(tx, now);
+        let account_id = tx.account_id.clone();
+        if let Some(account) = self.data.accounts.iter_mut().find(|a| a.id == account_id) {
+            account.balance += after.0 - before.0;
+            account.spend_today += after.1 - before.1;
+        }
+        Ok(())
     }
 
     pub fn issued_tokens(&self) -> &[IssuedToken] {
         &self.issued
     }
+}
+
+/// What `tx` adds to its account's balance, and to spending today (made on `now`'s
+/// UTC day), both in minor units: nothing when declined.
+fn money_moved(tx: &TransactionFixture, now: DateTime<Utc>) -> (i64, i64) {
+    if tx.decline_reason.is_some() {
+        return (0, 0);
+    }
+    let today =
+        transactions::resolve_created(&tx.created, now).is_some_and(|at| at.date_naive() == now.date_naive());
+    let spent = if today && tx.amount < 0 && tx.pot_id.is_none() {
+        tx.amount
+    } else {
+        0
+    };
+    (tx.amount, spent)
 }
 
 #[cfg(test)]
@@ -1001,5 +1179,239 @@ mod tests {
             .balance(Some(&at), Some("acc_00009demodanacurrent"))
             .unwrap();
         assert_eq!(balance["total_balance"], json!(123456 + 150000 + 32075));
+    }
+
+    fn token_of(world: &mut World, who: &str) -> String {
+        signed_in(world, who)["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn read(world: &World, token: &str, account: &str, since: &str) -> Result<Value, ApiError> {
+        let query = transactions::Query {
+            since: Some(since),
+            before: None,
+            limit: Some("100"),
+            expand_merchant: false,
+        };
+        world.transactions(Some(token), Some(account), &query)
+    }
+
+    fn days_ago(world: &World, days: i64) -> String {
+        rfc3339(world.now() - TimeDelta::days(days))
+    }
+
+    #[test]
+    fn advancing_the_clock_past_five_minutes_closes_the_full_history() {
+        let mut world = World::new(Fixture::demo());
+        let token = token_of(&mut world, "Dana");
+        let old = days_ago(&world, 400);
+        assert!(read(&world, &token, "acc_00009demodanacurrent", &old).is_ok());
+        world.advance_clock(Duration::from_secs(299));
+        assert!(read(&world, &token, "acc_00009demodanacurrent", &old).is_ok());
+        world.advance_clock(Duration::from_secs(2));
+        let refused = read(&world, &token, "acc_00009demodanacurrent", &old).unwrap_err();
+        assert_eq!(
+            (refused.status, refused.code),
+            (403, "forbidden.verification_required")
+        );
+        // The last 90 days of the sandbox's now can still be read.
+        let recent = days_ago(&world, 89);
+        assert!(read(&world, &token, "acc_00009demodanacurrent", &recent).is_ok());
+    }
+
+    #[test]
+    fn advancing_the_clock_expires_access_tokens() {
+        let mut world = World::new(Fixture::demo());
+        let token = token_of(&mut world, "Dana");
+        world.advance_clock(Duration::from_secs(21_599));
+        assert!(world.accounts(Some(&token), None).is_ok());
+        world.advance_clock(Duration::from_secs(1));
+        assert_eq!(
+            world.accounts(Some(&token), None).unwrap_err().code,
+            "unauthorized.bad_access_token.expired"
+        );
+        let start = Utc::now();
+        assert!(world.now() >= start + TimeDelta::seconds(21_600));
+    }
+
+    #[test]
+    fn relative_ages_resolve_on_the_sandbox_clock_when_loaded() {
+        let mut world = World::new(Fixture::default());
+        world.advance_clock(Duration::from_secs(10 * 86_400));
+        world.load(Fixture::demo());
+        let tx = world
+            .fixture()
+            .transactions
+            .iter()
+            .find(|t| t.id == "tx_00009demo005")
+            .unwrap();
+        let created = transactions::resolve_created(&tx.created, Utc::now()).unwrap();
+        let expected = world.now() - TimeDelta::hours(3);
+        assert!(
+            (created - expected).num_seconds().abs() < 5,
+            "{created} vs {expected}"
+        );
+    }
+
+    #[test]
+    fn the_quota_blocks_per_client_and_user_until_the_clock_passes_the_block() {
+        let mut world = World::new(Fixture::demo());
+        let dana = token_of(&mut world, "Dana");
+        let alex = token_of(&mut world, "Alex");
+        world.set_quota(Some(Quota {
+            requests: 3,
+            window_secs: 300,
+            block_secs: 600,
+        }));
+        for _ in 0..3 {
+            assert_eq!(world.check_quota(Some(&dana)), Ok(()));
+        }
+        assert_eq!(world.check_quota(Some(&dana)), Err(600));
+        assert_eq!(world.check_quota(Some(&alex)), Ok(()), "Alex has his own quota");
+        assert_eq!(world.check_quota(Some("not a token")), Ok(()));
+        world.advance_clock(Duration::from_secs(250));
+        assert_eq!(world.check_quota(Some(&dana)), Err(350));
+        world.advance_clock(Duration::from_secs(350));
+        assert_eq!(world.check_quota(Some(&dana)), Ok(()));
+        world.set_quota(None);
+        for _ in 0..10 {
+            assert_eq!(world.check_quota(Some(&dana)), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_transaction_changes_after_the_fact() {
+        let mut world = World::new(Fixture::demo());
+        let token = token_of(&mut world, "Dana");
+        let balance = |world: &World| {
+            world.balance(Some(&token), Some("acc_00009demojoint")).unwrap()["balance"]
+                .as_i64()
+                .unwrap()
+        };
+        let wire = |world: &World, id: &str| {
+            let page = read(world, &token, "acc_00009demojoint", &days_ago(world, 1)).unwrap();
+            page["transactions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["id"] == id)
+                .cloned()
+                .unwrap()
+        };
+        let start = balance(&world);
+        assert_eq!(wire(&world, "tx_00009demo007")["settled"], "");
+        // Settled for more than was authorised.
+        world
+            .update_transaction(TransactionChange {
+                id: "tx_00009demo007".into(),
+                amount: Some(-4699),
+                pending: Some(false),
+                ..TransactionChange::default()
+            })
+            .unwrap();
+        let settled = wire(&world, "tx_00009demo007");
+        assert_eq!(settled["amount"], -4699);
+        let at = transactions::resolve_created(settled["settled"].as_str().unwrap(), Utc::now()).unwrap();
+        assert!((world.now() - at).num_seconds().abs() < 5);
+        assert_eq!(balance(&world), start - 100);
+        // Declined later: the money comes back.
+        world
+            .update_transaction(TransactionChange {
+                id: "tx_00009demo007".into(),
+                decline_reason: Some("INSUFFICIENT_FUNDS".into()),
+                ..TransactionChange::default()
+            })
+            .unwrap();
+        let declined = wire(&world, "tx_00009demo007");
+        assert_eq!(declined["decline_reason"], "INSUFFICIENT_FUNDS");
+        assert_eq!(declined["settled"], "");
+        assert_eq!(balance(&world), start + 4599);
+        assert!(world
+            .update_transaction(TransactionChange {
+                id: "tx_gone".into(),
+                ..TransactionChange::default()
+            })
+            .is_err());
+    }
+
+    #[test]
+    fn an_added_transaction_is_paged_and_can_be_updated() {
+        let mut world = World::new(Fixture::demo());
+        let token = token_of(&mut world, "Dana");
+        let mut tx = TransactionFixture::card_payment("acc_00009demodanacurrent", -500, Some("Tesco"));
+        tx.created = "-10d".into();
+        tx.pending = true;
+        let id = world.add_transaction(tx).unwrap();
+        let page = read(&world, &token, "acc_00009demodanacurrent", &days_ago(&world, 11)).unwrap();
+        let ids: Vec<&str> = page["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.first(), Some(&id.as_str()), "oldest first, in its place");
+        world
+            .update_transaction(TransactionChange {
+                id,
+                pending: Some(false),
+                ..TransactionChange::default()
+            })
+            .unwrap();
+    }
+
+    /// The whole benchmark household, paged as a history import would: every
+    /// account from its start, 100 at a time. The time is printed, not asserted.
+    #[test]
+    fn the_benchmark_household_pages_whole() {
+        let clock = std::time::Instant::now();
+        let mut world = World::new(Fixture::benchmark_household());
+        let generated = clock.elapsed();
+        let total = world.fixture().transactions.len();
+        assert!((90_000..=110_000).contains(&total), "{total} transactions");
+        let ana = token_of(&mut world, "Ana");
+        let cai = token_of(&mut world, "Cai");
+        let clock = std::time::Instant::now();
+        let (mut read_in_all, mut pages) = (0, 0);
+        for (token, account) in [
+            (&ana, "acc_bench_ana"),
+            (&ana, "acc_bench_joint"),
+            (&ana, "acc_bench_ben"),
+            (&cai, "acc_bench_cai"),
+        ] {
+            let mut since = "2000-01-01T00:00:00Z".to_owned();
+            let mut last_created = String::new();
+            loop {
+                let page = match read(&world, token, account, &since) {
+                    Ok(page) => page,
+                    Err(err) => {
+                        assert_eq!((err.status, account), (403, "acc_bench_ben"), "not Ana's");
+                        break;
+                    }
+                };
+                let list = page["transactions"].as_array().unwrap();
+                pages += 1;
+                for t in list {
+                    let created = t["created"].as_str().unwrap().to_owned();
+                    assert!(created > last_created, "strictly increasing");
+                    last_created = created;
+                }
+                read_in_all += list.len();
+                match list.last() {
+                    Some(last) if list.len() == 100 => since = last["id"].as_str().unwrap().to_owned(),
+                    _ => break,
+                }
+            }
+        }
+        println!(
+            "benchmark household: {total} transactions generated in {generated:?}; \
+             {read_in_all} read in {pages} pages in {:?}",
+            clock.elapsed()
+        );
+        let bens = world
+            .fixture()
+            .transactions
+            .iter()
+            .filter(|t| t.account_id == "acc_bench_ben")
+            .count();
+        assert_eq!(read_in_all + bens, total);
     }
 }

@@ -427,3 +427,172 @@ async fn pot_moves_as_monzo_documents_them() {
     assert_eq!(moves.len(), 2);
     assert!(moves.iter().all(|t| t["amount"] == -1000));
 }
+
+impl Session {
+    /// Dana signed in and approved; her access token.
+    async fn dana(&self) -> String {
+        let code = self.code("Dana").await;
+        let tokens: Value = self
+            .http
+            .post(self.url("/oauth2/token"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", DEMO_CLIENT_ID),
+                ("client_secret", DEMO_CLIENT_SECRET),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:5/cb"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        self.control("approve", json!({"user": "Dana"})).await;
+        tokens["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The sandbox's clock over HTTP: advancing it past five minutes closes the full
+/// history, and past the token's life expires it, with no real waiting.
+#[tokio::test]
+async fn the_clock_moves_on_demand() {
+    let s = Session::start().await;
+    let token = s.dana().await;
+    let since = "2021-01-01T00:00:00Z";
+    let old = format!("/transactions?account_id=acc_00009demodanacurrent&since={since}&limit=100");
+    let page: Value = s.get(&old, &token).await.json().await.unwrap();
+    let first = &page["transactions"][0];
+    assert!(first["id"].as_str().unwrap().starts_with("tx_gen_"), "{first}");
+    assert!(first["created"].as_str().unwrap() < "2021-03-01");
+
+    let moved: Value = s
+        .control("clock", json!({"advance_secs": 301}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339(moved["now"].as_str().unwrap()).unwrap();
+    assert!(now > chrono::Utc::now() + chrono::Duration::seconds(300));
+    let refused = s.get(&old, &token).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["code"],
+        "forbidden.verification_required"
+    );
+    s.sandbox.advance_clock(std::time::Duration::from_secs(21_600));
+    assert!(s.sandbox.now() > chrono::Utc::now() + chrono::Duration::seconds(21_900));
+    let expired = s.get("/accounts", &token).await;
+    assert_eq!(expired.status(), 401);
+}
+
+/// The quota over HTTP: the request over it and every one during the block answer
+/// 429 with Monzo's error and `Retry-After`; they count in the statistics; advancing
+/// the clock ends the block.
+#[tokio::test]
+async fn a_quota_blocks_like_the_reported_rate_limit() {
+    let s = Session::start().await;
+    let token = s.dana().await;
+    let set = s
+        .control(
+            "quota",
+            json!({"requests": 30, "window_secs": 300, "block_secs": 600}),
+        )
+        .await;
+    assert_eq!(set.status(), 200);
+    s.sandbox.reset_request_counts();
+    for _ in 0..30 {
+        assert_eq!(s.get("/accounts", &token).await.status(), 200);
+    }
+    let over = s
+        .get("/balance?account_id=acc_00009demodanacurrent", &token)
+        .await;
+    assert_eq!(over.status(), 429);
+    assert_eq!(over.headers()["retry-after"], "600");
+    assert_eq!(
+        over.json::<Value>().await.unwrap()["code"],
+        "rate_limited.too_many_requests"
+    );
+    s.sandbox.advance_clock(std::time::Duration::from_secs(400));
+    let during = s.get("/ping/whoami", &token).await;
+    assert_eq!(during.status(), 429);
+    assert_eq!(during.headers()["retry-after"], "200");
+    assert_eq!(s.sandbox.total_requests(), 32, "429s count like any request");
+    s.sandbox.advance_clock(std::time::Duration::from_secs(200));
+    assert_eq!(s.get("/accounts", &token).await.status(), 200);
+
+    let cleared = s.http.delete(s.url("/_sandbox/quota")).send().await.unwrap();
+    assert_eq!(cleared.status(), 200);
+    for _ in 0..40 {
+        assert_eq!(s.get("/accounts", &token).await.status(), 200);
+    }
+}
+
+/// A stored transaction changed over HTTP: a pending one settles for a different
+/// amount; an unknown id is a 404.
+#[tokio::test]
+async fn a_transaction_is_settled_for_another_amount() {
+    let s = Session::start().await;
+    s.control("approve", json!({"user": "Alex"})).await;
+    let token = s.dana().await;
+    let since =
+        (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let path = format!("/transactions?account_id=acc_00009demojoint&since={since}");
+    let sainsburys = |page: Value| {
+        page["transactions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == "tx_00009demo007")
+            .cloned()
+            .unwrap()
+    };
+    let before = sainsburys(s.get(&path, &token).await.json().await.unwrap());
+    assert_eq!(before["settled"], "");
+    let changed = s
+        .control(
+            "transaction/update",
+            json!({"id": "tx_00009demo007", "amount": -4650, "pending": false}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    let after = sainsburys(s.get(&path, &token).await.json().await.unwrap());
+    assert_eq!(after["amount"], -4650);
+    assert_ne!(after["settled"], "");
+    let unknown = s
+        .control("transaction/update", json!({"id": "tx_nope", "pending": false}))
+        .await;
+    assert_eq!(unknown.status(), 404);
+}
+
+/// Generated transfers between own accounts name the other account and its owner in
+/// Monzo's `counterparty` object.
+#[tokio::test]
+async fn own_account_transfers_carry_the_counterparty() {
+    let s = Session::start().await;
+    let token = s.dana().await;
+    let mut since = "2021-01-01T00:00:00Z".to_owned();
+    let transfer = loop {
+        let page: Value = s
+            .get(
+                &format!("/transactions?account_id=acc_00009demojoint&since={since}&limit=100"),
+                &token,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let list = page["transactions"].as_array().unwrap();
+        if let Some(t) = list.iter().find(|t| t["counterparty"]["account_id"].is_string()) {
+            break t.clone();
+        }
+        since = list.last().unwrap()["id"].as_str().unwrap().to_owned();
+    };
+    let other = transfer["counterparty"]["account_id"].as_str().unwrap();
+    assert!(other.starts_with("acc_00009demo"), "{transfer}");
+    assert!(transfer["counterparty"]["user_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("user_00009demo"));
+    assert_eq!(transfer["category"], "transfers");
+}
