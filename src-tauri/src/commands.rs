@@ -375,7 +375,9 @@ async fn login(
             output::line(&said)
         }
         Err(Error::EngineRunning { role, .. }) => {
-            output::note(&format!("The running monzo-tray ({role}) imports {person}'s history now."));
+            output::note(&format!(
+                "The running monzo-tray ({role}) imports {person}'s history now."
+            ));
             Ok(())
         }
         Err(err) => Err(err.into()),

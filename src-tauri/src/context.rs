@@ -88,19 +88,14 @@ impl AppContext {
             Engine::new(Arc::new(household), http, api, EngineConfig::default()).with_history(history),
         );
         let service = AppService::new(engine, redirect_port, tokio::sync::watch::Sender::new(None));
-        Ok(Self {
-            service,
-            _demo: demo,
-        })
+        Ok(Self { service, _demo: demo })
     }
 }
 
 /// Opens the household's history database under `data_dir`, saying (standard
 /// error) if a broken one was set aside.
 pub fn open_history(data_dir: &std::path::Path, household: &Household) -> anyhow::Result<Arc<HistoryStore>> {
-    let id = household
-        .household_id()
-        .unwrap_or_else(|| "in-memory".to_owned());
+    let id = household.household_id().unwrap_or_else(|| "in-memory".to_owned());
     let store = HistoryStore::open(&history_path(data_dir, &id))?;
     if let Some(warning) = &store.warning {
         eprintln!("monzo-tray: {warning}");

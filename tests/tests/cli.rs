@@ -225,7 +225,10 @@ fn pasted_url_then_approval_in_the_app_without_signing_in_again() {
     login.write_line(&landed);
     // With no engine running, login waits for the approval to import the history
     // while Monzo's 5 minutes last.
-    login.wait_for_stderr("Waiting for Alex to approve access in the Monzo app", Duration::from_secs(20));
+    login.wait_for_stderr(
+        "Waiting for Alex to approve access in the Monzo app",
+        Duration::from_secs(20),
+    );
 
     let (json, _, _) = status_json(&desktop, &monzo);
     assert_eq!(json["people"][0]["state"], "awaiting_approval");
@@ -235,7 +238,10 @@ fn pasted_url_then_approval_in_the_app_without_signing_in_again() {
     let (status, stdout, stderr) = login.finish(Duration::from_secs(30));
     assert!(status.success(), "{stderr}");
     assert!(stdout.contains("approve access"), "{stdout}");
-    assert!(stdout.contains("Alex's history: back to"), "imported once approved: {stdout}");
+    assert!(
+        stdout.contains("Alex's history: back to"),
+        "imported once approved: {stdout}"
+    );
     let (json, _, _) = status_json(&desktop, &monzo);
     assert_eq!(json["people"][0]["state"], "live");
     assert_eq!(json["people"][0]["accounts"].as_array().unwrap().len(), 3);

@@ -30,7 +30,7 @@ use crate::error::Error;
 use crate::history::import::in_full_read_window;
 use crate::history::{observe::observe, HistoryError, HistoryStore};
 use crate::settings::PersonSettings;
-use crate::snapshot::PersonSnapshot;
+use crate::snapshot::{ConnectionState, PersonSnapshot};
 use crate::sync::lock;
 use crate::transactions::Transaction;
 
@@ -84,7 +84,12 @@ impl HistoryKeeping {
     }
 
     /// Records a poll's balances, pots and accounts.
-    pub(crate) fn after_poll(&self, settings: &[PersonSettings], people: &[PersonSnapshot], at: chrono::DateTime<chrono::Utc>) {
+    pub(crate) fn after_poll(
+        &self,
+        settings: &[PersonSettings],
+        people: &[PersonSnapshot],
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
         if let Some(store) = &self.store {
             self.noted(observe(store, settings, people, at));
         }
@@ -153,9 +158,22 @@ impl Engine {
             .filter(|p| p.keep_history)
             .collect();
         let snapshot = self.snapshot();
+        // A stale person (held back by a 429, or Monzo in trouble) keeps the accounts
+        // last read: the import follows its own hold, and fails alone otherwise.
         let people: Vec<PersonSnapshot> = settings
             .iter()
-            .map(|p| snapshot.people.iter().find(|s| s.id == p.id).cloned().unwrap_or_default())
+            .map(|p| {
+                let mut seen = snapshot
+                    .people
+                    .iter()
+                    .find(|s| s.id == p.id)
+                    .cloned()
+                    .unwrap_or_default();
+                if seen.state == ConnectionState::Stale {
+                    seen.state = ConnectionState::Live;
+                }
+                seen
+            })
             .collect();
         let mut by_reader: BTreeMap<String, (PersonSettings, Vec<String>)> = BTreeMap::new();
         for (reader, account, _) in shown_accounts(&settings, &people) {
@@ -177,16 +195,23 @@ impl Engine {
     }
 
     /// One person's round: import pages within the budget, then the re-reads due.
-    async fn import_for(&self, store: Arc<HistoryStore>, person: PersonSettings, accounts: Vec<String>) -> ImportRound {
+    async fn import_for(
+        &self,
+        store: Arc<HistoryStore>,
+        person: PersonSettings,
+        accounts: Vec<String>,
+    ) -> ImportRound {
         let poll = self.person_poll(&person.id);
         let mut round = ImportRound::default();
         let clock = self.household.clock().clone();
         let mut budget_left = true;
-        while budget_left && poll.deferred().is_none() {
+        while budget_left && !poll.history_held(clock.now()) {
             let Some(steps) = self.history.noted(store.import_steps(&person, &accounts)) else {
                 return round;
             };
-            let Some(step) = steps.into_iter().next() else { break };
+            let Some(step) = steps.into_iter().next() else {
+                break;
+            };
             let now = clock.now();
             budget_left = in_full_read_window(&person, now);
             round.pages += 1;
@@ -204,9 +229,10 @@ impl Engine {
                 }
                 Err(err) if is_verification_required(&err) => {
                     tracing::info!(person = %person.name, account = %step.account_id, "Monzo's 5 minutes for the full history are over; the rest waits for a new sign-in");
-                    self.history.noted(store.cut_import(&person, &step.account_id, now));
+                    self.history
+                        .noted(store.cut_import(&person, &step.account_id, now));
                 }
-                Err(err) if self.held_back(&poll, &err) => break,
+                Err(err) if self.held_back(&poll, &err, clock.now()) => break,
                 Err(err) if is_unreadable(&err, &step.account_id) => {
                     self.history.noted(store.end_import(&step.account_id));
                 }
@@ -220,10 +246,10 @@ impl Engine {
             .import_steps(&person, &accounts)
             .is_ok_and(|steps| !steps.is_empty());
         for account in &accounts {
-            if poll.deferred().is_some() {
+            let now = clock.now();
+            if poll.history_held(now) {
                 break;
             }
-            let now = clock.now();
             let Some(Some(from)) = self.history.noted(store.recheck_due(account, now)) else {
                 continue;
             };
@@ -233,26 +259,38 @@ impl Engine {
                     self.history.keep_read(account, &read);
                     self.history.noted(store.rechecked(account, now));
                 }
-                Err(err) if self.held_back(&poll, &err) => break,
+                Err(err) if self.held_back(&poll, &err, clock.now()) => break,
                 Err(err) if is_unreadable(&err, account) => {
                     self.history.noted(store.rechecked(account, now));
                 }
-                Err(err) => tracing::warn!(person = %person.name, code = err.code(), "history re-read failed"),
+                Err(err) => {
+                    tracing::warn!(person = %person.name, code = err.code(), "history re-read failed")
+                }
             }
         }
         round
     }
 
     /// A 429: every request of the person waits `Retry-After` (else the default).
-    fn held_back(&self, poll: &super::person::PersonPoll, err: &Error) -> bool {
+    fn held_back(
+        &self,
+        poll: &super::person::PersonPoll,
+        err: &Error,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
         let Error::RateLimited { retry_after } = err else {
             return false;
         };
-        poll.hold_back(retry_after.unwrap_or(DEFAULT_RATE_LIMIT_PAUSE));
+        poll.hold_back(retry_after.unwrap_or(DEFAULT_RATE_LIMIT_PAUSE), now);
         true
     }
 
-    async fn read_page(&self, person: &PersonSettings, account_id: &str, since: &str) -> crate::error::Result<Vec<Transaction>> {
+    async fn read_page(
+        &self,
+        person: &PersonSettings,
+        account_id: &str,
+        since: &str,
+    ) -> crate::error::Result<Vec<Transaction>> {
         let api = &self.api;
         let wire = self
             .sessions

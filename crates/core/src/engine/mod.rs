@@ -27,9 +27,9 @@ use futures::future::{join_all, try_join_all};
 use tokio::sync::{broadcast, watch, Notify, Semaphore};
 use tokio::time::Instant;
 
-pub use self::history::{ImportRound, DEFAULT_RATE_LIMIT_PAUSE};
 use self::accounts::{is_account_gone, Listed};
 use self::history::HistoryKeeping;
+pub use self::history::{ImportRound, DEFAULT_RATE_LIMIT_PAUSE};
 use self::person::{ApprovalChange, Fetched, PersonPoll};
 use self::transactions::{read_all_since, TransactionReading};
 use crate::account_types::is_hidden_account_type;
@@ -194,7 +194,8 @@ impl Engine {
                 &self.history,
             )
             .await;
-        self.history.after_poll(&settings, &people, self.household.clock().now());
+        self.history
+            .after_poll(&settings, &people, self.household.clock().now());
         self.history.polled.notify_one();
         let snapshot = Snapshot { people, recent };
         self.snapshot.send_replace(snapshot.clone());
@@ -206,7 +207,8 @@ impl Engine {
     pub async fn poll_balances(&self) -> Snapshot {
         let settings = self.people_to_poll();
         let people = join_all(settings.iter().map(|person| self.poll_person(person))).await;
-        self.history.after_poll(&settings, &people, self.household.clock().now());
+        self.history
+            .after_poll(&settings, &people, self.household.clock().now());
         let snapshot = Snapshot {
             people,
             recent: Default::default(),

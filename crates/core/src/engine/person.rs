@@ -62,6 +62,9 @@ pub(crate) struct PersonPoll {
     last: std::sync::Mutex<Option<PersonSnapshot>>,
     /// Monzo asked us (Retry-After) not to come back before this.
     not_before: std::sync::Mutex<Option<Instant>>,
+    /// The same on the household's clock, for the history import: its rounds are
+    /// driven by that clock, so tests and the benchmark can pass a block at once.
+    held_until: std::sync::Mutex<Option<DateTime<Utc>>>,
     pub(crate) accounts: AccountListCache,
 }
 
@@ -75,10 +78,22 @@ impl PersonPoll {
             .map(|until| until - now)
     }
 
-    /// Holds every request of this person back for `wait` (Monzo's Retry-After met
-    /// by a request outside the poll, e.g. the history import).
-    pub(crate) fn hold_back(&self, wait: Duration) {
+    /// Holds every request of this person back for `wait` from `now` (Monzo's
+    /// Retry-After met by a request outside the poll, e.g. the history import).
+    pub(crate) fn hold_back(&self, wait: Duration, now: DateTime<Utc>) {
         *lock(&self.not_before) = Some(Instant::now() + wait);
+        self.hold_history(wait, now);
+    }
+
+    fn hold_history(&self, wait: Duration, now: DateTime<Utc>) {
+        let until = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        *lock(&self.held_until) = Some(until);
+    }
+
+    /// Whether Monzo's last Retry-After still holds the history import back at `now`
+    /// (the household's clock).
+    pub(crate) fn history_held(&self, now: DateTime<Utc>) -> bool {
+        lock(&self.held_until).is_some_and(|until| now < until)
     }
 
     /// Turns one poll's `result` into the person's snapshot at `now`, keeps it as
@@ -111,11 +126,16 @@ impl PersonPoll {
                 if state == ConnectionState::AwaitingApproval && approved_at.take().is_some() {
                     change = ApprovalChange::Withdrawn;
                 }
-                if let Error::RateLimited {
-                    retry_after: Some(wait),
-                } = &err
+                // A fresh 429, not the hold-back echoed by `deferred`: the hold starts now.
+                if let (
+                    Error::RateLimited {
+                        retry_after: Some(wait),
+                    },
+                    None,
+                ) = (&err, self.deferred())
                 {
                     *lock(&self.not_before) = Some(Instant::now() + *wait);
+                    self.hold_history(*wait, now);
                 }
                 tracing::info!(person = %person.name, state = state.as_str(), code = err.code(), "person not live");
                 let previous = lock(&self.last).clone().unwrap_or_default();

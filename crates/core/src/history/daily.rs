@@ -189,7 +189,9 @@ impl HistoryStore {
             for row in rows {
                 let (account_id, name, currency, names, ids) = row?;
                 let ids: Vec<&str> = ids.split('\u{1f}').collect();
-                if !selection.people.is_empty() && !ids.iter().any(|id| selection.people.iter().any(|p| p == id)) {
+                if !selection.people.is_empty()
+                    && !ids.iter().any(|id| selection.people.iter().any(|p| p == id))
+                {
                     continue;
                 }
                 if let Some(wanted) = &selection.account {
@@ -253,7 +255,11 @@ impl HistoryStore {
         Ok(Some(days))
     }
 
-    fn last_recorded(&self, account_id: &str, pot_id: &str) -> Result<Option<(DateTime<Utc>, i64)>, HistoryError> {
+    fn last_recorded(
+        &self,
+        account_id: &str,
+        pot_id: &str,
+    ) -> Result<Option<(DateTime<Utc>, i64)>, HistoryError> {
         self.with(|db| {
             let row: Option<(String, i64)> = db
                 .query_row(
@@ -269,7 +275,10 @@ impl HistoryStore {
     /// The account's money-moving transactions (declined ones left out) as a running
     /// sum, and its pot transfers by pot.
     #[allow(clippy::type_complexity)]
-    fn amounts(&self, account_id: &str) -> Result<(Cumulative, BTreeMap<String, Vec<(DateTime<Utc>, i64)>>), HistoryError> {
+    fn amounts(
+        &self,
+        account_id: &str,
+    ) -> Result<(Cumulative, BTreeMap<String, Vec<(DateTime<Utc>, i64)>>), HistoryError> {
         self.with(|db| {
             let mut query = db.prepare_cached(
                 "SELECT created, amount, pot_id FROM transactions WHERE account_id = ?1 AND declined = 0",
@@ -277,7 +286,11 @@ impl HistoryStore {
             let mut all = Vec::new();
             let mut transfers: BTreeMap<String, Vec<(DateTime<Utc>, i64)>> = BTreeMap::new();
             let rows = query.query_map([account_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
             })?;
             for row in rows {
                 let (created, amount, pot) = row?;
@@ -351,9 +364,16 @@ impl PotHistory {
         if seen > 0 {
             return (self.observed[seen - 1].1, false);
         }
-        let (anchor_at, anchor) = self.observed.first().copied().unwrap_or((DateTime::<Utc>::MAX_UTC, 0));
+        let (anchor_at, anchor) = self
+            .observed
+            .first()
+            .copied()
+            .unwrap_or((DateTime::<Utc>::MAX_UTC, 0));
         // Money into the pot is negative on the account: earlier, the pot held less.
-        (anchor + self.transfers.before(anchor_at) - self.transfers.before(t), true)
+        (
+            anchor + self.transfers.before(anchor_at) - self.transfers.before(t),
+            true,
+        )
     }
 }
 
@@ -369,7 +389,11 @@ mod tests {
     }
     use crate::transactions::example_payment;
 
-    fn store_with(transactions: &[(&str, &str, i64, Option<&str>, bool)], balance_at: &str, balance: i64) -> HistoryStore {
+    fn store_with(
+        transactions: &[(&str, &str, i64, Option<&str>, bool)],
+        balance_at: &str,
+        balance: i64,
+    ) -> HistoryStore {
         let store = HistoryStore::in_memory().unwrap();
         store
             .with(|db| {
@@ -381,12 +405,14 @@ mod tests {
             .unwrap();
         let list: Vec<_> = transactions
             .iter()
-            .map(|(id, created, minor, pot, declined)| crate::transactions::Transaction {
-                created: at(created),
-                pot_id: pot.map(str::to_owned),
-                declined: *declined,
-                ..example_payment(id, *minor, "Shop", &[]).transaction
-            })
+            .map(
+                |(id, created, minor, pot, declined)| crate::transactions::Transaction {
+                    created: at(created),
+                    pot_id: pot.map(str::to_owned),
+                    declined: *declined,
+                    ..example_payment(id, *minor, "Shop", &[]).transaction
+                },
+            )
             .collect();
         store.keep_transactions("acc_1", &list).unwrap();
         store
@@ -467,7 +493,12 @@ mod tests {
             .collect();
         assert_eq!(
             pots,
-            [(0, true, 10_000), (3_000, true, 10_000), (2_000, true, 10_000), (2_000, false, 10_000)]
+            [
+                (0, true, 10_000),
+                (3_000, true, 10_000),
+                (2_000, true, 10_000),
+                (2_000, false, 10_000)
+            ]
         );
     }
 }

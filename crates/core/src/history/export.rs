@@ -63,11 +63,7 @@ impl HistoryStore {
     /// Writes the transactions of `selection`'s accounts (made on its UK days) to
     /// `out`, oldest first; returns how many. Errors: the database, or `out` (a
     /// closed pipe is the caller's to handle).
-    pub fn export_transactions(
-        &self,
-        selection: &Selection,
-        out: impl Write,
-    ) -> Result<usize, HistoryError> {
+    pub fn export_transactions(&self, selection: &Selection, out: impl Write) -> Result<usize, HistoryError> {
         // Stored times compare as text: "" is before every time, "~" after.
         let from = selection
             .from
@@ -81,10 +77,7 @@ impl HistoryStore {
         let mut writer = csv_writer(out);
         let written = |e: csv::Error| HistoryError::Input(format!("The CSV could not be written: {e}"));
         writer.write_record(HEADER).map_err(written)?;
-        let accounts: Vec<String> = self
-            .daily_accounts(selection)?
-            .into_iter()
-            .collect();
+        let accounts: Vec<String> = self.daily_accounts(selection)?.into_iter().collect();
         let mut count = 0;
         for account_id in accounts {
             let rows: Vec<Vec<String>> = self.with(|db| {

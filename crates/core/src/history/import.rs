@@ -70,10 +70,14 @@ impl HistoryStore {
             let mut steps = Vec::new();
             for account_id in account_ids {
                 let row: Option<(Option<String>, Option<String>, Option<String>)> = query
-                    .query_row(params![account_id, sign_in], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .query_row(params![account_id, sign_in], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
                     .optional()?;
                 if let Some((since, opened, reached)) = row {
-                    let since = since.or(opened.clone()).unwrap_or_else(|| BEFORE_MONZO.to_owned());
+                    let since = since
+                        .or(opened.clone())
+                        .unwrap_or_else(|| BEFORE_MONZO.to_owned());
                     let reached = reached.or(opened).as_deref().and_then(read_time);
                     steps.push(ImportStep {
                         account_id: account_id.clone(),
@@ -113,8 +117,11 @@ impl HistoryStore {
     /// import is over.
     pub(crate) fn end_import(&self, account_id: &str) -> Result<(), HistoryError> {
         self.with(|db| {
-            db.execute("UPDATE accounts SET import_done = 1 WHERE account_id = ?1", [account_id])
-                .map(drop)
+            db.execute(
+                "UPDATE accounts SET import_done = 1 WHERE account_id = ?1",
+                [account_id],
+            )
+            .map(drop)
         })
     }
 

@@ -74,8 +74,11 @@ pub(crate) fn end_of_uk_day(day: NaiveDate) -> DateTime<Utc> {
 
 /// Reads a date given on the command line (`YYYY-MM-DD`).
 pub fn parse_day(text: &str, flag: &str) -> Result<NaiveDate, HistoryError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| HistoryError::Input(format!("{flag} takes a date as YYYY-MM-DD, e.g. 2026-03-31; \"{text}\" is not one.")))
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        HistoryError::Input(format!(
+            "{flag} takes a date as YYYY-MM-DD, e.g. 2026-03-31; \"{text}\" is not one."
+        ))
+    })
 }
 
 #[cfg(test)]

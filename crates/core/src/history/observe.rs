@@ -30,7 +30,12 @@ pub(crate) fn observe(
                     "INSERT INTO accounts (account_id, name, currency, opened) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (account_id) DO UPDATE SET name = excluded.name,
                         currency = excluded.currency, opened = COALESCE(excluded.opened, opened)",
-                    params![account.id, account.name, account.currency, account.opened.map(stored_time)],
+                    params![
+                        account.id,
+                        account.name,
+                        account.currency,
+                        account.opened.map(stored_time)
+                    ],
                 )?;
                 tx.execute(
                     "INSERT INTO account_people (account_id, person_id, person_name) VALUES (?1, ?2, ?3)
@@ -45,7 +50,14 @@ pub(crate) fn observe(
                          ON CONFLICT (pot_id) DO UPDATE SET name = excluded.name",
                         params![pot.id, account.id, pot.name, pot.currency],
                     )?;
-                    record_if_changed(&tx, &account.id, &pot.id, pot.balance.to_minor(), &pot.currency, &when)?;
+                    record_if_changed(
+                        &tx,
+                        &account.id,
+                        &pot.id,
+                        pot.balance.to_minor(),
+                        &pot.currency,
+                        &when,
+                    )?;
                 }
             }
         }
@@ -67,9 +79,7 @@ fn record_if_changed(
     let mut last = tx.prepare_cached(
         "SELECT value FROM balances WHERE account_id = ?1 AND pot_id = ?2 ORDER BY at DESC LIMIT 1",
     )?;
-    let previous: Option<i64> = last
-        .query_row(params![account_id, pot_id], |row| row.get(0))
-        .ok();
+    let previous: Option<i64> = last.query_row(params![account_id, pot_id], |row| row.get(0)).ok();
     if previous != Some(value) {
         tx.execute(
             "INSERT INTO balances (account_id, pot_id, at, value, currency) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -107,15 +117,30 @@ mod tests {
         let account = snapshot::example_account();
         let pots = account.pots.len() as i64;
         let now = Utc::now();
-        observe(&store, std::slice::from_ref(&dana), &[live(vec![account.clone()])], now).unwrap();
+        observe(
+            &store,
+            std::slice::from_ref(&dana),
+            &[live(vec![account.clone()])],
+            now,
+        )
+        .unwrap();
         assert_eq!(rows(&store), 1 + pots);
-        observe(&store, std::slice::from_ref(&dana), &[live(vec![account.clone()])], now).unwrap();
+        observe(
+            &store,
+            std::slice::from_ref(&dana),
+            &[live(vec![account.clone()])],
+            now,
+        )
+        .unwrap();
         assert_eq!(rows(&store), 1 + pots, "nothing changed, nothing recorded");
         let mut changed = account;
         changed.balance = crate::money::Money::from_minor(1, crate::money::Currency::from_code("GBP"));
         observe(&store, std::slice::from_ref(&dana), &[live(vec![changed])], now).unwrap();
         assert_eq!(rows(&store), 2 + pots);
-        assert_eq!(store.last_balance(&snapshot::example_account().id, "").unwrap(), Some(1));
+        assert_eq!(
+            store.last_balance(&snapshot::example_account().id, "").unwrap(),
+            Some(1)
+        );
     }
 
     #[test]
@@ -123,7 +148,13 @@ mod tests {
         let store = HistoryStore::in_memory().unwrap();
         let mut dana = PersonSettings::example("p1", "Dana");
         dana.keep_history = false;
-        observe(&store, &[dana], &[live(vec![snapshot::example_account()])], Utc::now()).unwrap();
+        observe(
+            &store,
+            &[dana],
+            &[live(vec![snapshot::example_account()])],
+            Utc::now(),
+        )
+        .unwrap();
         assert_eq!(rows(&store), 0);
     }
 }

@@ -48,8 +48,11 @@ pub struct MonthSpending {
 
 /// The first day of the month `YYYY-MM`.
 pub fn parse_month(text: &str) -> Result<NaiveDate, HistoryError> {
-    NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
-        .map_err(|_| HistoryError::Input(format!("--month takes a month as YYYY-MM, e.g. 2026-03; \"{text}\" is not one.")))
+    NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d").map_err(|_| {
+        HistoryError::Input(format!(
+            "--month takes a month as YYYY-MM, e.g. 2026-03; \"{text}\" is not one."
+        ))
+    })
 }
 
 type Totals = BTreeMap<(String, String), i64>;
@@ -64,7 +67,12 @@ fn ranked(totals: &Totals) -> Vec<CategorySpend> {
             amount: Money::from_minor(*minor, Currency::from_code(currency)),
         })
         .collect();
-    list.sort_by(|a, b| b.amount.amount().cmp(&a.amount.amount()).then(a.category.cmp(&b.category)));
+    list.sort_by(|a, b| {
+        b.amount
+            .amount()
+            .cmp(&a.amount.amount())
+            .then(a.category.cmp(&b.category))
+    });
     list
 }
 
@@ -87,7 +95,13 @@ impl HistoryStore {
                         OR t.counterparty_account_id NOT IN (SELECT account_id FROM accounts))",
             )?;
             let rows = query.query_map(params![stored_time(start), stored_time(end)], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get::<_, Option<String>>(4)?.unwrap_or_default()))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                ))
             })?;
             rows.collect()
         })?;
@@ -194,7 +208,10 @@ mod tests {
         );
         let names: Vec<&str> = march.spenders.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["Dana", "Joint Account"]);
-        assert_eq!(minor(&march.spenders[1].categories), [("eating_out".to_owned(), 1_200)]);
+        assert_eq!(
+            minor(&march.spenders[1].categories),
+            [("eating_out".to_owned(), 1_200)]
+        );
         assert!(parse_month("March").is_err());
     }
 }

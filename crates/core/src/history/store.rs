@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection};
 #[cfg(test)]
 use rusqlite::OptionalExtension;
+use rusqlite::{params, Connection};
 use rusqlite_migration::{Migrations, M};
 
 use super::HistoryError;
@@ -301,7 +301,11 @@ impl HistoryStore {
     }
 }
 
-fn upsert(tx: &rusqlite::Transaction<'_>, account_id: &str, transactions: &[Transaction]) -> rusqlite::Result<usize> {
+fn upsert(
+    tx: &rusqlite::Transaction<'_>,
+    account_id: &str,
+    transactions: &[Transaction],
+) -> rusqlite::Result<usize> {
     let mut added = 0;
     let mut exists = tx.prepare_cached("SELECT 1 FROM transactions WHERE id = ?1")?;
     let mut write = tx.prepare_cached(
@@ -403,7 +407,11 @@ mod tests {
         let store = HistoryStore::open(&path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        let folder = std::fs::metadata(path.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+        let folder = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(folder, 0o700);
         let journal: String = store
             .with(|db| db.query_row("PRAGMA journal_mode", [], |r| r.get(0)))

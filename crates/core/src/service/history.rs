@@ -104,7 +104,9 @@ impl AppService {
         let to = day(query.to.as_deref(), "--to")?;
         if let (Some(from), Some(to)) = (from, to) {
             if from > to {
-                return Err(Error::InvalidInput(format!("--from ({from}) is after --to ({to}).")));
+                return Err(Error::InvalidInput(format!(
+                    "--from ({from}) is after --to ({to})."
+                )));
             }
         }
         Ok(Selection {
@@ -124,7 +126,10 @@ impl AppService {
         };
         for person in self.household().settings().people {
             if !person.keep_history {
-                notes.push(format!("{} keeps no history (turned off in the window).", person.name));
+                notes.push(format!(
+                    "{} keeps no history (turned off in the window).",
+                    person.name
+                ));
                 continue;
             }
             if let Some(sentence) = store
@@ -207,12 +212,20 @@ impl AppService {
             out.push_str("  nothing spent (or no history for that month)\n");
         }
         for category in &spending.categories {
-            out.push_str(&format!("  {:<20} {:>14}\n", category.category, category.amount.display()));
+            out.push_str(&format!(
+                "  {:<20} {:>14}\n",
+                category.category,
+                category.amount.display()
+            ));
         }
         for spender in &spending.spenders {
             out.push_str(&format!("\n{}\n", spender.name));
             for category in &spender.categories {
-                out.push_str(&format!("  {:<20} {:>14}\n", category.category, category.amount.display()));
+                out.push_str(&format!(
+                    "  {:<20} {:>14}\n",
+                    category.category,
+                    category.amount.display()
+                ));
             }
         }
         Ok(out)
@@ -221,7 +234,12 @@ impl AppService {
     /// Waits (at most `wait`) for `name`'s in-app approval, then imports their whole
     /// history while Monzo's 5 minutes last, telling `progress` how it goes: what
     /// `login` does when no engine runs. Returns the last sentence.
-    pub async fn import_after_sign_in(&self, name: &str, wait: Duration, progress: impl Fn(&str)) -> Result<String> {
+    pub async fn import_after_sign_in(
+        &self,
+        name: &str,
+        wait: Duration,
+        progress: impl Fn(&str),
+    ) -> Result<String> {
         let person = self.household().person(name)?;
         let until = tokio::time::Instant::now() + wait;
         let mut told = false;
@@ -240,7 +258,9 @@ impl AppService {
                 ));
             }
             if !told {
-                progress(&format!("Waiting for {name} to approve access in the Monzo app, to import their history…"));
+                progress(&format!(
+                    "Waiting for {name} to approve access in the Monzo app, to import their history…"
+                ));
                 told = true;
             }
             tokio::time::sleep(Duration::from_secs(3)).await;
@@ -296,7 +316,17 @@ fn history_csv(balances: &DailyBalances) -> Result<String> {
     let mut writer = crate::history::export::csv_writer(Vec::new());
     let failed = |e: csv::Error| Error::InvalidInput(format!("could not write CSV: {e}"));
     writer
-        .write_record(["date", "account_id", "account", "people", "currency", "balance", "pots", "total", "pots_rebuilt"])
+        .write_record([
+            "date",
+            "account_id",
+            "account",
+            "people",
+            "currency",
+            "balance",
+            "pots",
+            "total",
+            "pots_rebuilt",
+        ])
         .map_err(failed)?;
     for account in &balances.accounts {
         let people = crate::history::export::safe_cell(&account.people.join(" & "));
@@ -334,7 +364,9 @@ fn history_csv(balances: &DailyBalances) -> Result<String> {
                 .map_err(failed)?;
         }
     }
-    let bytes = writer.into_inner().map_err(|e| Error::InvalidInput(format!("could not write CSV: {e}")))?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| Error::InvalidInput(format!("could not write CSV: {e}")))?;
     String::from_utf8(bytes).map_err(|e| Error::InvalidInput(format!("could not write CSV: {e}")))
 }
 
