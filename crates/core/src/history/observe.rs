@@ -27,12 +27,13 @@ pub(crate) fn observe(
             }
             for account in &seen.accounts {
                 tx.execute(
-                    "INSERT INTO accounts (account_id, name, currency, opened) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (account_id) DO UPDATE SET name = excluded.name,
+                    "INSERT INTO accounts (account_id, name, account_type, currency, opened) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (account_id) DO UPDATE SET name = excluded.name, account_type = excluded.account_type,
                         currency = excluded.currency, opened = COALESCE(excluded.opened, opened)",
                     params![
                         account.id,
                         account.name,
+                        account.account_type,
                         account.currency,
                         account.opened.map(stored_time)
                     ],

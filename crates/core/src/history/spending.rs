@@ -5,7 +5,8 @@
 //! declined transactions (they moved no money), money in that is not a refund
 //! (salary, transfers in), and transfers between the household's own accounts
 //! (`counterparty.account_id` is one of them). A joint account's spending is shown
-//! once, as the joint account's, not as either owner's.
+//! once, as the joint account's, not as either owner's (a joint account is one of
+//! Monzo's `*_joint` types, or one two people of the household see).
 
 use std::collections::BTreeMap;
 
@@ -87,7 +88,7 @@ impl HistoryStore {
         let rows: Vec<(String, i64, String, bool, String)> = self.with(|db| {
             let mut query = db.prepare(
                 "SELECT t.category, t.amount, t.currency, t.merchant IS NOT NULL,
-                    (SELECT CASE WHEN COUNT(*) > 1 THEN a.name ELSE MIN(p.person_name) END
+                    (SELECT CASE WHEN COUNT(*) > 1 OR a.account_type LIKE '%joint%' THEN a.name ELSE MIN(p.person_name) END
                      FROM account_people p WHERE p.account_id = t.account_id)
                  FROM transactions t JOIN accounts a ON a.account_id = t.account_id
                  WHERE t.created >= ?1 AND t.created < ?2 AND t.declined = 0 AND t.pot_id IS NULL

@@ -34,6 +34,7 @@ fn migrations() -> Migrations<'static> {
         "CREATE TABLE accounts (
             account_id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
+            account_type TEXT NOT NULL DEFAULT '',
             currency TEXT NOT NULL,
             opened TEXT,
             import_since TEXT,
