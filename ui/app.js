@@ -209,6 +209,16 @@ function renderPerson(person) {
     }
   });
   const approval = person.approval_line ? el("p", { class: "hint" }, person.approval_line) : "";
+  const keepHistory = el("input", { type: "checkbox", class: "keep-history", checked: person.keep_history });
+  keepHistory.addEventListener("change", async () => {
+    try {
+      await invoke("set_keep_history", { personId: person.id, on: keepHistory.checked });
+    } catch (err) {
+      keepHistory.checked = !keepHistory.checked;
+      $("people-error").textContent = message(err);
+    }
+  });
+  const historyLine = person.history_line ? el("p", { class: "hint history-line" }, person.history_line) : "";
   return el(
     "li",
     { class: `person state-${person.state}`, "data-id": person.id, "data-state": person.state },
@@ -217,6 +227,8 @@ function renderPerson(person) {
     approval,
     accounts,
     el("label", { class: "check notify-line" }, notify, ` Notify me of ${person.name}'s new transactions`),
+    el("label", { class: "check history-toggle" }, keepHistory, ` Keep ${person.name}'s money history on this computer (turning it off deletes it)`),
+    historyLine,
     el("div", { class: "actions" }, reconnect, remove),
   );
 }

@@ -159,6 +159,11 @@ async fn sign_in_approve_see_balances_paste_and_remove_in_the_real_webview() {
     )
     .await;
     step(
+        "the_history_is_imported_and_can_be_turned_off",
+        the_history_is_imported_and_can_be_turned_off(&world),
+    )
+    .await;
+    step(
         "the_tray_lists_balances_pots_and_actions",
         the_tray_lists_balances_pots_and_actions(&world),
     )
@@ -389,6 +394,39 @@ async fn approval_makes_the_person_live(w: &World) {
         balances.contains("£3,055.31") && balances.contains("Holiday ☀️"),
         "{balances}"
     );
+}
+
+/// Once approved, the engine imports Dana's whole history while Monzo's 5 minutes
+/// last, and the window says how far back it goes; turning it off deletes it (the
+/// line goes), turning it on again keeps it from then on.
+async fn the_history_is_imported_and_can_be_turned_off(w: &World) {
+    let World { client, .. } = w;
+    let line = eventually("Dana's history imported", WAIT, || async {
+        let line = person_button(client, "Dana", ".history-line")
+            .await?
+            .text()
+            .await
+            .ok()?;
+        line.starts_with("Dana's history: back to").then_some(line)
+    })
+    .await;
+    assert!(line.contains(" transactions"), "{line}");
+    let toggle = person_button(client, "Dana", ".keep-history").await.unwrap();
+    click_element(client, &toggle).await;
+    eventually("the history line gone", WAIT, || async {
+        person_button(client, "Dana", ".history-line")
+            .await
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    let toggle = person_button(client, "Dana", ".keep-history").await.unwrap();
+    click_element(client, &toggle).await;
+    eventually("history kept again", WAIT, || async {
+        let toggle = person_button(client, "Dana", ".keep-history").await?;
+        (toggle.prop("checked").await.ok()?.as_deref() == Some("true")).then_some(())
+    })
+    .await;
 }
 
 /// The tray menu, read over D-Bus: balances, totals, pots, actions.

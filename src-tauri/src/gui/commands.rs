@@ -98,6 +98,11 @@ fn set_poll_interval(shell: State<'_, Shell>, seconds: u64) -> Result<()> {
 }
 
 #[tauri::command]
+fn set_keep_history(shell: State<'_, Shell>, person_id: String, on: bool) -> Result<()> {
+    Ok(shell.service.set_keep_history(&person_id, on)?)
+}
+
+#[tauri::command]
 fn set_transaction_notifications(shell: State<'_, Shell>, person_id: String, on: bool) -> Result<()> {
     Ok(shell.service.set_transaction_notifications(&person_id, on)?)
 }
@@ -219,6 +224,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'st
         set_poll_interval,
         set_privacy,
         set_transaction_notifications,
+        set_keep_history,
         plan_pot_move,
         confirm_pot_move,
         cancel_pot_move,

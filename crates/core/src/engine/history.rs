@@ -110,6 +110,19 @@ pub struct ImportRound {
     pub pages: usize,
     /// Some account still has pages to import under the current sign-in.
     pub unfinished: bool,
+    /// Time spent waiting for Monzo's pages (import pages only).
+    pub reading: Duration,
+    /// Time spent storing them.
+    pub storing: Duration,
+}
+
+impl ImportRound {
+    fn add(&mut self, other: ImportRound) {
+        self.pages += other.pages;
+        self.unfinished = other.unfinished;
+        self.reading += other.reading;
+        self.storing += other.storing;
+    }
 }
 
 impl Engine {
@@ -124,9 +137,13 @@ impl Engine {
                 () = self.history.polled.notified() => {}
                 () = stop.cancelled() => return,
             }
-            tokio::select! {
-                _ = self.import_round() => {}
+            let round = tokio::select! {
+                round = self.import_round() => round,
                 () = stop.cancelled() => return,
+            };
+            if round.pages > 0 {
+                // Whoever shows the snapshot (the window) shows the history's progress.
+                self.snapshot.send_modify(|_| {});
             }
         }
     }
@@ -137,8 +154,7 @@ impl Engine {
         let mut total = ImportRound::default();
         loop {
             let round = self.import_round().await;
-            total.pages += round.pages;
-            total.unfinished = round.unfinished;
+            total.add(round);
             if round.pages == 0 || !round.unfinished {
                 return total;
             }
@@ -188,8 +204,9 @@ impl Engine {
             .map(|(person, accounts)| self.import_for(store.clone(), person, accounts));
         let mut total = ImportRound::default();
         for round in futures::future::join_all(rounds).await {
-            total.pages += round.pages;
-            total.unfinished |= round.unfinished;
+            let unfinished = total.unfinished || round.unfinished;
+            total.add(round);
+            total.unfinished = unfinished;
         }
         total
     }
@@ -215,15 +232,17 @@ impl Engine {
             let now = clock.now();
             budget_left = in_full_read_window(&person, now);
             round.pages += 1;
-            match self.read_page(&person, &step.account_id, &step.since).await {
+            let reading = std::time::Instant::now();
+            let page = self.read_page(&person, &step.account_id, &step.since).await;
+            round.reading += reading.elapsed();
+            match page {
                 Ok(page) => {
                     let done = page.len() < PAGE as usize;
                     let next = page.last().map(|t| t.id.clone());
-                    if self
-                        .history
-                        .noted(store.keep_import_page(&step.account_id, &page, next.as_deref(), done))
-                        .is_none()
-                    {
+                    let storing = std::time::Instant::now();
+                    let kept = store.keep_import_page(&step.account_id, &page, next.as_deref(), done);
+                    round.storing += storing.elapsed();
+                    if self.history.noted(kept).is_none() {
                         return round;
                     }
                 }

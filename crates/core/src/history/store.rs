@@ -141,6 +141,11 @@ fn open_file(path: &Path) -> Result<Connection, String> {
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .map_err(|e| e.to_string())?;
+    // A small page cache (in KiB when negative): history lives on disk, and the
+    // tray's memory does not grow with it.
+    connection
+        .pragma_update(None, "cache_size", -1024)
+        .map_err(|e| e.to_string())?;
     let check: String = connection
         .query_row("PRAGMA quick_check", [], |row| row.get(0))
         .map_err(|e| e.to_string())?;

@@ -143,6 +143,24 @@ impl AppService {
         notes
     }
 
+    /// One person's history sentence for the window, with what stops history
+    /// being written when something does (a full disk).
+    pub(crate) fn history_line(&self, person: &PersonSettings) -> Option<String> {
+        if !person.keep_history {
+            return None;
+        }
+        let trouble = self.engine.history_trouble();
+        let sentence = self
+            .engine
+            .history()
+            .and_then(|store| store.import_state(person).ok())
+            .and_then(|state| import_sentence(&person.name, &state));
+        match (sentence, trouble) {
+            (Some(sentence), Some(trouble)) => Some(format!("{sentence}. {trouble}")),
+            (sentence, trouble) => sentence.or(trouble),
+        }
+    }
+
     /// The daily balances of `query` (every account when it names none).
     pub fn daily_balances(&self, query: &HistoryQuery) -> Result<DailyBalances> {
         let selection = self.selection(query)?;

@@ -35,6 +35,12 @@ pub struct PersonView {
     pub(crate) approval_line: Option<String>,
     /// Desktop notifications of their new transactions (chosen per person).
     pub(crate) notify_transactions: bool,
+    /// Their money history is kept (on unless they turn it off).
+    pub(crate) keep_history: bool,
+    /// Their history in a sentence: the import under way, cut short by Monzo's
+    /// 5-minute rule (Reconnect), or how far back it goes (see
+    /// [`super::history::import_sentence`]); with what stops history being written.
+    pub(crate) history_line: Option<String>,
     pub accounts: Vec<AccountView>,
 }
 
@@ -143,6 +149,8 @@ impl AppService {
                         .approval_due_at()
                         .map(|due| words::approval_due_line(due, offset)),
                     notify_transactions: person.notify_transactions,
+                    keep_history: person.keep_history,
+                    history_line: self.history_line(person),
                     accounts: seen.accounts.iter().map(|a| account_view(a, &settings)).collect(),
                 }
             })
