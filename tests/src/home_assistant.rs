@@ -38,15 +38,20 @@ pub fn venv() -> PathBuf {
 
 impl HomeAssistant {
     pub fn start() -> Self {
-        Self::start_with(false)
+        Self::start_with(false, false)
     }
 
     /// Serves https with a certificate from a CA made for the test.
     pub fn start_tls() -> Self {
-        Self::start_with(true)
+        Self::start_with(true, false)
     }
 
-    fn start_with(tls: bool) -> Self {
+    /// With its recorder (SQLite in the config folder), for long-term statistics.
+    pub fn start_with_recorder() -> Self {
+        Self::start_with(false, true)
+    }
+
+    fn start_with(tls: bool, recorder: bool) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -55,6 +60,9 @@ impl HomeAssistant {
         let config = tempfile::tempdir().unwrap();
         let template = std::fs::read_to_string(workspace().join("tests/ha/configuration.yaml.in")).unwrap();
         let mut yaml = template.replace("@PORT@", &port.to_string());
+        if recorder {
+            yaml.push_str("recorder:\n  commit_interval: 1\n");
+        }
         let ca_file = tls.then(|| {
             make_certificates(config.path(), "IP:127.0.0.1");
             yaml = yaml.replace(

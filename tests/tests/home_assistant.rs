@@ -742,3 +742,108 @@ async fn https_with_a_custom_ca_file() {
     let (status, _, stderr) = connect.finish(Duration::from_secs(30));
     assert!(status.success(), "{stderr}");
 }
+
+/// The balance history in Home Assistant's long-term statistics: `ha connect`
+/// imports every account's and pot's daily balances as external statistics
+/// (`monzo_tray:<object id>`), read back through `recorder/statistics_during_period`
+/// and compared with `monzo-tray history --json`; nothing in Home Assistant's log
+/// about deprecated metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_connect_backfills_the_balance_history_into_long_term_statistics() {
+    let ha = HomeAssistant::start_with_recorder();
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    cli_login(&desktop, &sandbox.api_url(), "Dana");
+    let mut connect = desktop.monzo_tray(&sandbox.api_url());
+    connect
+        .args(["ha", "connect", "--url", &ha.url])
+        .env("MONZO_TRAY_LOG", "off");
+    let mut running = Running::spawn(connect);
+    running.write_line(&ha.token);
+    running.close_stdin();
+    let (status, out, err) = running.finish(Duration::from_secs(120));
+    assert!(status.success(), "{err}");
+    assert!(out.contains("is in its long-term statistics"), "{out}");
+
+    let (_, history, _) = text(
+        desktop
+            .monzo_tray(&sandbox.api_url())
+            .args(["history", "--json", "--person", "Dana"])
+            .output()
+            .unwrap(),
+    );
+    let history: serde_json::Value = serde_json::from_str(&history).unwrap();
+    let current = history["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account_id"] == "acc_00009demodanacurrent")
+        .unwrap();
+    let days = current["days"].as_array().unwrap();
+    let statistic = "monzo_tray:monzo_dana_current_account_balance";
+    // The recorder imports in its own queue: read until it has.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let read = loop {
+        let read = ha.websocket(serde_json::json!({
+            "type": "recorder/statistics_during_period",
+            "start_time": "2015-01-01T00:00:00Z",
+            "statistic_ids": [statistic],
+            "period": "day",
+            "types": ["mean"],
+        }));
+        if read[statistic].as_array().is_some_and(|p| p.len() >= days.len())
+            || std::time::Instant::now() > deadline
+        {
+            break read;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let points = read[statistic].as_array().unwrap_or_else(|| {
+        panic!(
+            "{read}\n{}",
+            std::fs::read_to_string(ha.log_path()).unwrap_or_default()
+        )
+    });
+    assert_eq!(points.len(), days.len(), "a point a day from the first");
+    let value = |v: &serde_json::Value| v.as_f64().unwrap();
+    let wanted = |d: &serde_json::Value| d["balance"].as_str().unwrap().parse::<f64>().unwrap();
+    assert!(
+        (value(&points[0]["mean"]) - wanted(&days[0])).abs() < 0.005,
+        "{} vs {}",
+        points[0],
+        days[0]
+    );
+    let last = points.len() - 1;
+    assert!((value(&points[last]["mean"]) - wanted(&days[last])).abs() < 0.005);
+    // Every pot and the total too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let ids: Vec<String> = loop {
+        let listed = ha
+            .websocket(serde_json::json!({"type": "recorder/list_statistic_ids", "statistic_type": "mean"}));
+        let ids: Vec<String> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["statistic_id"].as_str().map(str::to_owned))
+            .collect();
+        if ids.iter().any(|id| id.contains("holiday")) || std::time::Instant::now() > deadline {
+            break ids;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert!(
+        ids.iter()
+            .any(|id| id.starts_with("monzo_tray:monzo_dana_") && id.contains("holiday")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter()
+            .any(|id| id == "monzo_tray:monzo_dana_current_account_total_balance"),
+        "{ids:?}"
+    );
+    let log = std::fs::read_to_string(ha.log_path()).unwrap();
+    assert!(
+        !log.contains("import_statistics called without") && !log.contains("mean_type"),
+        "no deprecated metadata in Home Assistant's log"
+    );
+}

@@ -35,6 +35,7 @@ pub async fn run(
     stop: Stop,
 ) -> Vec<String> {
     let settings = tokio::spawn(follow_settings(engine.clone(), stop.clone()));
+    let statistics = tokio::spawn(import_statistics_daily(engine.clone(), stop.clone()));
     let push = tokio::spawn(link::follow(
         engine.household().clone(),
         engine.subscribe(),
@@ -47,8 +48,65 @@ pub async fn run(
         tracing::warn!(%err, "the Home Assistant push ended abnormally");
     }
     settings.abort();
+    statistics.abort();
     tracing::info!("polling and pushing stopped");
     lost
+}
+
+/// How often the statistics import looks whether it is due.
+const STATISTICS_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the balance history goes to Home Assistant's long-term statistics
+/// again (each day adds a point; the import replaces what is there).
+const STATISTICS_EVERY: chrono::Duration = chrono::Duration::hours(24);
+
+/// Imports the balance history into Home Assistant's long-term statistics when
+/// Home Assistant is connected (through REST) and someone is live: at once after a
+/// connection (a new address), then daily, until `stop`.
+async fn import_statistics_daily(engine: Arc<Engine>, stop: Stop) {
+    let Some(store) = engine.history().cloned() else {
+        return;
+    };
+    let mut last: Option<(String, chrono::DateTime<chrono::Utc>)> = None;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(STATISTICS_CHECK_INTERVAL) => {}
+            () = stop.cancelled() => return,
+        }
+        let household = engine.household();
+        let settings = household.settings();
+        let Some(url) = settings
+            .home_assistant
+            .url
+            .clone()
+            .filter(|_| settings.home_assistant.enabled)
+        else {
+            continue;
+        };
+        let now = household.clock().now();
+        let due = last
+            .as_ref()
+            .is_none_or(|(done_for, at)| *done_for != url || now - *at >= STATISTICS_EVERY);
+        let snapshot = engine.snapshot();
+        if !due
+            || !snapshot
+                .people
+                .iter()
+                .any(|p| p.state == crate::snapshot::ConnectionState::Live)
+        {
+            continue;
+        }
+        match crate::home_assistant::statistics::import_balance_history(household, &store, &snapshot, now)
+            .await
+        {
+            Ok(count) => {
+                tracing::info!(count, "balance history imported into Home Assistant's statistics");
+                last = Some((url, now));
+            }
+            Err(failure) => {
+                tracing::warn!(failure = %crate::home_assistant::failure_line(crate::settings::HaTransport::Rest, &failure), "balance history not imported into Home Assistant's statistics; tried again in a minute")
+            }
+        }
+    }
 }
 
 /// Reads the settings again every [`SETTINGS_WATCH_INTERVAL`] and tells the engine

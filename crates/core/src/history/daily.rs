@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::store::read_time;
@@ -60,6 +60,27 @@ pub struct AccountHistory {
     pub people: Vec<String>,
     pub currency: String,
     pub days: Vec<DayBalance>,
+    /// Each pot's own end-of-day values (the same days).
+    pub pots: Vec<PotDays>,
+}
+
+/// One pot's end-of-day values.
+#[derive(Debug, Clone, Serialize)]
+pub struct PotDays {
+    /// Monzo's `pot_…` id.
+    pub pot_id: String,
+    /// As Monzo names it; "a pot" for one deleted before the app first saw it.
+    pub name: String,
+    pub days: Vec<PotDay>,
+}
+
+/// A pot at the end of a UK day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PotDay {
+    pub date: NaiveDate,
+    pub balance: Money,
+    /// Rebuilt from transfers, not recorded (see the module's note).
+    pub rebuilt: bool,
 }
 
 /// The household's total (accounts with their pots, each account once) in one
@@ -134,13 +155,14 @@ impl HistoryStore {
         let today = uk_day(now);
         let mut result = DailyBalances::default();
         for account in held {
-            if let Some(days) = self.account_days(&account, today, selection)? {
+            if let Some((days, pots)) = self.account_days(&account, today, selection)? {
                 result.accounts.push(AccountHistory {
                     account_id: account.account_id,
                     name: account.name,
                     people: account.people,
                     currency: account.currency,
                     days,
+                    pots,
                 });
             }
         }
@@ -215,7 +237,7 @@ impl HistoryStore {
         account: &Held,
         today: NaiveDate,
         selection: &Selection,
-    ) -> Result<Option<Vec<DayBalance>>, HistoryError> {
+    ) -> Result<Option<(Vec<DayBalance>, Vec<PotDays>)>, HistoryError> {
         let id = account.account_id.as_str();
         let Some((recorded_at, recorded)) = self.last_recorded(id, "")? else {
             return Ok(None);
@@ -232,15 +254,28 @@ impl HistoryStore {
         let money = |minor: i64| Money::from_minor(minor, currency.clone());
         let at_recording = amounts.up_to(recorded_at);
         let mut days = Vec::new();
+        let mut pot_days: Vec<PotDays> = pots
+            .iter()
+            .map(|pot| PotDays {
+                pot_id: pot.pot_id.clone(),
+                name: pot.name.clone(),
+                days: Vec::new(),
+            })
+            .collect();
         let mut day = first_day;
         while day <= last_day {
             let end = end_of_uk_day(day);
             let balance = recorded + amounts.before(end) - at_recording;
             let (mut pots_sum, mut rebuilt) = (0i64, false);
-            for pot in &pots {
+            for (pot, shown) in pots.iter().zip(pot_days.iter_mut()) {
                 let (value, was_rebuilt) = pot.value_at(end);
                 pots_sum += value;
                 rebuilt |= was_rebuilt;
+                shown.days.push(PotDay {
+                    date: day,
+                    balance: money(value),
+                    rebuilt: was_rebuilt,
+                });
             }
             days.push(DayBalance {
                 date: day,
@@ -252,7 +287,7 @@ impl HistoryStore {
             let Some(next) = day.succ_opt() else { break };
             day = next;
         }
-        Ok(Some(days))
+        Ok(Some((days, pot_days)))
     }
 
     fn last_recorded(
@@ -339,9 +374,15 @@ impl HistoryStore {
                 }
                 Ok(observed)
             })?;
+            let name: Option<String> = self.with(|db| {
+                db.query_row("SELECT name FROM pots WHERE pot_id = ?1", [&pot], |r| r.get(0))
+                    .optional()
+            })?;
             histories.push(PotHistory {
-                observed,
+                name: name.unwrap_or_else(|| "a pot".to_owned()),
                 transfers: Cumulative::new(transfers.get(&pot).cloned().unwrap_or_default()),
+                pot_id: pot,
+                observed,
             });
         }
         Ok(histories)
@@ -350,6 +391,8 @@ impl HistoryStore {
 
 /// One pot's recorded values and the transfers that rebuild it before them.
 struct PotHistory {
+    pot_id: String,
+    name: String,
     /// Oldest first. Empty for a pot never seen (deleted before the first poll):
     /// it is rebuilt back from nothing left in it.
     observed: Vec<(DateTime<Utc>, i64)>,

@@ -20,6 +20,7 @@ pub mod link;
 pub mod mqtt;
 pub(crate) mod rest;
 pub(crate) mod retire;
+pub mod statistics;
 pub(crate) mod wanted;
 
 use std::collections::HashSet;

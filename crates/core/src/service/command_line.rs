@@ -199,10 +199,33 @@ impl AppService {
     /// `ha connect --url`: tests and saves the connection. Returns the sentence.
     pub async fn connect_rest(&self, url: &str, token: &str, ca_file: Option<PathBuf>) -> Result<String> {
         link::connect(self.household(), url, token, ca_file).await?;
-        Ok(format!(
+        let connected = format!(
             "Connected to Home Assistant at {}; every balance will be pushed there.",
             url.trim()
-        ))
+        );
+        Ok(match self.import_statistics().await {
+            Some(said) => format!("{connected} {said}"),
+            None => connected,
+        })
+    }
+
+    /// Imports the balance history into Home Assistant's long-term statistics now
+    /// (after a poll, for the entities and today's balances); the sentence saying
+    /// how it went, `None` when there is no history to send.
+    pub async fn import_statistics(&self) -> Option<String> {
+        let store = self.engine.history()?.clone();
+        let snapshot = self.engine.poll_balances().await;
+        let now = self.household().clock().now();
+        match crate::home_assistant::statistics::import_balance_history(self.household(), &store, &snapshot, now).await {
+            Ok(0) => None,
+            Ok(count) => Some(format!(
+                "The balance history of {count} accounts and pots is in its long-term statistics (a Statistics graph card shows it)."
+            )),
+            Err(failure) => Some(format!(
+                "The balance history could not be sent to its long-term statistics ({}); monzo-tray tries again while it runs.",
+                crate::home_assistant::failure_line(crate::settings::HaTransport::Rest, &failure)
+            )),
+        }
     }
 
     /// `ha connect --mqtt`: tests and saves the connection. Returns the sentence.

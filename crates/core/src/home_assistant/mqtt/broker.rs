@@ -143,7 +143,7 @@ const USERINFO: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERI
 
 /// TLS as rustls does it, with ring like the rest of the app: the CA file's
 /// certificates if one is given, else the system's roots.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
+pub(crate) fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(path) => {

@@ -110,6 +110,25 @@ impl HaClient {
         }
     }
 
+    /// `GET /api/config`'s `version` ("2026.11.0"): what the statistics import
+    /// sends depends on it. A version it cannot read counts as the oldest known.
+    pub(crate) async fn version(
+        &self,
+    ) -> std::result::Result<super::super::statistics::HaVersion, HaFailure> {
+        let (status, body) = self.send(self.http.get(self.url("/api/config"))).await?;
+        if status != 200 {
+            return Err(HaFailure::Rejected(format!(
+                "Home Assistant answered HTTP {status} for its configuration"
+            )));
+        }
+        let version = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.get("version").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_default();
+        Ok(super::super::statistics::HaVersion::parse(&version)
+            .unwrap_or(super::super::statistics::HaVersion { year: 2024, month: 3 }))
+    }
+
     /// `GET /api/`: reachable, the token accepted, and really Home Assistant.
     pub(crate) async fn check(&self) -> std::result::Result<(), HaFailure> {
         let (status, body) = self.send(self.http.get(self.url("/api/"))).await?;
