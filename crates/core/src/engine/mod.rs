@@ -182,7 +182,7 @@ impl Engine {
     pub async fn poll_once(&self) -> Snapshot {
         let settings = self.people_to_poll();
         let people = join_all(settings.iter().map(|person| self.poll_person(person))).await;
-        let recent = self
+        let changed = self
             .transactions
             .read_changed(
                 &self.sessions,
@@ -191,9 +191,12 @@ impl Engine {
                 self.household.clock().now(),
                 &settings,
                 &people,
-                &self.history,
             )
             .await;
+        for (account_id, read) in &changed.read {
+            self.history.keep_read(account_id, read);
+        }
+        let recent = changed.recent;
         self.history
             .after_poll(&settings, &people, self.household.clock().now());
         self.history.polled.notify_one();

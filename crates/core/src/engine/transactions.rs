@@ -147,6 +147,15 @@ pub(super) fn shown_accounts<'a>(
     shown
 }
 
+/// What [`TransactionReading::read_changed`] found.
+#[derive(Default)]
+pub(crate) struct Changed {
+    /// Every shown account's recent transactions, by account id.
+    pub(crate) recent: BTreeMap<String, Vec<Transaction>>,
+    /// Everything read, by account id (for history).
+    pub(crate) read: Vec<(String, Vec<Transaction>)>,
+}
+
 /// The engine's transaction reading during a run: what each account had, and the
 /// channel new ones are announced on.
 pub(crate) struct TransactionReading {
@@ -171,7 +180,7 @@ impl TransactionReading {
 
     /// Reads the new transactions of every due account of `people` (this poll's
     /// snapshots, in the order of `settings`), announces them, and moves `seen`
-    /// on; returns every shown account's recent transactions.
+    /// on; returns every shown account's recent transactions and everything read.
     pub(crate) async fn read_changed(
         &self,
         sessions: &Sessions,
@@ -180,8 +189,7 @@ impl TransactionReading {
         now: DateTime<Utc>,
         settings: &[PersonSettings],
         people: &[PersonSnapshot],
-        history: &super::history::HistoryKeeping,
-    ) -> BTreeMap<String, Vec<Transaction>> {
+    ) -> Changed {
         let shown = shown_accounts(settings, people);
         let mut accounts = self.accounts.lock().await;
         let due: Vec<_> = shown
@@ -209,11 +217,12 @@ impl TransactionReading {
                 (*account, viewers, cursor, read)
             }
         });
+        let mut changed = Changed::default();
         for (account, viewers, cursor, read) in join_all(reads).await {
             let known = accounts.entry(account.id.clone()).or_default();
             match read {
                 Ok(read) => {
-                    history.keep_read(&account.id, &read.read);
+                    changed.read.push((account.id.clone(), read.read.clone()));
                     known.took(figures(account), &read);
                     // "Seen" means handed to someone who tells the person (the tray,
                     // Home Assistant). A one-shot command (`status`, `transactions`,
@@ -240,7 +249,7 @@ impl TransactionReading {
                 }
             }
         }
-        shown
+        changed.recent = shown
             .iter()
             .map(|(_, account, _)| {
                 let recent = accounts
@@ -249,7 +258,8 @@ impl TransactionReading {
                     .unwrap_or_default();
                 (account.id.clone(), recent)
             })
-            .collect()
+            .collect();
+        changed
     }
 }
 

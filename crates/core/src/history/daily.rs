@@ -64,6 +64,9 @@ pub struct AccountHistory {
     pub pots: Vec<PotDays>,
 }
 
+/// An account's days and its pots' days.
+type AccountDays = (Vec<DayBalance>, Vec<PotDays>);
+
 /// One pot's end-of-day values.
 #[derive(Debug, Clone, Serialize)]
 pub struct PotDays {
@@ -237,7 +240,7 @@ impl HistoryStore {
         account: &Held,
         today: NaiveDate,
         selection: &Selection,
-    ) -> Result<Option<(Vec<DayBalance>, Vec<PotDays>)>, HistoryError> {
+    ) -> Result<Option<AccountDays>, HistoryError> {
         let id = account.account_id.as_str();
         let Some((recorded_at, recorded)) = self.last_recorded(id, "")? else {
             return Ok(None);

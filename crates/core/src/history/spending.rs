@@ -109,9 +109,8 @@ impl HistoryStore {
         let mut household = Totals::new();
         let mut by_spender: BTreeMap<String, Totals> = BTreeMap::new();
         for (category, amount, currency, at_merchant, spender) in rows {
-            let spent = if amount < 0 {
-                -amount
-            } else if at_merchant {
+            // Money out, or a refund from a merchant (netted in its category).
+            let spent = if amount < 0 || at_merchant {
                 -amount
             } else {
                 continue;
