@@ -62,6 +62,13 @@ out=docs/benchmarks.md
   echo
   cargo bench --quiet --locked -p monzo-tray-e2e --bench poll_scaling -- budget 2>/dev/null | grep '^|'
   echo
+  echo "## Money history"
+  echo
+  echo "The full import of 3 people with 10 years of history (about 100,000 transactions) into SQLite;"
+  echo "then with Monzo's reported limit (30 requests in 5 minutes, a 10-minute block) on the sandbox's clock."
+  echo
+  cargo bench --quiet --locked -p monzo-tray-e2e --bench history 2>/dev/null | grep '^|'
+  echo
   echo "## Soak"
   echo
   echo "10,000 poll cycles of the demo household, no interval (sandbox in the same process: an upper bound)."
