@@ -58,6 +58,8 @@ const STATISTICS_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the balance history goes to Home Assistant's long-term statistics
 /// again (each day adds a point; the import replaces what is there).
 const STATISTICS_EVERY: chrono::Duration = chrono::Duration::hours(24);
+/// How long after a failed import it is tried again.
+const STATISTICS_RETRY: chrono::Duration = chrono::Duration::hours(1);
 
 /// Imports the balance history into Home Assistant's long-term statistics when
 /// Home Assistant is connected (through REST) and someone is live: at once after a
@@ -103,7 +105,11 @@ async fn import_statistics_daily(engine: Arc<Engine>, stop: Stop) {
                 last = Some((url, now));
             }
             Err(failure) => {
-                tracing::warn!(failure = %crate::home_assistant::failure_line(crate::settings::HaTransport::Rest, &failure), "balance history not imported into Home Assistant's statistics; tried again in a minute")
+                // Not every minute: each try reads the whole history again.
+                last = Some((url, now - STATISTICS_EVERY + STATISTICS_RETRY));
+                let failure =
+                    crate::home_assistant::failure_line(crate::settings::HaTransport::Rest, &failure);
+                tracing::warn!(%failure, "balance history not imported into Home Assistant's statistics; tried again in an hour");
             }
         }
     }

@@ -15,11 +15,10 @@ use monzo_sandbox::{
     FaultKind, FaultPlan, FaultRule, Fixture, Quota, Sandbox, TransactionChange, TransactionFixture,
 };
 use monzo_tray_core::clock::Clock;
-use monzo_tray_core::engine::{Engine, EngineConfig};
+use monzo_tray_core::engine::Engine;
 use monzo_tray_core::history::HistoryStore;
 use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
-use monzo_tray_core::retry::RetryPolicy;
 use monzo_tray_core::secrets::SecretStore;
 use monzo_tray_core::service::{AppService, HistoryQuery};
 use monzo_tray_core::settings::Settings;
@@ -35,18 +34,6 @@ struct World {
     engine: Arc<Engine>,
     house: Arc<Household>,
     _data: tempfile::TempDir,
-}
-
-fn config() -> EngineConfig {
-    EngineConfig {
-        retry: RetryPolicy {
-            min_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-            max_retries: 2,
-            ..RetryPolicy::default()
-        },
-        ..EngineConfig::default()
-    }
 }
 
 /// The demo household (years of generated history) with `per_account` more card
@@ -82,8 +69,10 @@ async fn world_on(fixture: Fixture, people: &[&str], clock: Clock) -> World {
     let house = Arc::new(Household::in_memory(Settings::default(), SecretStore::memory()).with_clock(clock));
     let data = tempfile::tempdir().unwrap();
     let store = HistoryStore::open(&data.path().join("h_test").join("history.sqlite3")).unwrap();
-    let engine =
-        Arc::new(Engine::new(house.clone(), http, api.clone(), config()).with_history(Some(Arc::new(store))));
+    let engine = Arc::new(
+        Engine::new(house.clone(), http, api.clone(), support::quick_retries())
+            .with_history(Some(Arc::new(store))),
+    );
     for name in people {
         support::sign_in_as(&api, engine.sessions(), name, name).await;
     }

@@ -10,10 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use monzo_sandbox::{AccountChange, Fixture, Sandbox, TransactionFixture};
-use monzo_tray_core::engine::{Engine, EngineConfig};
+use monzo_tray_core::engine::Engine;
 use monzo_tray_core::household::Household;
 use monzo_tray_core::monzo::{http_client, Endpoints, MonzoApi};
-use monzo_tray_core::retry::RetryPolicy;
 use monzo_tray_core::secrets::{MemoryBackend, SecretStore};
 use monzo_tray_core::settings::{Settings, SettingsFile};
 use monzo_tray_core::snapshot::ConnectionState;
@@ -32,18 +31,6 @@ struct World {
     engine: Engine,
 }
 
-fn config() -> EngineConfig {
-    EngineConfig {
-        retry: RetryPolicy {
-            min_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-            max_retries: 2,
-            ..RetryPolicy::default()
-        },
-        ..EngineConfig::default()
-    }
-}
-
 async fn world(fixture: Fixture, house: Household, people: &[&str]) -> World {
     let sandbox = Sandbox::start_local(fixture).await.unwrap();
     let http = http_client(Duration::from_secs(2)).unwrap();
@@ -52,7 +39,7 @@ async fn world(fixture: Fixture, house: Household, people: &[&str]) -> World {
         Endpoints::new(&sandbox.api_url(), &sandbox.auth_url()).unwrap(),
     );
     let house = Arc::new(house);
-    let engine = Engine::new(house.clone(), http.clone(), api.clone(), config());
+    let engine = Engine::new(house.clone(), http.clone(), api.clone(), support::quick_retries());
     for name in people {
         support::sign_in_as(&api, engine.sessions(), name, name).await;
     }
@@ -254,7 +241,12 @@ async fn what_happened_while_away_is_told_at_the_next_start() {
         .collect();
     // A one-shot run in between (nobody listening): it tells nobody, so it moves
     // nothing on.
-    let one_shot = Engine::new(Arc::new(open()), w.http.clone(), w.api.clone(), config());
+    let one_shot = Engine::new(
+        Arc::new(open()),
+        w.http.clone(),
+        w.api.clone(),
+        support::quick_retries(),
+    );
     assert_eq!(one_shot.poll_once().await.people[0].state, ConnectionState::Live);
     drop(one_shot);
     assert_eq!(
@@ -262,7 +254,7 @@ async fn what_happened_while_away_is_told_at_the_next_start() {
         seen_before
     );
     let house = Arc::new(open());
-    let engine = Engine::new(house, w.http.clone(), w.api.clone(), config());
+    let engine = Engine::new(house, w.http.clone(), w.api.clone(), support::quick_retries());
     let mut events = engine.new_transactions();
     assert_eq!(engine.poll_once().await.people[0].state, ConnectionState::Live);
     let told: Vec<String> = drain(&mut events).into_iter().map(|e| e.transaction.id).collect();

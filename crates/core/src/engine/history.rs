@@ -34,8 +34,29 @@ use crate::snapshot::{ConnectionState, PersonSnapshot};
 use crate::sync::lock;
 use crate::transactions::Transaction;
 
+/// Monzo does not serve this account's transactions at all (a loan): 403 with a
+/// code naming the account type (seen in third-party clients:
+/// `forbidden.unsupported_account_type`).
+fn is_unsupported_account(err: &Error) -> bool {
+    matches!(err, Error::Api { status: 403, code, .. } if code.contains("account_type"))
+}
+
 /// How long a 429 without `Retry-After` holds a person's requests back.
 pub const DEFAULT_RATE_LIMIT_PAUSE: Duration = Duration::from_secs(60);
+
+/// The accounts whose transactions history keeps: those live people who keep
+/// history see (a joint account is kept if one of its people keeps theirs).
+pub(super) fn kept_accounts(
+    settings: &[PersonSettings],
+    people: &[PersonSnapshot],
+) -> std::collections::HashSet<String> {
+    settings
+        .iter()
+        .zip(people)
+        .filter(|(person, seen)| person.keep_history && seen.state == ConnectionState::Live)
+        .flat_map(|(_, seen)| seen.accounts.iter().map(|a| a.id.clone()))
+        .collect()
+}
 
 /// History as the engine keeps it: the database, if it could be opened, and what
 /// stopped its last write.
@@ -108,6 +129,8 @@ impl HistoryKeeping {
 pub struct ImportRound {
     /// Pages read (import and re-read).
     pub pages: usize,
+    /// Steps that moved the import on: pages stored, accounts cut short or ended.
+    pub moved: usize,
     /// Some account still has pages to import under the current sign-in.
     pub unfinished: bool,
     /// Time spent waiting for Monzo's pages (import pages only).
@@ -119,6 +142,7 @@ pub struct ImportRound {
 impl ImportRound {
     fn add(&mut self, other: ImportRound) {
         self.pages += other.pages;
+        self.moved += other.moved;
         self.unfinished = other.unfinished;
         self.reading += other.reading;
         self.storing += other.storing;
@@ -155,7 +179,9 @@ impl Engine {
         loop {
             let round = self.import_round().await;
             total.add(round);
-            if round.pages == 0 || !round.unfinished {
+            // A round that moved nothing (Monzo in trouble, a 429) ends it: the
+            // running engine tries again after its next poll.
+            if round.moved == 0 || !round.unfinished {
                 return total;
             }
         }
@@ -245,15 +271,25 @@ impl Engine {
                     if self.history.noted(kept).is_none() {
                         return round;
                     }
+                    round.moved += 1;
                 }
                 Err(err) if is_verification_required(&err) => {
                     tracing::info!(person = %person.name, account = %step.account_id, "Monzo's 5 minutes for the full history are over; the rest waits for a new sign-in");
                     self.history
                         .noted(store.cut_import(&person, &step.account_id, now));
+                    round.moved += 1;
                 }
                 Err(err) if self.held_back(&poll, &err, clock.now()) => break,
-                Err(err) if is_unreadable(&err, &step.account_id) => {
+                Err(err) if is_unsupported_account(&err) => {
                     self.history.noted(store.end_import(&step.account_id));
+                    round.moved += 1;
+                }
+                Err(err) if is_unreadable(&err, &step.account_id) => {
+                    // Any other refusal is kept like Monzo's 5-minute rule: the next
+                    // sign-in tries again, and the window says so.
+                    self.history
+                        .noted(store.cut_import(&person, &step.account_id, now));
+                    round.moved += 1;
                 }
                 Err(err) => {
                     tracing::warn!(person = %person.name, code = err.code(), "history import page failed; tried again after the next poll");
@@ -279,7 +315,7 @@ impl Engine {
                     self.history.noted(store.rechecked(account, now));
                 }
                 Err(err) if self.held_back(&poll, &err, clock.now()) => break,
-                Err(err) if is_unreadable(&err, account) => {
+                Err(err) if is_unsupported_account(&err) => {
                     self.history.noted(store.rechecked(account, now));
                 }
                 Err(err) => {

@@ -193,7 +193,8 @@ impl Engine {
                 &people,
             )
             .await;
-        for (account_id, read) in &changed.read {
+        let kept = history::kept_accounts(&settings, &people);
+        for (account_id, read) in changed.read.iter().filter(|(id, _)| kept.contains(id)) {
             self.history.keep_read(account_id, read);
         }
         let recent = changed.recent;

@@ -198,8 +198,9 @@ impl HistoryStore {
             let mut query = db.prepare(
                 "SELECT a.account_id, a.name, a.currency, GROUP_CONCAT(p.person_name, char(31)),
                     GROUP_CONCAT(p.person_id, char(31))
-                 FROM accounts a JOIN account_people p ON p.account_id = a.account_id
-                 GROUP BY a.account_id ORDER BY MIN(p.rowid), a.rowid",
+                 FROM accounts a
+                 JOIN (SELECT rowid AS linked, * FROM account_people ORDER BY rowid) p ON p.account_id = a.account_id
+                 GROUP BY a.account_id ORDER BY MIN(p.linked), a.rowid",
             )?;
             let rows = query.query_map([], |r| {
                 Ok((
@@ -247,10 +248,15 @@ impl HistoryStore {
         };
         let (amounts, transfers) = self.amounts(id)?;
         let pots = self.pot_histories(id, &transfers)?;
+        // While the import has not reached the present, the days before what is
+        // known whole (the last 90 days Monzo allows; nothing while it runs) would
+        // miss transactions: they are not shown yet.
+        let complete_from = self.complete_from(id, today)?;
         let first_day = amounts
             .first()
             .map(uk_day)
             .unwrap_or_else(|| uk_day(recorded_at))
+            .max(complete_from)
             .max(selection.from.unwrap_or(NaiveDate::MIN));
         let last_day = today.min(selection.to.unwrap_or(NaiveDate::MAX));
         let currency = Currency::from_code(&account.currency);
@@ -291,6 +297,25 @@ impl HistoryStore {
             day = next;
         }
         Ok(Some((days, pot_days)))
+    }
+
+    /// The first day whose balance is known whole: any day once the import is
+    /// done; after a cut the start of the 90 days read since; while it runs, today.
+    fn complete_from(&self, account_id: &str, today: NaiveDate) -> Result<NaiveDate, HistoryError> {
+        self.with(|db| {
+            let row: Option<(bool, Option<String>)> = db
+                .query_row(
+                    "SELECT import_done, readable_from FROM accounts WHERE account_id = ?1",
+                    [account_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            Ok(match row {
+                Some((false, Some(from))) => read_time(&from).map(uk_day).unwrap_or(today),
+                Some((false, None)) => today,
+                _ => NaiveDate::MIN,
+            })
+        })
     }
 
     fn last_recorded(
@@ -408,7 +433,10 @@ impl PotHistory {
     fn value_at(&self, t: DateTime<Utc>) -> (i64, bool) {
         let seen = self.observed.partition_point(|(at, _)| *at <= t);
         if seen > 0 {
-            return (self.observed[seen - 1].1, false);
+            // The last recording, moved on by the transfers since (the app may not
+            // have run in between).
+            let (at, value) = self.observed[seen - 1];
+            return (value + self.transfers.up_to(at) - self.transfers.before(t), false);
         }
         let (anchor_at, anchor) = self
             .observed
@@ -444,7 +472,7 @@ mod tests {
         store
             .with(|db| {
                 db.execute_batch(
-                    "INSERT INTO accounts (account_id, name, currency) VALUES ('acc_1', 'Current Account', 'GBP');
+                    "INSERT INTO accounts (account_id, name, currency, import_done) VALUES ('acc_1', 'Current Account', 'GBP', 1);
                      INSERT INTO account_people VALUES ('acc_1', 'p1', 'Dana');",
                 )
             })
@@ -517,6 +545,8 @@ mod tests {
                 ("tx_1", "2026-03-01T10:00:00Z", 10_000, None, false),
                 ("tx_2", "2026-03-02T10:00:00Z", -3_000, Some("pot_1"), false),
                 ("tx_3", "2026-03-03T10:00:00Z", 1_000, Some("pot_1"), false),
+                // After the last recording (the app was not running): still counted.
+                ("tx_4", "2026-03-05T10:00:00Z", -500, Some("pot_1"), false),
             ],
             "2026-03-04T12:00:00Z",
             8_000,
@@ -530,7 +560,7 @@ mod tests {
             })
             .unwrap();
         let days = store
-            .daily_balances(&Selection::default(), at("2026-03-04T13:00:00Z"))
+            .daily_balances(&Selection::default(), at("2026-03-05T13:00:00Z"))
             .unwrap();
         let pots: Vec<(i64, bool, i64)> = days.accounts[0]
             .days
@@ -543,8 +573,45 @@ mod tests {
                 (0, true, 10_000),
                 (3_000, true, 10_000),
                 (2_000, true, 10_000),
-                (2_000, false, 10_000)
+                (2_000, false, 10_000),
+                (2_500, false, 10_000)
             ]
         );
+        assert_eq!(days.accounts[0].pots[0].days.len(), 5, "each pot's own days");
+    }
+
+    #[test]
+    fn an_unfinished_import_shows_only_the_days_known_whole() {
+        let store = store_with(
+            &[
+                ("tx_1", "2025-01-01T10:00:00Z", 10_000, None, false),
+                ("tx_2", "2026-03-01T10:00:00Z", -100, None, false),
+            ],
+            "2026-03-04T12:00:00Z",
+            8_000,
+        );
+        let now = at("2026-03-04T13:00:00Z");
+        let first = |store: &HistoryStore| {
+            store.daily_balances(&Selection::default(), now).unwrap().accounts[0].days[0]
+                .date
+                .to_string()
+        };
+        store
+            .with(|db| db.execute("UPDATE accounts SET import_done = 0", []))
+            .unwrap();
+        assert_eq!(first(&store), "2026-03-04", "while it runs: today only");
+        store
+            .with(|db| {
+                db.execute(
+                    "UPDATE accounts SET readable_from = '2025-12-05T13:00:00.000Z'",
+                    [],
+                )
+            })
+            .unwrap();
+        assert_eq!(first(&store), "2025-12-05", "cut: the 90 days read since");
+        store
+            .with(|db| db.execute("UPDATE accounts SET import_done = 1", []))
+            .unwrap();
+        assert_eq!(first(&store), "2025-01-01");
     }
 }

@@ -44,7 +44,9 @@ pub fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
 /// A text cell a spreadsheet will show as text.
 pub fn safe_cell(text: &str) -> String {
     let clean: String = text.chars().filter(|c| !c.is_control()).collect();
-    let risky = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    // What is written is judged, not what came: taking a control character out can
+    // bring a formula sign to the front; leading spaces are skipped by spreadsheets.
+    let risky = clean.trim_start().starts_with(['=', '+', '-', '@']);
     if risky {
         format!("'{clean}")
     } else {
@@ -144,5 +146,7 @@ mod tests {
         assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(safe_cell("Tesco\u{1b}[31m\n"), "Tesco[31m");
         assert_eq!(safe_cell("Café"), "Café");
+        assert_eq!(safe_cell("\n=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(safe_cell("\u{1}  @x"), "'  @x");
     }
 }

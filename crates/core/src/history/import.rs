@@ -40,15 +40,20 @@ pub(crate) struct ImportStep {
 /// [`FULL_READ_WINDOW`] of their sign-in or, as Monzo does not say which counts, of
 /// the in-app approval seen after it.
 pub(crate) fn in_full_read_window(person: &PersonSettings, now: DateTime<Utc>) -> bool {
+    let started = sign_in_key(person);
+    read_time(&started).is_some_and(|at| now >= at && now - at < FULL_READ_WINDOW)
+}
+
+/// When the person's current window for reading everything started: the later of
+/// the sign-in and the in-app approval seen after it (Monzo does not say which
+/// counts). A cut is kept under it: a new sign-in, or a new approval (Monzo's
+/// 90-day re-approval), gives the import another try.
+fn sign_in_key(person: &PersonSettings) -> String {
     let started = match (person.signed_in_at, person.approved_at) {
         (Some(signed), Some(approved)) => Some(signed.max(approved)),
         (signed, approved) => signed.or(approved),
     };
-    started.is_some_and(|at| now >= at && now - at < FULL_READ_WINDOW)
-}
-
-fn sign_in_key(person: &PersonSettings) -> String {
-    person.signed_in_at.map(stored_time).unwrap_or_default()
+    started.map(stored_time).unwrap_or_default()
 }
 
 impl HistoryStore {
@@ -182,7 +187,6 @@ impl HistoryStore {
 
     /// How far `person`'s history goes, and whether its import is under way or cut.
     pub fn import_state(&self, person: &PersonSettings) -> Result<ImportState, HistoryError> {
-        let sign_in = sign_in_key(person);
         self.with(|db| {
             let (transactions, oldest): (i64, Option<String>) = db.query_row(
                 "SELECT COUNT(*), MIN(t.created) FROM transactions t
@@ -190,11 +194,13 @@ impl HistoryStore {
                 [&person.id],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
+            // A cut account counts as cut until a page is read again under a new
+            // sign-in (which clears the cut), whoever's sign-in it was read through.
             let (accounts, unfinished, open_now): (i64, i64, i64) = db.query_row(
                 "SELECT COUNT(*), COALESCE(SUM(a.import_done = 0), 0),
-                    COALESCE(SUM(a.import_done = 0 AND (a.import_cut_sign_in IS NULL OR a.import_cut_sign_in != ?2)), 0)
+                    COALESCE(SUM(a.import_done = 0 AND a.import_cut_sign_in IS NULL), 0)
                  FROM accounts a JOIN account_people p ON p.account_id = a.account_id WHERE p.person_id = ?1",
-                params![person.id, sign_in],
+                [&person.id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
             let cut_before: Option<String> = db.query_row(

@@ -3,7 +3,7 @@
 //! that changed since the last one recorded (one row per change, not per poll).
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::store::stored_time;
 use super::{HistoryError, HistoryStore};
@@ -20,7 +20,7 @@ pub(crate) fn observe(
 ) -> Result<(), HistoryError> {
     let when = stored_time(at);
     store.with(|db| {
-        let tx = db.transaction()?;
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for (person, seen) in settings.iter().zip(people) {
             if seen.state != ConnectionState::Live || !person.keep_history {
                 continue;
@@ -59,6 +59,20 @@ pub(crate) fn observe(
                         &pot.currency,
                         &when,
                     )?;
+                }
+                // A pot Monzo lists as deleted is empty from now on (its money went
+                // back to the account, which the account's balance shows).
+                for gone in &seen.closed_or_deleted {
+                    let known: Option<String> = tx
+                        .query_row(
+                            "SELECT currency FROM pots WHERE pot_id = ?1 AND account_id = ?2",
+                            params![gone, account.id],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if let Some(currency) = known {
+                        record_if_changed(&tx, &account.id, gone, Some(0), &currency, &when)?;
+                    }
                 }
             }
         }

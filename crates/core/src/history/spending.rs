@@ -68,10 +68,11 @@ fn ranked(totals: &Totals) -> Vec<CategorySpend> {
             amount: Money::from_minor(*minor, Currency::from_code(currency)),
         })
         .collect();
+    // Per currency (no exchange rates), biggest first within it.
     list.sort_by(|a, b| {
-        b.amount
-            .amount()
-            .cmp(&a.amount.amount())
+        a.currency
+            .cmp(&b.currency)
+            .then(b.amount.amount().cmp(&a.amount.amount()))
             .then(a.category.cmp(&b.category))
     });
     list

@@ -125,36 +125,58 @@ impl From<rusqlite::Error> for HistoryError {
     }
 }
 
-/// Opens (and migrates) the file at `path`; any failure is the file's fault.
-fn open_file(path: &Path) -> Result<Connection, String> {
-    let mut connection = Connection::open(path).map_err(|e| e.to_string())?;
+/// Why a file could not be opened.
+enum Unusable {
+    /// The file itself is broken (not a database, damaged): it is set aside.
+    Broken(String),
+    /// Anything else (busy, unreadable, a newer schema than this version knows):
+    /// the file is left as it is, and history is not kept in this run.
+    Unavailable(String),
+}
+
+fn unusable(err: &rusqlite::Error) -> Unusable {
+    match err.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt) => {
+            Unusable::Broken(err.to_string())
+        }
+        _ => Unusable::Unavailable(err.to_string()),
+    }
+}
+
+/// Opens (and migrates) the file at `path`.
+fn open_file(path: &Path) -> Result<Connection, Unusable> {
+    let mut connection = Connection::open(path).map_err(|e| unusable(&e))?;
     // Readers (the command line) wait for the engine's short writes rather than fail.
     connection
         .busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unusable(&e))?;
     let mode: String = connection
         .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unusable(&e))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(format!("SQLite refused WAL mode (it stayed in {mode})"));
+        return Err(Unusable::Unavailable(format!(
+            "SQLite refused WAL mode (it stayed in {mode})"
+        )));
     }
     connection
         .pragma_update(None, "synchronous", "NORMAL")
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unusable(&e))?;
     // A small page cache (in KiB when negative): history lives on disk, and the
     // tray's memory does not grow with it.
     connection
         .pragma_update(None, "cache_size", -1024)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unusable(&e))?;
     let check: String = connection
         .query_row("PRAGMA quick_check", [], |row| row.get(0))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| unusable(&e))?;
     if check != "ok" {
-        return Err(format!("SQLite's check found damage: {check}"));
+        return Err(Unusable::Broken(format!("SQLite's check found damage: {check}")));
     }
-    migrations()
-        .to_latest(&mut connection)
-        .map_err(|e| e.to_string())?;
+    migrations().to_latest(&mut connection).map_err(|e| match e {
+        rusqlite_migration::Error::RusqliteError { err, .. } => unusable(&err),
+        // A newer version's schema, or one this version does not know: kept as it is.
+        other => Unusable::Unavailable(other.to_string()),
+    })?;
     Ok(connection)
 }
 
@@ -179,9 +201,11 @@ fn owner_only(_path: &Path) -> std::io::Result<()> {
 
 impl HistoryStore {
     /// Opens the household's database at `path`, making its folder (owner-only) and
-    /// the file as needed. A file that cannot be used is set aside and a new one
-    /// made ([`HistoryStore::warning`] says so). Errors: the folder cannot be made or
-    /// written, or a new file cannot be made either.
+    /// the file as needed. A file that is broken (not a database, damaged) is set
+    /// aside and a new one made ([`HistoryStore::warning`] says so). Errors
+    /// ([`HistoryError::Unavailable`], the file left as it is): the folder cannot be
+    /// made or written, the file is busy or unreadable, or its schema is newer than
+    /// this version's.
     pub fn open(path: &Path) -> Result<Self, HistoryError> {
         let unavailable = |reason: String| HistoryError::Unavailable {
             path: path.display().to_string(),
@@ -192,10 +216,13 @@ impl HistoryStore {
         }
         let (connection, warning) = match open_file(path) {
             Ok(connection) => (connection, None),
-            Err(reason) => {
+            Err(Unusable::Unavailable(reason)) => return Err(unavailable(reason)),
+            Err(Unusable::Broken(reason)) => {
                 let aside = set_aside(path).map_err(|e| unavailable(e.to_string()))?;
                 tracing::warn!(%reason, aside = %aside.display(), "the history database could not be used; set aside");
-                let connection = open_file(path).map_err(unavailable)?;
+                let connection = open_file(path).map_err(|e| match e {
+                    Unusable::Broken(reason) | Unusable::Unavailable(reason) => unavailable(reason),
+                })?;
                 let warning = format!(
                     "The history database could not be used ({reason}); it was set aside as {} and history is imported again.",
                     aside.display()
@@ -246,7 +273,7 @@ impl HistoryStore {
         transactions: &[Transaction],
     ) -> Result<usize, HistoryError> {
         self.with(|db| {
-            let tx = db.transaction()?;
+            let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let added = upsert(&tx, account_id, transactions)?;
             tx.commit()?;
             Ok(added)
@@ -263,10 +290,11 @@ impl HistoryStore {
         done: bool,
     ) -> Result<usize, HistoryError> {
         self.with(|db| {
-            let tx = db.transaction()?;
+            let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let added = upsert(&tx, account_id, transactions)?;
             tx.execute(
-                "UPDATE accounts SET import_since = COALESCE(?2, import_since), import_done = ?3 WHERE account_id = ?1",
+                "UPDATE accounts SET import_since = COALESCE(?2, import_since), import_done = ?3,
+                    import_cut_sign_in = NULL WHERE account_id = ?1",
                 params![account_id, next_since, done],
             )?;
             tx.commit()?;
@@ -279,7 +307,7 @@ impl HistoryStore {
     /// household shares.
     pub fn forget_person(&self, person_id: &str) -> Result<(), HistoryError> {
         self.with(|db| {
-            let tx = db.transaction()?;
+            let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute("DELETE FROM account_people WHERE person_id = ?1", [person_id])?;
             for table in ["transactions", "balances", "pots", "accounts"] {
                 tx.execute(
@@ -423,6 +451,25 @@ mod tests {
             .with(|db| db.query_row("PRAGMA journal_mode", [], |r| r.get(0)))
             .unwrap();
         assert_eq!(journal, "wal");
+    }
+
+    #[test]
+    fn a_newer_schema_or_a_busy_file_is_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h_3").join(HISTORY_FILE);
+        drop(HistoryStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = HistoryStore::open(&path).unwrap_err();
+        assert!(matches!(err, HistoryError::Unavailable { .. }), "{err}");
+        let aside = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".broken-"))
+            .count();
+        assert_eq!(aside, 0, "a newer version's history is never set aside");
     }
 
     #[test]

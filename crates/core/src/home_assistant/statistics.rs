@@ -267,7 +267,10 @@ fn websocket_url(base: &url::Url) -> String {
     let scheme = if base.scheme() == "https" { "wss" } else { "ws" };
     let mut url = base.clone();
     let _ = url.set_scheme(scheme);
-    url.set_path("/api/websocket");
+    // Behind a proxy Home Assistant may live under a path: the websocket is beside
+    // its REST API there.
+    let path = format!("{}/api/websocket", base.path().trim_end_matches('/'));
+    url.set_path(&path);
     url.to_string()
 }
 

@@ -281,7 +281,8 @@ impl AppService {
                 ));
                 told = true;
             }
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            // Home Assistant's Monzo integration asks every 5 s in its wait for approval.
+            tokio::time::sleep(Duration::from_secs(5)).await;
         }
         self.engine.import_history_now().await;
         let person: PersonSettings = self.household().person(name)?;

@@ -21,3 +21,18 @@ pub async fn sign_in_as(api: &MonzoApi, sessions: &Sessions, name: &str, user: &
     let code = sign_in.code_from_pasted(&landed).unwrap();
     sign_in.finish(sessions, code).await.unwrap()
 }
+
+/// An engine that retries quickly (5 to 50 ms, twice): a failing request costs the
+/// suites little time. (Not every suite that includes this module uses it.)
+#[allow(dead_code)]
+pub fn quick_retries() -> monzo_tray_core::engine::EngineConfig {
+    monzo_tray_core::engine::EngineConfig {
+        retry: monzo_tray_core::retry::RetryPolicy {
+            min_delay: std::time::Duration::from_millis(5),
+            max_delay: std::time::Duration::from_millis(50),
+            max_retries: 2,
+            ..monzo_tray_core::retry::RetryPolicy::default()
+        },
+        ..monzo_tray_core::engine::EngineConfig::default()
+    }
+}
