@@ -213,6 +213,8 @@ function renderPerson(person) {
   keepHistory.addEventListener("change", async () => {
     try {
       await invoke("set_keep_history", { personId: person.id, on: keepHistory.checked });
+      // Turning it off deletes what is kept: the history line goes at once.
+      await refresh();
     } catch (err) {
       keepHistory.checked = !keepHistory.checked;
       $("people-error").textContent = message(err);
