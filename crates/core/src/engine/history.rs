@@ -383,3 +383,72 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot;
+    use crate::transactions::example_payment;
+
+    fn live(id: &str, name: &str) -> PersonSnapshot {
+        PersonSnapshot {
+            id: id.into(),
+            name: name.into(),
+            state: ConnectionState::Live,
+            accounts: vec![snapshot::example_account()],
+            ..PersonSnapshot::default()
+        }
+    }
+
+    /// A full disk, as SQLite reports it (SQLITE_FULL, here from a page limit):
+    /// history writes stop with a sentence, nothing panics, and the next write
+    /// that fits clears it.
+    #[test]
+    fn a_full_disk_stops_history_writes_with_a_sentence_and_they_resume() {
+        let store = Arc::new(HistoryStore::in_memory().unwrap());
+        let keeping = HistoryKeeping::new(Some(store.clone()));
+        let dana = PersonSettings::example("p1", "Dana");
+        keeping.after_poll(
+            std::slice::from_ref(&dana),
+            &[live("p1", "Dana")],
+            chrono::Utc::now(),
+        );
+        assert_eq!(keeping.trouble(), None);
+        let pages: i64 = store
+            .with(|db| db.query_row("PRAGMA page_count", [], |r| r.get(0)))
+            .unwrap();
+        store
+            .with(|db| {
+                db.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap();
+        let many: Vec<Transaction> = (0..2_000)
+            .map(|n| example_payment(&format!("tx_{n}"), -100, "Shop", &[]).transaction)
+            .collect();
+        keeping.keep_read("acc_1", &many);
+        let said = keeping.trouble().expect("the full disk is said");
+        assert!(
+            said.contains("disk is full") && said.contains("Balances"),
+            "{said}"
+        );
+        store
+            .with(|db| db.query_row("PRAGMA max_page_count = 1000000", [], |r| r.get::<_, i64>(0)))
+            .unwrap();
+        keeping.keep_read("acc_1", &many[..10]);
+        assert_eq!(keeping.trouble(), None, "written again: the sentence goes");
+    }
+
+    #[test]
+    fn only_the_accounts_of_people_who_keep_history_are_kept() {
+        let mut alex = PersonSettings::example("p2", "Alex");
+        alex.keep_history = false;
+        let dana = PersonSettings::example("p1", "Dana");
+        let mut alex_seen = live("p2", "Alex");
+        alex_seen.accounts[0].id = "acc_alex".into();
+        let kept = kept_accounts(&[dana, alex], &[live("p1", "Dana"), alex_seen]);
+        assert!(kept.contains(&snapshot::example_account().id));
+        assert!(!kept.contains("acc_alex"));
+    }
+}
