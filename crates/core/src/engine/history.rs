@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::SecondsFormat;
 use tokio::sync::Notify;
 
-use super::transactions::{is_unreadable, is_verification_required, shown_accounts, PAGE};
+use super::transactions::{is_unreadable, is_verification_required, page, pages, shown_accounts, PAGE};
 use super::Engine;
 use crate::error::Error;
 use crate::history::import::in_full_read_window;
@@ -127,7 +127,8 @@ impl HistoryKeeping {
 /// What one import round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ImportRound {
-    /// Pages read (import and re-read).
+    /// Requests for transactions: import pages, and re-reads (each counted once,
+    /// however many pages it took).
     pub pages: usize,
     /// Steps that moved the import on: pages stored, accounts cut short or ended.
     pub moved: usize,
@@ -259,7 +260,14 @@ impl Engine {
             budget_left = in_full_read_window(&person, now);
             round.pages += 1;
             let reading = std::time::Instant::now();
-            let page = self.read_page(&person, &step.account_id, &step.since).await;
+            let page = page(
+                &self.sessions,
+                &person,
+                &self.config.retry,
+                &step.account_id,
+                &step.since,
+            )
+            .await;
             round.reading += reading.elapsed();
             match page {
                 Ok(page) => {
@@ -309,7 +317,8 @@ impl Engine {
                 continue;
             };
             let since = from.to_rfc3339_opts(SecondsFormat::Millis, true);
-            match self.read_since(&person, account, since, &mut round.pages).await {
+            round.pages += 1;
+            match pages(&self.sessions, &person, &self.config.retry, account, since).await {
                 Ok(read) => {
                     self.history.keep_read(account, &read);
                     self.history.noted(store.rechecked(account, now));
@@ -338,49 +347,6 @@ impl Engine {
         };
         poll.hold_back(retry_after.unwrap_or(DEFAULT_RATE_LIMIT_PAUSE), now);
         true
-    }
-
-    async fn read_page(
-        &self,
-        person: &PersonSettings,
-        account_id: &str,
-        since: &str,
-    ) -> crate::error::Result<Vec<Transaction>> {
-        let api = &self.api;
-        let wire = self
-            .sessions
-            .authorized(person, &self.config.retry, None, "transactions", |t| async move {
-                api.transactions(&t, account_id, since, PAGE).await
-            })
-            .await?;
-        Ok(wire
-            .into_iter()
-            .map(|w| Transaction::from_wire(account_id, w))
-            .collect())
-    }
-
-    /// Every page from `since` (a time) on; counts the pages in `pages`.
-    async fn read_since(
-        &self,
-        person: &PersonSettings,
-        account_id: &str,
-        since: String,
-        pages: &mut usize,
-    ) -> crate::error::Result<Vec<Transaction>> {
-        let mut all = Vec::new();
-        let mut since = since;
-        loop {
-            *pages += 1;
-            let page = self.read_page(person, account_id, &since).await?;
-            let full = page.len() == PAGE as usize;
-            if let Some(last) = page.last() {
-                since = last.id.clone();
-            }
-            all.extend(page);
-            if !full {
-                return Ok(all);
-            }
-        }
     }
 }
 

@@ -407,25 +407,40 @@ fn after(read: &[Transaction], cursor: &Cursor) -> Vec<Transaction> {
     }
 }
 
+/// One page (up to [`PAGE`], oldest first) of `account_id`'s transactions after
+/// `since` (a transaction id or an RFC 3339 time), through `person`'s session.
+pub(super) async fn page(
+    sessions: &Sessions,
+    person: &PersonSettings,
+    retry: &RetryPolicy,
+    account_id: &str,
+    since: &str,
+) -> Result<Vec<Transaction>> {
+    let api = sessions.api();
+    let wire = sessions
+        .authorized(person, retry, None, "transactions", |t| async move {
+            api.transactions(&t, account_id, since, PAGE).await
+        })
+        .await?;
+    Ok(wire
+        .into_iter()
+        .map(|w| Transaction::from_wire(account_id, w))
+        .collect())
+}
+
 /// Every page from `since` on.
-async fn pages(
+pub(super) async fn pages(
     sessions: &Sessions,
     person: &PersonSettings,
     retry: &RetryPolicy,
     account_id: &str,
     mut since: String,
 ) -> Result<Vec<Transaction>> {
-    let api = sessions.api();
     let mut all = Vec::new();
     for _ in 0..MAX_PAGES {
-        let from = since.as_str();
-        let page = sessions
-            .authorized(person, retry, None, "transactions", |t| async move {
-                api.transactions(&t, account_id, from, PAGE).await
-            })
-            .await?;
+        let page = page(sessions, person, retry, account_id, &since).await?;
         let full = page.len() >= PAGE as usize;
-        all.extend(page.into_iter().map(|w| Transaction::from_wire(account_id, w)));
+        all.extend(page);
         match (full, all.last()) {
             (true, Some(last)) => since = last.id.clone(),
             _ => return Ok(all),
