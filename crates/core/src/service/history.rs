@@ -121,9 +121,9 @@ impl AppService {
     /// stops history being written, if anything.
     pub fn history_notes(&self) -> Vec<String> {
         let mut notes: Vec<String> = self.engine.history_trouble().into_iter().collect();
-        let Some(store) = self.engine.history() else {
+        if self.engine.history().is_none() {
             return notes;
-        };
+        }
         for person in self.household().settings().people {
             if !person.keep_history {
                 notes.push(format!(
@@ -132,15 +132,15 @@ impl AppService {
                 ));
                 continue;
             }
-            if let Some(sentence) = store
-                .import_state(&person)
-                .ok()
-                .and_then(|state| import_sentence(&person.name, &state))
-            {
-                notes.push(sentence);
-            }
+            notes.extend(self.person_history_sentence(&person));
         }
         notes
+    }
+
+    /// [`import_sentence`] for `person` as history stands; `None` without history.
+    fn person_history_sentence(&self, person: &PersonSettings) -> Option<String> {
+        let state = self.engine.history()?.import_state(person).ok()?;
+        import_sentence(&person.name, &state)
     }
 
     /// One person's history sentence for the window, with what stops history
@@ -150,11 +150,7 @@ impl AppService {
             return None;
         }
         let trouble = self.engine.history_trouble();
-        let sentence = self
-            .engine
-            .history()
-            .and_then(|store| store.import_state(person).ok())
-            .and_then(|state| import_sentence(&person.name, &state));
+        let sentence = self.person_history_sentence(person);
         match (sentence, trouble) {
             (Some(sentence), Some(trouble)) => Some(format!("{sentence}. {trouble}")),
             (sentence, trouble) => sentence.or(trouble),
