@@ -376,3 +376,44 @@ fn a_broken_history_database_is_set_aside_and_the_balances_go_on() {
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("set aside"), "the new file is good: {stderr}");
 }
+
+/// Two processes: with `headless` running, `login` leaves the import to it (it
+/// holds the household's one engine), and the running engine imports the new
+/// person's whole history while `history` reads beside it.
+#[test]
+fn with_the_engine_running_login_leaves_the_import_to_it() {
+    let desktop = Desktop::start();
+    let monzo = Monzo::start(Fixture::demo());
+    let mut cmd = desktop.monzo_tray(&monzo.url());
+    cmd.args(["headless", "--interval", "10"])
+        .env("MONZO_TRAY_LOG", "off");
+    let engine = Running::spawn(cmd);
+    std::thread::sleep(Duration::from_millis(500));
+    let (login, url) = start_cli_login(&desktop, &monzo.url(), "Dana");
+    let browsed = Command::new("curl")
+        .args(["-s", "-L", "-o", "/dev/null", &format!("{url}&user=Dana")])
+        .status()
+        .unwrap();
+    assert!(browsed.success());
+    let (status, _, stderr) = login.finish(Duration::from_secs(30));
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("imports Dana's history now"), "{stderr}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (code, _, notes) = run(&desktop, &monzo, &["history", "--from", "2099-01-01"]);
+        assert_eq!(code, 0, "{notes}");
+        if notes.contains("Dana's history: back to") && !notes.contains("Importing") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the engine did not import: {notes}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drop(engine);
+    let (_, rows) = exported(&desktop, &monzo);
+    let stored: BTreeSet<String> = rows.keys().cloned().collect();
+    assert!(
+        stored == monzo.ids(&[DANA_CURRENT, JOINT]),
+        "{} stored",
+        stored.len()
+    );
+}
