@@ -8,7 +8,7 @@ packages=(
   libssl-dev libwebkit2gtk-4.1-dev libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth webkit2gtk-driver fonts-noto-color-emoji imagemagick xdotool dunst
-  mosquitto mosquitto-clients openssl rpm trayer
+  mosquitto mosquitto-clients openssl rpm trayer debootstrap
 )
 
 missing=()

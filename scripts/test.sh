@@ -33,9 +33,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # supply_chain suite, which runs it on a fixture that must fail, does.
 # A real Home Assistant for the push tests, from PyPI into a cached venv: installed
 # in the background (mostly downloads) while the lints and builds use the CPU.
+# The newest Home Assistant (2026.11, on Python 3.14) goes into a Debian testing root
+# beside it, also in the background; the push suites run against it at the end.
 mkdir -p target
 bash tests/ha/install.sh >target/ha-venv.txt 2>target/ha-venv.log &
 ha_venv=$!
+bash tests/ha/install-newest.sh >target/ha-newest.txt 2>target/ha-newest.log &
+ha_newest=$!
 step "supply chain (cargo-deny)" bash scripts/supply-chain.sh
 step "rustfmt" cargo fmt --all -- --check
 step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -46,7 +50,7 @@ step "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 # in target/platforms-build.log.)
 setsid nice -n 19 ionice -c 3 bash scripts/platforms.sh build >target/platforms-build.log 2>&1 &
 platforms_build=$!
-trap 'print_step_times; rm -f "$log"; kill -- -"$platforms_build" "$ha_venv" 2>/dev/null || true' EXIT
+trap 'print_step_times; rm -f "$log"; kill -- -"$platforms_build" "$ha_venv" "$ha_newest" 2>/dev/null || true' EXIT
 # The app, built once by the Tauri bundler as it builds the packages (the package
 # tests install the .deb and read the .rpm), is the binary the end-to-end suites
 # drive. It is the dev profile's build (`tauri build --debug`): the same code and
@@ -64,6 +68,11 @@ step "waiting for the Home Assistant venv" wait "$ha_venv" || { cat target/ha-ve
 MONZO_TRAY_HA_VENV="$(cat target/ha-venv.txt)"
 export MONZO_TRAY_HA_VENV
 step "cargo test (build and run)" bash -c 'set -o pipefail; cargo test --workspace --locked --no-fail-fast -- --include-ignored 2>&1 | tee "$0"' "$log"
+# The REST and MQTT suites again, against the newest Home Assistant.
+step "waiting for the newest Home Assistant" wait "$ha_newest" || { cat target/ha-newest.log >&2; exit 1; }
+MONZO_TRAY_HA_NEWEST="$(cat target/ha-newest.txt)"
+export MONZO_TRAY_HA_NEWEST
+step "Home Assistant 2026.11 (REST and MQTT suites)" bash -c 'set -o pipefail; cargo test --locked --no-fail-fast -p monzo-tray-e2e --test home_assistant --test home_assistant_mqtt -- --include-ignored 2>&1 | tee -a "$0"' "$log"
 # Whatever the background build met is met again here, with its messages.
 step "waiting for the platform build" wait "$platforms_build" || true
 step "Windows and macOS (platforms.sh)" bash scripts/platforms.sh

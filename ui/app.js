@@ -436,6 +436,13 @@ function showTransport(transport) {
   const stored = transport === "mqtt" ? ha?.password_stored : ha?.token_stored;
   $("ha-token").value = "";
   $("ha-token").placeholder = stored ? "stored — leave empty to keep it" : "";
+  // Over MQTT, Home Assistant's own address and token serve the statistics alone
+  // (kept from a REST connection too, when switching).
+  $("ha-statistics").hidden = transport !== "mqtt";
+  const statistics = ha?.token_stored && ha?.url;
+  $("ha-statistics-url").value = statistics ? ha.url ?? "" : "";
+  $("ha-statistics-token").value = "";
+  $("ha-statistics-token").placeholder = statistics ? "stored — leave empty to keep it" : "";
 }
 
 function showHomeAssistant(ha, withFields) {
@@ -454,6 +461,12 @@ async function homeAssistantAction(command, extra) {
   try {
     const said = await invoke(command, { transport, url: $("ha-url").value, token: $("ha-token").value, ...extra });
     $("ha-result").textContent = command === "test_home_assistant" ? said : "Saved.";
+    if (command === "save_home_assistant" && transport === "mqtt") {
+      $("ha-result").textContent = await invoke("save_statistics_link", {
+        url: $("ha-statistics-url").value,
+        token: $("ha-statistics-token").value,
+      });
+    }
     if (command === "save_home_assistant") {
       showHomeAssistant(await invoke("home_assistant"), true);
     }

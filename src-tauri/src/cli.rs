@@ -254,6 +254,23 @@ pub enum HaCommand {
         #[arg(long, default_value = "monzo_tray", requires = "mqtt")]
         base_topic: String,
     },
+    /// With the MQTT transport, years of balance history in Home Assistant's
+    /// long-term statistics, which MQTT cannot carry: Home Assistant's own address
+    /// and a long-lived access token (asked for, or the first line of stdin), tested
+    /// and kept in the keyring. Through the REST API (ha connect --url) this
+    /// happens by itself. --off forgets them.
+    #[command(group(clap::ArgGroup::new("statistics").required(true).args(["url", "off"])))]
+    Statistics {
+        /// Home Assistant's address, e.g. http://homeassistant.local:8123
+        #[arg(long)]
+        url: Option<String>,
+        /// A CA certificate (PEM) to trust, for https with a private CA.
+        #[arg(long, requires = "url")]
+        ca_file: Option<PathBuf>,
+        /// Forget the address and token: no more statistics.
+        #[arg(long)]
+        off: bool,
+    },
     /// Stop pushing and forget the token or password (entity ids are kept for next time).
     Disconnect,
 }

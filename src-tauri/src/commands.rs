@@ -135,6 +135,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             (None, None) => bail!("Give --url (the REST API) or --mqtt (a broker)."),
         },
         Some(Command::Ha {
+            command: HaCommand::Statistics { url, ca_file, off },
+        }) => {
+            let said = match url {
+                Some(url) if !off => {
+                    let (token, _) = read_secret(
+                        "Home Assistant long-lived access token (it is not shown as you type): ",
+                        "No token was given: pass the long-lived access token on the first line of standard input.",
+                    )
+                    .await?;
+                    service.connect_statistics(&url, &token, ca_file).await?
+                }
+                _ => service.forget_statistics().await?,
+            };
+            output::line(&said)?;
+            Ok(0)
+        }
+        Some(Command::Ha {
             command: HaCommand::Disconnect,
         }) => {
             output::line(&service.disconnect_home_assistant().await?)?;

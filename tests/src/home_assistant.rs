@@ -1,7 +1,10 @@
-//! A real Home Assistant for tests: the cached venv from `tests/ha/install.sh`,
-//! started with `--skip-pip` on 127.0.0.1 and a free port with a minimal
-//! configuration, onboarded through its REST API for a long-lived token, and
-//! stopped (or restarted) on demand.
+//! A real Home Assistant for tests: the cached venv from `tests/ha/install.sh`
+//! (2024.3.3), or with `MONZO_TRAY_HA_NEWEST` the newest (2026.11.0) in the Debian
+//! testing root from `tests/ha/install-newest.sh`; started with `--skip-pip` on
+//! 127.0.0.1 and a free port with a minimal configuration, onboarded through its
+//! REST API for a long-lived token, and stopped (or restarted) on demand. The
+//! helper scripts (onboarding, websocket, event listening) are clients and run on
+//! the 2024.3.3 venv's Python either way.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,6 +15,10 @@ use serde_json::Value;
 pub struct HomeAssistant {
     child: Option<Child>,
     venv: PathBuf,
+    /// The Debian testing root the newest runs in, when it is the one under test.
+    newest_root: Option<PathBuf>,
+    /// `version` from `GET /api/config`, e.g. "2026.11.0".
+    pub version: String,
     config: tempfile::TempDir,
     pub url: String,
     pub token: String,
@@ -36,6 +43,18 @@ pub fn venv() -> PathBuf {
     venv
 }
 
+/// The root of the newest Home Assistant's chroot, when `MONZO_TRAY_HA_NEWEST` names
+/// one: the suites then run against it instead of 2024.3.3.
+pub fn newest_root() -> Option<PathBuf> {
+    let root = PathBuf::from(std::env::var_os("MONZO_TRAY_HA_NEWEST")?);
+    assert!(
+        root.join("venv/bin/hass").exists(),
+        "MONZO_TRAY_HA_NEWEST={}: no Home Assistant there; run tests/ha/install-newest.sh",
+        root.display()
+    );
+    Some(root)
+}
+
 impl HomeAssistant {
     pub fn start() -> Self {
         Self::start_with(false, false)
@@ -57,7 +76,16 @@ impl HomeAssistant {
             .local_addr()
             .unwrap()
             .port();
-        let config = tempfile::tempdir().unwrap();
+        let newest_root = newest_root();
+        // The chroot sees the host's /tmp at the same path, and nothing else of it.
+        let config = if newest_root.is_some() {
+            tempfile::Builder::new()
+                .prefix("monzo-tray-ha")
+                .tempdir_in("/tmp")
+                .unwrap()
+        } else {
+            tempfile::tempdir().unwrap()
+        };
         let template = std::fs::read_to_string(workspace().join("tests/ha/configuration.yaml.in")).unwrap();
         let mut yaml = template.replace("@PORT@", &port.to_string());
         if recorder {
@@ -79,6 +107,8 @@ impl HomeAssistant {
         let mut ha = Self {
             child: None,
             venv: venv(),
+            newest_root,
+            version: String::new(),
             config,
             url: format!("{scheme}://127.0.0.1:{port}"),
             token: String::new(),
@@ -98,12 +128,49 @@ impl HomeAssistant {
             String::from_utf8_lossy(&out.stderr)
         );
         ha.token = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        ha.version = ha.config_version();
+        if ha.newest_root.is_some() {
+            assert!(ha.at_least(2026, 11), "the newest is {}", ha.version);
+        }
         ha
+    }
+
+    /// `version` from `GET /api/config`.
+    fn config_version(&self) -> String {
+        let mut curl = Command::new("curl");
+        if let Some(ca) = &self.ca_file {
+            curl.arg("--cacert").arg(ca);
+        }
+        let out = curl
+            .args(["-s", "-H"])
+            .arg(format!("Authorization: Bearer {}", self.token))
+            .arg(format!("{}/api/config", self.url))
+            .output()
+            .unwrap();
+        let config: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("/api/config: {}", String::from_utf8_lossy(&out.stdout)));
+        config["version"].as_str().unwrap().to_owned()
+    }
+
+    /// Whether this Home Assistant is `year.month` or newer.
+    pub fn at_least(&self, year: u32, month: u32) -> bool {
+        let mut parts = self.version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (year, month)
     }
 
     fn spawn(&mut self) {
         let log = std::fs::File::create(self.config.path().join("hass.out")).unwrap();
-        let child = Command::new(self.venv.join("bin/hass"))
+        let mut hass = match &self.newest_root {
+            Some(root) => {
+                let mut hass = Command::new("bash");
+                hass.arg(workspace().join("tests/ha/in-chroot.sh"))
+                    .arg(root)
+                    .args(["/venv/bin/python3.14", "/venv/bin/hass"]);
+                hass
+            }
+            None => Command::new(self.venv.join("bin/hass")),
+        };
+        let child = hass
             .args(["-c"])
             .arg(self.config.path())
             .arg("--skip-pip")
@@ -218,6 +285,27 @@ impl HomeAssistant {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// The daily points of the long-term statistic `statistic_id`
+    /// (`recorder/statistics_during_period`, mean), read until there are at least
+    /// `at_least` (the recorder imports in its own queue) or a minute has passed.
+    pub fn daily_statistics(&self, statistic_id: &str, at_least: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let read = self.websocket(serde_json::json!({
+                "type": "recorder/statistics_during_period",
+                "start_time": "2015-01-01T00:00:00Z",
+                "statistic_ids": [statistic_id],
+                "period": "day",
+                "types": ["mean"],
+            }));
+            let points = read[statistic_id].as_array().cloned().unwrap_or_default();
+            if points.len() >= at_least || Instant::now() > deadline {
+                return points;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     /// Follows the event bus: each event of `event_type` as it comes (see
     /// `tests/ha/listen.py`); returns once subscribed.
     pub fn listen(&self, event_type: &str) -> crate::Running {
@@ -258,7 +346,14 @@ impl HomeAssistant {
             .to_owned();
         let done = self.post(
             &format!("/api/config/config_entries/flow/{flow_id}"),
-            serde_json::json!({"broker": "127.0.0.1", "port": port}),
+            if self.at_least(2026, 11) {
+                // 2024.3.3's flow takes the broker and port; 2026.11's also asks for
+                // the protocol and the certificate choices.
+                serde_json::json!({"broker": "127.0.0.1", "port": port, "protocol": "5",
+                    "other_settings": {"set_client_cert": false, "set_ca_cert": "off"}})
+            } else {
+                serde_json::json!({"broker": "127.0.0.1", "port": port})
+            },
         );
         assert_eq!(done["type"], "create_entry", "{done}");
     }

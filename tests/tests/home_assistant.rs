@@ -781,29 +781,12 @@ async fn ha_connect_backfills_the_balance_history_into_long_term_statistics() {
         .unwrap();
     let days = current["days"].as_array().unwrap();
     let statistic = "monzo_tray:monzo_dana_current_account_balance";
-    // The recorder imports in its own queue: read until it has.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let read = loop {
-        let read = ha.websocket(serde_json::json!({
-            "type": "recorder/statistics_during_period",
-            "start_time": "2015-01-01T00:00:00Z",
-            "statistic_ids": [statistic],
-            "period": "day",
-            "types": ["mean"],
-        }));
-        if read[statistic].as_array().is_some_and(|p| p.len() >= days.len())
-            || std::time::Instant::now() > deadline
-        {
-            break read;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    };
-    let points = read[statistic].as_array().unwrap_or_else(|| {
-        panic!(
-            "{read}\n{}",
-            std::fs::read_to_string(ha.log_path()).unwrap_or_default()
-        )
-    });
+    let points = ha.daily_statistics(statistic, days.len());
+    assert!(
+        !points.is_empty(),
+        "{}",
+        std::fs::read_to_string(ha.log_path()).unwrap_or_default()
+    );
     assert_eq!(points.len(), days.len(), "a point a day from the first");
     let value = |v: &serde_json::Value| v.as_f64().unwrap();
     let wanted = |d: &serde_json::Value| d["balance"].as_str().unwrap().parse::<f64>().unwrap();

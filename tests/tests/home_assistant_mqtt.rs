@@ -4,7 +4,9 @@
 //! registry), entity ids, unique ids, states and attributes; everything back after a
 //! Home Assistant restart with the app frozen; unavailable when the app is killed;
 //! a deleted pot's entity and device gone; a stopped broker reported, then recovery;
-//! bad input refused with nothing saved; switching REST ↔ MQTT keeps entity ids.
+//! bad input refused with nothing saved; switching REST ↔ MQTT keeps entity ids;
+//! with a long-lived token also given, the balance history in the long-term
+//! statistics.
 
 use std::process::Command;
 use std::time::Duration;
@@ -594,6 +596,24 @@ async fn the_settings_window_connects_through_mqtt() {
         "the webview never holds the password"
     );
 
+    // Over MQTT the statistics need Home Assistant's own address and a token: an
+    // address that does not answer is refused with a sentence, nothing kept, and
+    // the push through the broker stays saved.
+    type_into(&client, "ha-statistics-url", "http://127.0.0.1:9").await;
+    type_into(&client, "ha-statistics-token", "a-statistics-token").await;
+    click(&client, "ha-save").await;
+    let error = eventually("the statistics error", WAIT, || visible_text(&client, "ha-error")).await;
+    assert!(error.contains("could not be reached"), "{error}");
+    assert!(
+        settings(&desktop)["home_assistant"]["url"].is_null(),
+        "nothing kept"
+    );
+    assert!(desktop
+        .keyring_entries()
+        .iter()
+        .all(|(_, secret)| secret != "a-statistics-token"));
+    assert_eq!(settings(&desktop)["home_assistant"]["transport"], "mqtt");
+
     // The broker goes away: the tray says so by itself, and clears when it is back.
     broker.stop();
     watcher
@@ -609,4 +629,106 @@ async fn the_settings_window_connects_through_mqtt() {
         })
         .await;
     let _ = client.close().await;
+}
+
+/// MQTT cannot carry long-term statistics: with Home Assistant's address and a
+/// long-lived token also given (`ha statistics --url`), the balance history goes
+/// there through the websocket, the token kept in the keyring; a wrong token saves
+/// nothing, and `--off` forgets it while the push goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_mqtt_a_token_also_given_backfills_the_statistics() {
+    let broker = Mosquitto::start();
+    let ha = HomeAssistant::start_with_recorder();
+    ha.set_up_mqtt(broker.port);
+    let desktop = Desktop::start();
+    let sandbox = Sandbox::start_local(Fixture::demo()).await.unwrap();
+    cli_login(&desktop, &sandbox.api_url(), "Dana");
+
+    // Only with the MQTT transport: REST does this by itself.
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "statistics", "--url", &ha.url],
+        &ha.token,
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("Connect through MQTT first"), "{err}");
+
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "connect", "--mqtt", &broker.url(None)],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "statistics", "--url", &ha.url],
+        "not-a-token",
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("refused"), "{err}");
+    assert!(
+        settings(&desktop)["home_assistant"]["url"].is_null(),
+        "nothing saved"
+    );
+    assert!(desktop
+        .keyring_entries()
+        .iter()
+        .all(|(_, secret)| secret != "not-a-token"));
+
+    let (code, out, err) = run(
+        &desktop,
+        &sandbox,
+        &["ha", "statistics", "--url", &ha.url],
+        &ha.token,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("is in its long-term statistics"), "{out}");
+    assert!(!out.contains(&ha.token) && !err.contains(&ha.token));
+    assert_eq!(settings(&desktop)["home_assistant"]["transport"], "mqtt");
+    assert!(desktop
+        .keyring_entries()
+        .iter()
+        .any(|(_, secret)| *secret == ha.token));
+
+    let (code, history, err) = run(&desktop, &sandbox, &["history", "--json", "--person", "Dana"], "");
+    assert_eq!(code, 0, "{err}");
+    let history: Value = serde_json::from_str(&history).unwrap();
+    let days = history["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["account_id"] == "acc_00009demodanacurrent")
+        .unwrap()["days"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let points = ha.daily_statistics("monzo_tray:monzo_dana_current_account_balance", days.len());
+    assert_eq!(points.len(), days.len(), "a point a day from the first");
+    let last = |v: &Value| v.as_f64().unwrap();
+    assert!(
+        (last(&points[points.len() - 1]["mean"])
+            - days[days.len() - 1]["balance"]
+                .as_str()
+                .unwrap()
+                .parse::<f64>()
+                .unwrap())
+        .abs()
+            < 0.005
+    );
+
+    // The push goes on through the broker; the statistics token is forgotten.
+    let (code, out, err) = run(&desktop, &sandbox, &["ha", "statistics", "--off"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("token is forgotten"), "{out}");
+    assert!(settings(&desktop)["home_assistant"]["url"].is_null());
+    assert!(desktop
+        .keyring_entries()
+        .iter()
+        .all(|(_, secret)| *secret != ha.token));
+    let (code, out, err) = run(&desktop, &sandbox, &["headless", "--once"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Home Assistant ok"), "{out}");
 }

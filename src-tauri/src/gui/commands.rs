@@ -179,6 +179,11 @@ async fn save_home_assistant(
 }
 
 #[tauri::command]
+async fn save_statistics_link(shell: State<'_, Shell>, url: String, token: String) -> Result<String> {
+    Ok(shell.service.save_statistics_link(&url, &token).await?)
+}
+
+#[tauri::command]
 fn refresh_now(shell: State<'_, Shell>) {
     shell.service.refresh_now();
 }
@@ -234,6 +239,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'st
         push_status,
         test_home_assistant,
         save_home_assistant,
+        save_statistics_link,
         autostart,
         set_autostart,
         tray_host,

@@ -82,6 +82,42 @@ pub async fn connect_mqtt(
     })
 }
 
+/// With the MQTT transport: tests Home Assistant's own address with a long-lived
+/// access token, then keeps them (the token in the keyring, as the REST transport
+/// does) for the long-term statistics import alone, which MQTT cannot carry. The
+/// push stays on the broker. Nothing is saved if the test fails.
+pub async fn connect_statistics(
+    household: &Household,
+    url: &str,
+    token: &str,
+    ca_file: Option<PathBuf>,
+) -> Result<()> {
+    let client = HaClient::new(url, token, ca_file.as_deref())?;
+    client
+        .check()
+        .await
+        .map_err(|f| test_failed(HaTransport::Rest, f))?;
+    household
+        .secrets()
+        .set(SECRET_OWNER, SecretKind::HomeAssistantToken, &clean_token(token)?)
+        .await?;
+    let url = client.base().to_string();
+    household.update(|s| {
+        s.home_assistant.url = Some(url);
+        s.home_assistant.ca_file = ca_file;
+    })
+}
+
+/// With the MQTT transport: forgets Home Assistant's address and token, so no more
+/// statistics are imported; the push through the broker goes on.
+pub async fn forget_statistics(household: &Household) -> Result<()> {
+    household
+        .secrets()
+        .delete(SECRET_OWNER, SecretKind::HomeAssistantToken)
+        .await?;
+    household.update(|s| s.home_assistant.url = None)
+}
+
 /// Tests a connection without saving anything ("Test connection").
 pub(crate) async fn test_connection(url: &str, token: &str, ca_file: Option<PathBuf>) -> Result<()> {
     HaClient::new(url, token, ca_file.as_deref())?

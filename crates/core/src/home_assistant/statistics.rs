@@ -203,8 +203,10 @@ pub(crate) fn series_for(
 }
 
 /// Imports every live person's daily balance history (accounts and pots) into
-/// the Home Assistant the REST push goes to. Returns how many statistics were
-/// imported; `Ok(0)` when Home Assistant is not connected through REST.
+/// the Home Assistant the REST push goes to or, with the MQTT transport, the one
+/// whose address and long-lived token were also given (MQTT cannot carry
+/// statistics). Returns how many statistics were imported; `Ok(0)` when Home
+/// Assistant is switched off or, with MQTT, no token was given.
 ///
 /// Errors: Home Assistant unreachable, the token refused, or a command refused
 /// (with Home Assistant's message).
@@ -216,15 +218,22 @@ pub async fn import_balance_history(
 ) -> Result<usize, HaFailure> {
     let settings = household.settings();
     let ha = &settings.home_assistant;
-    let (HaTransport::Rest, true, Some(url)) = (ha.transport, ha.enabled, ha.url.as_deref()) else {
+    let (true, Some(url)) = (ha.enabled, ha.url.as_deref()) else {
         return Ok(0);
     };
     let token = household
         .secrets()
         .get(super::link::SECRET_OWNER, SecretKind::HomeAssistantToken)
         .await
-        .map_err(|e| HaFailure::Rejected(e.to_string()))?
-        .ok_or_else(|| HaFailure::Rejected("no Home Assistant token is stored".into()))?;
+        .map_err(|e| HaFailure::Rejected(e.to_string()))?;
+    let token = match (token, ha.transport) {
+        (Some(token), _) => token,
+        // Over MQTT the token is optional: without it, no statistics.
+        (None, HaTransport::Mqtt) => return Ok(0),
+        (None, HaTransport::Rest) => {
+            return Err(HaFailure::Rejected("no Home Assistant token is stored".into()))
+        }
+    };
     let client =
         HaClient::new(url, &token, ha.ca_file.as_deref()).map_err(|e| HaFailure::Rejected(e.to_string()))?;
     let version = client.version().await?;

@@ -238,6 +238,29 @@ impl AppService {
         ))
     }
 
+    /// `ha statistics --url`: with the MQTT transport, Home Assistant's own address
+    /// and a long-lived access token for the long-term statistics import (tested,
+    /// then kept; the token in the keyring), and the import at once. Returns the
+    /// sentence. Errors: not connected through MQTT (REST already imports them), or
+    /// the test failed.
+    pub async fn connect_statistics(
+        &self,
+        url: &str,
+        token: &str,
+        ca_file: Option<PathBuf>,
+    ) -> Result<String> {
+        self.require_mqtt()?;
+        link::connect_statistics(self.household(), url, token, ca_file).await?;
+        let kept = format!(
+            "Home Assistant at {} gets the balance history in its long-term statistics; the token is kept in the keyring.",
+            url.trim()
+        );
+        Ok(match self.import_statistics().await {
+            Some(said) => format!("{kept} {said}"),
+            None => kept,
+        })
+    }
+
     /// `ha disconnect`. Returns the sentence.
     pub async fn disconnect_home_assistant(&self) -> Result<String> {
         link::disconnect(self.household()).await?;

@@ -174,6 +174,47 @@ impl AppService {
         self.engine.refresh_now();
         Ok(())
     }
+
+    /// The window's statistics fields, with the MQTT transport: Home Assistant's
+    /// address and a long-lived token (typed, or the stored one for the same
+    /// address) are tested and kept, the token in the keyring; the running app
+    /// imports the balance history at once. An empty address forgets both. Returns
+    /// the sentence. Errors: not on MQTT, no token, or the test failed.
+    pub async fn save_statistics_link(&self, url: &str, token: &str) -> Result<String> {
+        if url.trim().is_empty() {
+            if self.household().settings().home_assistant.url.is_none() {
+                return Ok("Saved.".into());
+            }
+            return self.forget_statistics().await;
+        }
+        self.require_mqtt()?;
+        let token = self.token_or_stored(url, token).await?;
+        let ca = self.household().settings().home_assistant.ca_file;
+        link::connect_statistics(self.household(), url, &token, ca).await?;
+        Ok("Saved: the balance history goes to Home Assistant's long-term statistics; the token is kept in the keyring.".into())
+    }
+
+    /// `ha statistics --off`: forgets the address and token kept for the
+    /// statistics import. Returns the sentence.
+    pub async fn forget_statistics(&self) -> Result<String> {
+        self.require_mqtt()?;
+        link::forget_statistics(self.household()).await?;
+        Ok(
+            "No more balance history goes to Home Assistant's long-term statistics; the token is forgotten."
+                .into(),
+        )
+    }
+
+    /// Statistics need their own address and token only with the MQTT transport.
+    pub(super) fn require_mqtt(&self) -> Result<()> {
+        let ha = self.household().settings().home_assistant;
+        if ha.transport == crate::settings::HaTransport::Mqtt && ha.mqtt.is_some() {
+            return Ok(());
+        }
+        Err(Error::InvalidInput(
+            "Connect through MQTT first (ha connect --mqtt): through the REST API (ha connect --url) the balance history already goes to the long-term statistics.".into(),
+        ))
+    }
 }
 
 /// Whether two addresses name the same server: scheme, host (any case) and port
