@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Takes the README's pictures from the real app under Xvfb: the settings window in
 # the light and the dark theme (GTK_THEME=Adwaita:dark, which WebKitGTK passes on as
-# prefers-color-scheme), and the open tray menu (Debian's trayer as the tray host; a
-# click from xdotool opens the menu). Re-runnable: writes docs/settings-window.png,
-# docs/settings-window-dark.png and docs/tray-menu.png.
+# prefers-color-scheme), the open tray menu (Debian's trayer as the tray host; a
+# click from xdotool opens the menu), and the window's History tab with its charts
+# in both themes (`--demo --history` opens the window on it). Re-runnable: writes
+# docs/settings-window.png, docs/settings-window-dark.png, docs/tray-menu.png,
+# docs/history-view.png and docs/history-view-dark.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -38,6 +40,7 @@ kill "$dark"; wait "$dark" 2>/dev/null || true
 sleep 1
 
 "$bin" --demo --settings >"$work/app.log" 2>&1 &
+light=$!
 sleep 6
 window=$(xdotool search --onlyvisible --name '^monzo-tray$' | head -1)
 import -window "$window" "$out/settings-window.png"
@@ -50,4 +53,24 @@ sleep 1
 xdotool mousemove 16 16 click 1
 sleep 2
 import -window root -crop 420x700+0+0 "$out/tray-menu.png"
-echo "wrote $out/settings-window.png, $out/settings-window-dark.png and $out/tray-menu.png"
+# One instance at a time (a second start only hands its flags to the first): this
+# app goes before the History pictures' own.
+kill "$light"; wait "$light" 2>/dev/null || true
+sleep 1
+
+# The History tab, dark then light, each in an app of its own. Its charts are
+# drawn after the window's first load and the history's, so longer than 6 s.
+# history_shot PICTURE COMMAND...: COMMAND starts the app (env GTK_THEME=... for dark).
+history_shot() {
+  local picture=$1; shift
+  "$@" --demo --history >"$work/$(basename "$picture" .png).log" 2>&1 &
+  local app=$!
+  sleep 8
+  window=$(xdotool search --onlyvisible --name '^monzo-tray$' | head -1)
+  import -window "$window" "$picture"
+  kill "$app"; wait "$app" 2>/dev/null || true
+  sleep 1
+}
+history_shot "$out/history-view-dark.png" env GTK_THEME=Adwaita:dark "$bin"
+history_shot "$out/history-view.png" "$bin"
+echo "wrote $out/settings-window.png, $out/settings-window-dark.png, $out/tray-menu.png, $out/history-view.png and $out/history-view-dark.png"

@@ -68,11 +68,12 @@ step "waiting for the Home Assistant venv" wait "$ha_venv" || { cat target/ha-ve
 MONZO_TRAY_HA_VENV="$(cat target/ha-venv.txt)"
 export MONZO_TRAY_HA_VENV
 step "cargo test (build and run)" bash -c 'set -o pipefail; cargo test --workspace --locked --no-fail-fast -- --include-ignored 2>&1 | tee "$0"' "$log"
-# The REST and MQTT suites again, against the newest Home Assistant.
+# The REST and MQTT suites again, against the newest Home Assistant (`--workspace`:
+# the same features as above, so nothing is built again).
 step "waiting for the newest Home Assistant" wait "$ha_newest" || { cat target/ha-newest.log >&2; exit 1; }
 MONZO_TRAY_HA_NEWEST="$(cat target/ha-newest.txt)"
 export MONZO_TRAY_HA_NEWEST
-step "Home Assistant 2026.11 (REST and MQTT suites)" bash -c 'set -o pipefail; cargo test --locked --no-fail-fast -p monzo-tray-e2e --test home_assistant --test home_assistant_mqtt -- --include-ignored 2>&1 | tee -a "$0"' "$log"
+step "Home Assistant 2026.11 (REST and MQTT suites)" bash -c 'set -o pipefail; cargo test --workspace --locked --no-fail-fast --test home_assistant --test home_assistant_mqtt -- --include-ignored 2>&1 | tee -a "$0"' "$log"
 # Whatever the background build met is met again here, with its messages.
 step "waiting for the platform build" wait "$platforms_build" || true
 step "Windows and macOS (platforms.sh)" bash scripts/platforms.sh

@@ -3,7 +3,10 @@
 // and formats every amount and time: this only lays out what it is given. It
 // follows events from the app (a new snapshot, the Home Assistant push status, a
 // sign-in step) instead of asking again and again; a timer asks the core for the
-// state lines again, so "updated 2 min ago" moves on.
+// state lines again, so "updated 2 min ago" moves on. The History tab and its
+// charts are history.js.
+
+import { startHistory } from "./history.js";
 
 const invoke = (command, args) => window.__TAURI__.core.invoke(command, args);
 const listen = (event, handler) => window.__TAURI__.event.listen(event, handler);
@@ -513,6 +516,8 @@ await listen("sign-in-changed", () => {
   followSignIn();
   refresh();
 });
+// The tabs, and History when the window opened on it (#history).
+await startHistory(message);
 await showTrayHost();
 await loadSettings();
 await refresh();

@@ -23,6 +23,10 @@ pub struct Cli {
     #[arg(long)]
     pub settings: bool,
 
+    /// Open the window on its History view at start (charts of the money history).
+    #[arg(long, conflicts_with = "settings")]
+    pub history: bool,
+
     #[command(flatten)]
     pub places: Places,
 

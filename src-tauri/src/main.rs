@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.log.as_deref());
     if cli.command.is_none() && gui::display_available() {
-        return match gui::run(&cli.places, cli.demo, cli.settings) {
+        return match gui::run(&cli.places, cli.demo, gui::opening(cli.settings, cli.history)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 output::note(&format!("monzo-tray: {err:#}"));

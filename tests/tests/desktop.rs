@@ -445,6 +445,7 @@ async fn the_tray_lists_balances_pots_and_actions(w: &World) {
         "Joint Account   £842.10",
         "Refresh now",
         "Hide amounts",
+        "History…",
         "Settings…",
         "Quit",
         "Reconnect Dana…",
@@ -457,6 +458,23 @@ async fn the_tray_lists_balances_pots_and_actions(w: &World) {
     assert!(
         !tray_labels.iter().any(|l| l.contains("New bike")),
         "deleted pots never show"
+    );
+    // The month at a glance, per account whose history is kept.
+    let tray = watcher
+        .wait_for(WAIT, |l| {
+            l.iter().any(|e| e.label.starts_with("    This month: spent £"))
+        })
+        .await;
+    let month = tray
+        .iter()
+        .find(|e| e.label.starts_with("    This month: spent £"))
+        .unwrap();
+    let rest = month.label.trim_start_matches("    This month: spent £");
+    assert!(
+        rest.starts_with(|c: char| c.is_ascii_digit())
+            && (!rest.contains('(') || rest.contains("(last month £") && rest.ends_with(" by this day)")),
+        "{}",
+        month.label
     );
 }
 
@@ -628,6 +646,19 @@ async fn hide_amounts_hides_every_amount(w: &World) {
     assert!(!hidden
         .iter()
         .any(|e| e.label.contains("£10.99") || e.label.contains("£1,500.00") || e.label.contains("Tesco")));
+    let hidden = watcher
+        .wait_for(WAIT, |l| {
+            l.iter()
+                .any(|e| e.label.starts_with("    This month: spent £•••"))
+        })
+        .await;
+    assert!(
+        !hidden
+            .iter()
+            .any(|e| e.label.starts_with("    This month: spent £")
+                && e.label.chars().any(|c| c.is_ascii_digit())),
+        "the month line hides its amounts"
+    );
     watcher.click("Hide amounts").await;
     // £5.00, less the £15.99 at M&S, plus the £20.00 out of Holiday.
     watcher

@@ -3,8 +3,11 @@
 //!
 //! Linux tray icons deliver no clicks, so every action is a menu entry.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, FixedOffset, Utc};
 
+use crate::history::month::MonthToDate;
 use crate::money::Money;
 use crate::snapshot::{AccountSnapshot, ConnectionState, Snapshot};
 use crate::text;
@@ -17,6 +20,7 @@ pub mod action {
     pub const REFRESH: &str = "refresh";
     pub const HIDE_AMOUNTS: &str = "hide_amounts";
     pub const SETTINGS: &str = "settings";
+    pub const HISTORY: &str = "history";
     pub const QUIT: &str = "quit";
     pub const RECONNECT_PREFIX: &str = "reconnect:";
 }
@@ -136,12 +140,28 @@ pub(crate) fn glance(snapshot: &Snapshot, privacy: bool) -> String {
     }
 }
 
+/// "This month: spent £412.30 (last month £388.10 by this day)"; without the
+/// comparison when history does not reach back to last month's 1st.
+pub(crate) fn month_line(month: &MonthToDate, privacy: bool) -> String {
+    let spent = shown(&month.this_month, privacy);
+    match &month.last_month {
+        Some(last) => format!(
+            "This month: spent {spent} (last month {} by this day)",
+            shown(last, privacy)
+        ),
+        None => format!("This month: spent {spent}"),
+    }
+}
+
+/// The tray's menu. `month` holds, per account id, the month so far where history
+/// is kept (see [`crate::history::month`]).
 pub(crate) fn tray_model(
     snapshot: &Snapshot,
     privacy: bool,
     now: DateTime<Utc>,
     offset: FixedOffset,
     extra_status: Option<&str>,
+    month: &HashMap<String, MonthToDate>,
 ) -> TrayModel {
     let mut entries = Vec::new();
     if snapshot.people.is_empty() {
@@ -174,6 +194,12 @@ pub(crate) fn tray_model(
                 id: format!("total:{aid}"),
                 label: format!("    with pots {}", shown(&account.total_balance, privacy)),
             });
+            if let Some(month) = month.get(&account.id) {
+                entries.push(MenuEntry::Text {
+                    id: format!("month:{aid}"),
+                    label: format!("    {}", month_line(month, privacy)),
+                });
+            }
             let recent = snapshot
                 .recent
                 .get(&account.id)
@@ -230,6 +256,10 @@ pub(crate) fn tray_model(
         id: action::HIDE_AMOUNTS.into(),
         label: "Hide amounts".into(),
         checked: privacy,
+    });
+    entries.push(MenuEntry::Action {
+        id: action::HISTORY.into(),
+        label: "History…".into(),
     });
     entries.push(MenuEntry::Action {
         id: action::SETTINGS.into(),
@@ -314,19 +344,30 @@ mod tests {
             people: vec![dana(ConnectionState::Live)],
             ..Default::default()
         };
-        let model = tray_model(&snap, false, at(14, 4), utc(), None);
+        // History kept: the month line under the account's total.
+        let gbp = Currency::from_code("GBP");
+        let month = HashMap::from([(
+            snap.people[0].accounts[0].id.clone(),
+            MonthToDate {
+                this_month: Money::from_minor(41_230, gbp.clone()),
+                last_month: Some(Money::from_minor(38_810, gbp)),
+            },
+        )]);
+        let model = tray_model(&snap, false, at(14, 4), utc(), None, &month);
         assert_eq!(
             labels(&model),
             [
                 "Dana",
                 "Current Account   £1,234.56",
                 "    with pots £2,734.56",
+                "    This month: spent £412.30 (last month £388.10 by this day)",
                 "  Holiday ☀️   £1,500.00",
                 "Reconnect Dana…",
                 "---",
                 "Updated 2 min ago",
                 "Refresh now",
                 "[ ] Hide amounts",
+                "History…",
                 "Settings…",
                 "---",
                 "Quit",
@@ -347,7 +388,14 @@ mod tests {
             people: vec![person],
             ..Default::default()
         };
-        let model = tray_model(&snap, false, at(14, 4), utc(), Some("Home Assistant: \u{9b}bad"));
+        let model = tray_model(
+            &snap,
+            false,
+            at(14, 4),
+            utc(),
+            Some("Home Assistant: \u{9b}bad"),
+            &HashMap::new(),
+        );
         let all = labels(&model).join("|") + &model.tooltip + &model.title;
         assert!(!all.chars().any(|c| c.is_control() || c == '\u{202e}'), "{all:?}");
         assert!(labels(&model).contains(&"Dana Household \u{FFFD}]0;x\u{FFFD}".to_owned()));
@@ -396,7 +444,7 @@ mod tests {
             .into(),
         };
         let submenu = |privacy| {
-            let model = tray_model(&snap, privacy, at(14, 4), utc(), None);
+            let model = tray_model(&snap, privacy, at(14, 4), utc(), None, &HashMap::new());
             let recent = model.entries.iter().find_map(|e| match e {
                 MenuEntry::Submenu { label, entries, .. } if label.trim() == "Recent" => {
                     Some(entries.clone())
@@ -432,7 +480,7 @@ mod tests {
             people: vec![dana(ConnectionState::Live)],
             ..Default::default()
         };
-        let model = tray_model(&snap, true, at(14, 4), utc(), None);
+        let model = tray_model(&snap, true, at(14, 4), utc(), None, &HashMap::new());
         let all = labels(&model).join("\n") + &model.title + &model.tooltip;
         assert!(
             !all.contains("1,234") && !all.contains("2,734") && !all.contains("1,500"),
@@ -458,7 +506,7 @@ mod tests {
                 people: vec![dana(state)],
                 ..Default::default()
             };
-            let model = tray_model(&snap, false, at(14, 4), offset, None);
+            let model = tray_model(&snap, false, at(14, 4), offset, None, &HashMap::new());
             assert_eq!(labels(&model)[1], line, "{state:?}");
             assert!(model.tooltip.contains("1 need attention"));
         }
@@ -472,10 +520,30 @@ mod tests {
             at(14, 4),
             utc(),
             Some("Home Assistant: unreachable"),
+            &HashMap::new(),
         );
         let l = labels(&model);
         assert!(l[0].contains("open Settings…"));
         assert!(l.contains(&"Home Assistant: unreachable".to_owned()));
         assert_eq!(model.title, "—");
+    }
+
+    #[test]
+    fn the_month_line_compares_with_last_month_by_this_day_and_privacy_hides_it() {
+        let gbp = crate::money::Currency::from_code("GBP");
+        let mut month = MonthToDate {
+            this_month: Money::from_minor(41_230, gbp.clone()),
+            last_month: Some(Money::from_minor(38_810, gbp)),
+        };
+        assert_eq!(
+            month_line(&month, false),
+            "This month: spent £412.30 (last month £388.10 by this day)"
+        );
+        assert_eq!(
+            month_line(&month, true),
+            "This month: spent £••• (last month £••• by this day)"
+        );
+        month.last_month = None;
+        assert_eq!(month_line(&month, false), "This month: spent £412.30");
     }
 }

@@ -3,8 +3,8 @@
 
 use monzo_tray_core::pots::Direction;
 use monzo_tray_core::service::{
-    HomeAssistantView, MoveDoneView, PersonView, PlannedMoveView, PushStatusView, SettingsView,
-    SignInStarted, SignInStatus, StateLineView,
+    HistoryRange, HistoryView, HomeAssistantView, MonthDetail, MoveDoneView, PersonView, PlannedMoveView,
+    PushStatusView, SettingsView, SignInStarted, SignInStatus, SpendingView, StateLineView,
 };
 use monzo_tray_core::settings::HaTransport;
 use serde::Serialize;
@@ -178,6 +178,29 @@ async fn save_home_assistant(
         .await?)
 }
 
+/// The History view's balances (`range`: 1m, 3m, 1y or all).
+#[tauri::command]
+async fn history_view(shell: State<'_, Shell>, person: Option<String>, range: String) -> Result<HistoryView> {
+    let range = HistoryRange::parse(&range)?;
+    Ok(shell.service.history_view(person.as_deref(), range)?)
+}
+
+/// The History view's spending bars, the last `months` months.
+#[tauri::command]
+async fn spending_view(shell: State<'_, Shell>, person: Option<String>, months: u32) -> Result<SpendingView> {
+    Ok(shell.service.spending_view(person.as_deref(), months)?)
+}
+
+/// A month's biggest merchants and transactions (`month`: YYYY-MM).
+#[tauri::command]
+async fn spending_month(
+    shell: State<'_, Shell>,
+    person: Option<String>,
+    month: String,
+) -> Result<MonthDetail> {
+    Ok(shell.service.spending_month(person.as_deref(), &month)?)
+}
+
 #[tauri::command]
 async fn save_statistics_link(shell: State<'_, Shell>, url: String, token: String) -> Result<String> {
     Ok(shell.service.save_statistics_link(&url, &token).await?)
@@ -240,6 +263,9 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke<Wry>) -> bool + Send + Sync + 'st
         test_home_assistant,
         save_home_assistant,
         save_statistics_link,
+        history_view,
+        spending_view,
+        spending_month,
         autostart,
         set_autostart,
         tray_host,

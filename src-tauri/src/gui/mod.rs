@@ -16,7 +16,7 @@ mod notify;
 mod screen_lock;
 mod tray;
 mod tray_host;
-mod window;
+pub(crate) mod window;
 mod without_tray;
 
 use std::sync::Arc;
@@ -76,7 +76,16 @@ fn use_plain_webkit_rendering() {
     }
 }
 
-pub fn run(places: &Places, demo: bool, open_settings: bool) -> anyhow::Result<()> {
+/// Which tab the window opens on at start, if it opens: `--history`, `--settings`.
+pub fn opening(settings: bool, history: bool) -> Option<window::Tab> {
+    match (settings, history) {
+        (_, true) => Some(window::Tab::History),
+        (true, false) => Some(window::Tab::Settings),
+        (false, false) => None,
+    }
+}
+
+pub fn run(places: &Places, demo: bool, open_at_start: Option<window::Tab>) -> anyhow::Result<()> {
     use_plain_webkit_rendering();
     let context = tauri::async_runtime::block_on(async {
         if demo {
@@ -102,8 +111,14 @@ pub fn run(places: &Places, demo: bool, open_settings: bool) -> anyhow::Result<(
 
     let app = tauri::Builder::default()
         // First, so a second launch is caught before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            window::open_settings(app)
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // A second launch opens the window here, on History when it asked.
+            let tab = if argv.iter().any(|a| a == "--history") {
+                window::Tab::History
+            } else {
+                window::Tab::Settings
+            };
+            window::open(app, tab)
         }))
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_autostart::init(MacosLauncher::LaunchAgent, None))
@@ -124,8 +139,10 @@ pub fn run(places: &Places, demo: bool, open_settings: bool) -> anyhow::Result<(
             #[cfg(target_os = "linux")]
             screen_lock::follow(shell.service.clone());
             app.manage(shell);
-            if open_settings || first_run {
-                window::open_settings(app.handle());
+            match (open_at_start, first_run) {
+                (Some(tab), _) => window::open(app.handle(), tab),
+                (None, true) => window::open_settings(app.handle()),
+                (None, false) => {}
             }
             Ok(())
         })

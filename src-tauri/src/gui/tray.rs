@@ -161,6 +161,7 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
             render(app, &service);
         }
         action::SETTINGS => window::open_settings(app),
+        action::HISTORY => window::open(app, window::Tab::History),
         action::QUIT => app.exit(0),
         id => {
             if let Some(person_id) = id.strip_prefix(action::RECONNECT_PREFIX) {

@@ -105,7 +105,7 @@ pub struct DailyBalances {
 pub(super) struct Held {
     pub(super) account_id: String,
     name: String,
-    currency: String,
+    pub(super) currency: String,
     people: Vec<String>,
 }
 
@@ -301,7 +301,11 @@ impl HistoryStore {
 
     /// The first day whose balance is known whole: any day once the import is
     /// done; after a cut the start of the 90 days read since; while it runs, today.
-    fn complete_from(&self, account_id: &str, today: NaiveDate) -> Result<NaiveDate, HistoryError> {
+    pub(super) fn complete_from(
+        &self,
+        account_id: &str,
+        today: NaiveDate,
+    ) -> Result<NaiveDate, HistoryError> {
         self.with(|db| {
             let row: Option<(bool, Option<String>)> = db
                 .query_row(

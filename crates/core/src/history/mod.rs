@@ -14,6 +14,7 @@
 pub mod daily;
 pub mod export;
 pub mod import;
+pub mod month;
 pub mod observe;
 pub mod spending;
 pub mod store;

@@ -10,11 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rusqlite::params;
 use serde::Serialize;
 
-use super::store::stored_time;
+use super::store::{read_time, stored_time};
 use super::{end_of_uk_day, HistoryError, HistoryStore};
 use crate::money::{Currency, Money};
 
@@ -78,23 +78,60 @@ fn ranked(totals: &Totals) -> Vec<CategorySpend> {
     list
 }
 
+/// One transaction that counts as spending (see the module's rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpentTransaction {
+    pub account_id: String,
+    pub created: DateTime<Utc>,
+    /// Monzo's description, and the merchant's name when Monzo gave one.
+    pub description: String,
+    pub merchant: Option<String>,
+    pub category: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Minor units, positive for money spent (a refund is negative).
+    pub spent: i64,
+    /// Whose spending it is: the person's name, or the joint account's.
+    pub spender: String,
+}
+
+/// The UK month starting on `first_day`, as `[start, end)` instants.
+pub fn month_bounds(first_day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = end_of_uk_day(first_day.pred_opt().unwrap_or(first_day));
+    let next_month = first_day
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap_or(first_day);
+    (start, end_of_uk_day(next_month.pred_opt().unwrap_or(next_month)))
+}
+
 impl HistoryStore {
-    /// Spending in the UK month starting on `first_day` (see the module's rules).
-    pub fn spending(&self, first_day: NaiveDate) -> Result<MonthSpending, HistoryError> {
-        let start = end_of_uk_day(first_day.pred_opt().unwrap_or(first_day));
-        let next_month = first_day
-            .checked_add_months(chrono::Months::new(1))
-            .unwrap_or(first_day);
-        let end = end_of_uk_day(next_month.pred_opt().unwrap_or(next_month));
-        let rows: Vec<(String, i64, String, bool, String)> = self.with(|db| {
+    /// Every transaction made in `[start, end)` that counts as spending (see the
+    /// module's rules), oldest first.
+    pub fn spent_between(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<SpentTransaction>, HistoryError> {
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            String,
+            String,
+        );
+        let rows: Vec<Row> = self.with(|db| {
             let mut query = db.prepare(
-                "SELECT t.category, t.amount, t.currency, t.merchant IS NOT NULL,
+                "SELECT t.account_id, t.created, t.description, t.merchant, t.category, t.amount, t.currency,
                     (SELECT CASE WHEN COUNT(*) > 1 OR a.account_type LIKE '%joint%' THEN a.name ELSE MIN(p.person_name) END
                      FROM account_people p WHERE p.account_id = t.account_id)
                  FROM transactions t JOIN accounts a ON a.account_id = t.account_id
                  WHERE t.created >= ?1 AND t.created < ?2 AND t.declined = 0 AND t.pot_id IS NULL
                    AND (t.counterparty_account_id IS NULL
-                        OR t.counterparty_account_id NOT IN (SELECT account_id FROM accounts))",
+                        OR t.counterparty_account_id NOT IN (SELECT account_id FROM accounts))
+                 ORDER BY t.created",
             )?;
             let rows = query.query_map(params![stored_time(start), stored_time(end)], |r| {
                 Ok((
@@ -102,26 +139,50 @@ impl HistoryStore {
                     r.get(1)?,
                     r.get(2)?,
                     r.get(3)?,
-                    r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get::<_, Option<String>>(7)?.unwrap_or_default(),
                 ))
             })?;
             rows.collect()
         })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(account_id, created, description, merchant, category, amount, currency, spender)| {
+                    // Money out, or a refund from a merchant (netted in its category).
+                    if amount >= 0 && merchant.is_none() {
+                        return None;
+                    }
+                    Some(SpentTransaction {
+                        account_id,
+                        created: read_time(&created)?,
+                        description,
+                        merchant,
+                        category,
+                        currency,
+                        spent: -amount,
+                        spender,
+                    })
+                },
+            )
+            .collect())
+    }
+
+    /// Spending in the UK month starting on `first_day` (see the module's rules).
+    pub fn spending(&self, first_day: NaiveDate) -> Result<MonthSpending, HistoryError> {
+        let (start, end) = month_bounds(first_day);
         let mut household = Totals::new();
         let mut by_spender: BTreeMap<String, Totals> = BTreeMap::new();
-        for (category, amount, currency, at_merchant, spender) in rows {
-            // Money out, or a refund from a merchant (netted in its category).
-            let spent = if amount < 0 || at_merchant {
-                -amount
-            } else {
-                continue;
-            };
-            *household.entry((category.clone(), currency.clone())).or_default() += spent;
+        for spent in self.spent_between(start, end)? {
+            let key = (spent.category, spent.currency);
+            *household.entry(key.clone()).or_default() += spent.spent;
             *by_spender
-                .entry(spender)
+                .entry(spent.spender)
                 .or_default()
-                .entry((category, currency))
-                .or_default() += spent;
+                .entry(key)
+                .or_default() += spent.spent;
         }
         Ok(MonthSpending {
             month: format!("{:04}-{:02}", first_day.year(), first_day.month()),

@@ -30,8 +30,9 @@ pub const HISTORY_FILE: &str = "history.sqlite3";
 /// The schema, one step per version; a released step is never edited, only
 /// followed by a new one.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE accounts (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE accounts (
             account_id TEXT PRIMARY KEY,
             name TEXT NOT NULL,
             account_type TEXT NOT NULL DEFAULT '',
@@ -81,7 +82,11 @@ fn migrations() -> Migrations<'static> {
             currency TEXT NOT NULL
         );
         CREATE INDEX balances_by_holder ON balances (account_id, pot_id, at);",
-    )])
+        ),
+        // Spending reads a month of every account at once (the window's charts,
+        // the tray's month line).
+        M::up("CREATE INDEX transactions_by_created ON transactions (created);"),
+    ])
 }
 
 /// A time as stored.

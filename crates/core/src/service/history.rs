@@ -182,7 +182,7 @@ impl AppService {
             notes.push(REBUILT_POTS_NOTE.to_owned());
         }
         if balances.accounts.is_empty() {
-            notes.push("No history yet: it is kept from the first poll of a signed-in person (`monzo-tray headless` or the tray app).".into());
+            notes.push(super::history_view::NO_HISTORY_YET.to_owned());
         }
         let printed = match format {
             HistoryFormat::Json => to_json(&serde_json::json!({

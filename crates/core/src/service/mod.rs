@@ -14,6 +14,7 @@
 
 pub(crate) mod command_line;
 pub(crate) mod history;
+pub(crate) mod history_view;
 pub(crate) mod home_assistant;
 pub(crate) mod pots;
 pub(crate) mod sign_in;
@@ -36,6 +37,7 @@ use crate::snapshot::Snapshot;
 
 pub use self::command_line::{OnceReport, TransactionsReport};
 pub use self::history::{import_sentence, HistoryFormat, HistoryQuery, HistoryReport, APPROVAL_WAIT};
+pub use self::history_view::{HistoryRange, HistoryView, MonthDetail, SpendingView};
 pub use self::home_assistant::{HomeAssistantView, PushStatusView};
 pub use self::pots::{MoveDoneView, PlannedMoveView};
 pub use self::sign_in::{SignInStarted, SignInStatus};

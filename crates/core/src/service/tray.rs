@@ -21,12 +21,23 @@ impl AppService {
     /// ask again to re-render.
     pub fn tray_model(&self) -> TrayModel {
         let problem = self.push_status().and_then(|s| s.problem_line());
+        let now = self.household().clock().now();
+        // Each account's month so far, where history is kept; without it (history
+        // off, or its database unreadable) the menu simply has no month lines.
+        let month = match self.engine.history() {
+            Some(store) => store.month_to_date(now).unwrap_or_else(|err| {
+                tracing::debug!(%err, "no month lines in the tray");
+                Default::default()
+            }),
+            None => Default::default(),
+        };
         menu::tray_model(
             &self.engine.snapshot(),
             self.privacy_mode(),
-            self.household().clock().now(),
+            now,
             words::local_offset(),
             problem.as_deref(),
+            &month,
         )
     }
 

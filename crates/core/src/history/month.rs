@@ -1,0 +1,117 @@
+//! The tray's month at a glance: what each account spent this UK month so far, and
+//! what it had spent last month by the same point, by the rules of
+//! [`super::spending`] (money out, refunds netted; pot transfers, declined ones
+//! and transfers between the household's own accounts left out).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
+
+use super::daily::Selection;
+use super::spending::month_bounds;
+use super::{uk_day, HistoryError, HistoryStore};
+use crate::money::{Currency, Money};
+
+/// One account's month so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthToDate {
+    /// Spent since the 1st of this UK month.
+    pub this_month: Money,
+    /// Spent last month from its 1st to the same point (the same day of the month
+    /// and time, or its end when it is shorter); `None` when history does not reach
+    /// back to its 1st.
+    pub last_month: Option<Money>,
+}
+
+impl HistoryStore {
+    /// Per account id, [`MonthToDate`] at `now`, for every account history keeps.
+    pub fn month_to_date(&self, now: DateTime<Utc>) -> Result<HashMap<String, MonthToDate>, HistoryError> {
+        let today = uk_day(now);
+        let first = today.with_day(1).unwrap_or(today);
+        let (this_start, _) = month_bounds(first);
+        let last_first = first.checked_sub_months(chrono::Months::new(1)).unwrap_or(first);
+        let (last_start, last_end) = month_bounds(last_first);
+        // The same point last month: as far into it as now is into this one.
+        let last_until = (last_start + (now - this_start)).min(last_end);
+        let sums = |start, end| -> Result<HashMap<String, i64>, HistoryError> {
+            let mut sums: HashMap<String, i64> = HashMap::new();
+            for spent in self.spent_between(start, end)? {
+                *sums.entry(spent.account_id).or_default() += spent.spent;
+            }
+            Ok(sums)
+        };
+        let this = sums(this_start, now)?;
+        let last = sums(last_start, last_until)?;
+        let mut out = HashMap::new();
+        for account in self.held_accounts(&Selection::default())? {
+            let currency = Currency::from_code(&account.currency);
+            let money =
+                |minor: Option<&i64>| Money::from_minor(minor.copied().unwrap_or(0), currency.clone());
+            let covers_last_month = self.complete_from(&account.account_id, today)? <= last_first;
+            out.insert(
+                account.account_id.clone(),
+                MonthToDate {
+                    this_month: money(this.get(&account.account_id)),
+                    last_month: covers_last_month.then(|| money(last.get(&account.account_id))),
+                },
+            );
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transactions::example_payment;
+
+    fn spent(id: &str, minor: i64, at: &str) -> crate::transactions::Transaction {
+        let mut t = example_payment(id, minor, "Shop", &[]).transaction;
+        t.created = at.parse().unwrap();
+        t
+    }
+
+    #[test]
+    fn this_month_so_far_against_last_month_by_the_same_point() {
+        let store = HistoryStore::in_memory().unwrap();
+        store
+            .with(|db| {
+                db.execute_batch(
+                    "INSERT INTO accounts (account_id, name, currency, import_done) VALUES
+                        ('acc_d', 'Current Account', 'GBP', 1), ('acc_n', 'New Account', 'GBP', 0);
+                     INSERT INTO account_people VALUES ('acc_d', 'p1', 'Dana'), ('acc_n', 'p1', 'Dana');",
+                )
+            })
+            .unwrap();
+        store
+            .keep_transactions(
+                "acc_d",
+                &[
+                    // This month (UK): from 1 March 00:00 GMT.
+                    spent("tx_1", -1_000, "2026-03-01T00:30:00Z"),
+                    spent("tx_2", -230, "2026-03-10T09:00:00Z"),
+                    // Last month, before the same point (10 February 12:00)…
+                    spent("tx_3", -500, "2026-02-01T08:00:00Z"),
+                    spent("tx_4", -50, "2026-02-10T11:59:00Z"),
+                    // …and after it, not counted.
+                    spent("tx_5", -9_999, "2026-02-10T12:01:00Z"),
+                    // Before last month.
+                    spent("tx_6", -7_777, "2026-01-31T23:00:00Z"),
+                ],
+            )
+            .unwrap();
+        store
+            .keep_transactions("acc_n", &[spent("tx_7", -120, "2026-03-02T10:00:00Z")])
+            .unwrap();
+        let now = "2026-03-10T12:00:00Z".parse().unwrap();
+        let month = store.month_to_date(now).unwrap();
+        let minor = |m: &Money| m.to_minor().unwrap();
+        let dana = &month["acc_d"];
+        assert_eq!(minor(&dana.this_month), 1_230);
+        assert_eq!(dana.last_month.as_ref().map(minor), Some(550));
+        // An import still under way does not reach last month: no comparison.
+        let new = &month["acc_n"];
+        assert_eq!(minor(&new.this_month), 120);
+        assert_eq!(new.last_month, None);
+    }
+}
