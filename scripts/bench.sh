@@ -69,6 +69,14 @@ out=docs/benchmarks.md
   echo
   cargo bench --quiet --locked -p monzo-tray-e2e --bench history 2>/dev/null | grep '^|'
   echo
+  echo "## The History view"
+  echo
+  echo "The same household in the real webview (release, WebDriver under Xvfb): opening the History tab, switching"
+  echo "ranges, the private memory of the app and its WebKit processes, and idle CPU with the view open."
+  echo
+  MONZO_TRAY_BIN="$PWD/target/release/monzo-tray" \
+    cargo bench --quiet --locked -p monzo-tray-e2e --bench history_view 2>/dev/null | grep '^|'
+  echo
   echo "## Soak"
   echo
   echo "10,000 poll cycles of the demo household, no interval (sandbox in the same process: an upper bound)."

@@ -15,7 +15,13 @@ use crate::context::{open_history, AppContext, DemoParts};
 /// The demo household, every person signed in; sign-in redirects (for a person
 /// added in the window) received on `redirect_port`.
 pub async fn context(redirect_port: u16) -> anyhow::Result<AppContext> {
-    let fixture = Fixture::demo();
+    let mut fixture = Fixture::demo();
+    // The fixture stops its generated history 35 days back, so that tests see only
+    // its own recent transactions; the demo runs it up to yesterday, so the History
+    // view and the tray's month line have this month and the last to show.
+    if let Some(plan) = fixture.generate.as_mut() {
+        plan.until_days_ago = Some(1);
+    }
     let sandbox = Sandbox::start_local(fixture.clone())
         .await
         .context("could not start the demo sandbox")?;

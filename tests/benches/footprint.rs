@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use monzo_tray_e2e::gui::Xvfb;
 use monzo_tray_e2e::tray_watcher::TrayWatcher;
-use monzo_tray_e2e::Desktop;
+use monzo_tray_e2e::{status_kib, Desktop};
 
 fn descendants(pid: u32) -> Vec<u32> {
     let mut all = vec![pid];
@@ -31,17 +31,6 @@ fn descendants(pid: u32) -> Vec<u32> {
         i += 1;
     }
     all
-}
-
-fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)
-                .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
-        })
-        .unwrap_or(0)
 }
 
 /// (private MB, RSS MB, process count) of the tree under `pid`.
@@ -56,16 +45,7 @@ fn memory(pid: u32) -> (f64, f64, usize) {
 }
 
 fn cpu_ticks(pid: u32) -> u64 {
-    descendants(pid)
-        .iter()
-        .map(|p| {
-            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-                + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-        })
-        .sum()
+    monzo_tray_e2e::cpu_ticks(descendants(pid))
 }
 
 fn settings_windows(display: &str) -> Vec<String> {

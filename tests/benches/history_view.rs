@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use fantoccini::Client;
 use monzo_sandbox::{Fixture, Sandbox};
 use monzo_tray_e2e::gui::{Driver, Xvfb};
-use monzo_tray_e2e::{start_cli_login, Desktop};
+use monzo_tray_e2e::{cpu_ticks, start_cli_login, status_kib, Desktop};
 use serde_json::Value;
 
 /// Clicks `id`, then waits in the page until `ready` (a JS expression) holds and a
@@ -38,45 +38,24 @@ async fn timed_click(client: &Client, id: &str, ready: &str) -> f64 {
     took.as_f64().unwrap()
 }
 
-/// (private MB, processes) of the app and its WebKit processes.
-fn private_mb(driver: &Driver) -> (f64, usize) {
-    let tree: Vec<u32> = driver
-        .descendants()
-        .into_iter()
-        .filter(|(_, comm)| !comm.starts_with("WebKitWebDrive"))
-        .map(|(pid, _)| pid)
-        .collect();
-    let kib = |pid: u32, field: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix(field)
-                    .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
-            })
-            .unwrap_or(0)
-    };
-    let total: u64 = tree
-        .iter()
-        .map(|p| kib(*p, "RssAnon:") + kib(*p, "RssShmem:"))
-        .sum();
-    (total as f64 / 1024.0, tree.len())
-}
-
-/// CPU ticks (user + system) of the app and its WebKit processes.
-fn cpu_ticks(driver: &Driver) -> u64 {
+/// The app and its WebKit processes (not the WebDriver's).
+fn app_tree(driver: &Driver) -> Vec<u32> {
     driver
         .descendants()
         .into_iter()
         .filter(|(_, comm)| !comm.starts_with("WebKitWebDrive"))
-        .map(|(pid, _)| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-            let fields: Vec<&str> = after.split_whitespace().collect();
-            fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
-                + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
-        })
-        .sum()
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
+/// (private MB, processes) of the app and its WebKit processes.
+fn private_mb(driver: &Driver) -> (f64, usize) {
+    let tree = app_tree(driver);
+    let total: u64 = tree
+        .iter()
+        .map(|p| status_kib(*p, "RssAnon:") + status_kib(*p, "RssShmem:"))
+        .sum();
+    (total as f64 / 1024.0, tree.len())
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -154,9 +133,9 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
-    let before = cpu_ticks(&driver);
+    let before = cpu_ticks(app_tree(&driver));
     tokio::time::sleep(Duration::from_secs(idle)).await;
-    let ticks = cpu_ticks(&driver) - before;
+    let ticks = cpu_ticks(app_tree(&driver)) - before;
     // /proc counts in clock ticks: 100 a second on Linux (USER_HZ).
     let per_second = 100.0;
     let cpu = ticks as f64 / per_second / idle as f64 * 100.0;

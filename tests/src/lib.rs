@@ -405,3 +405,29 @@ pub fn text(output: Output) -> (i32, String, String) {
 pub fn spend(account: &str, minor: i64, merchant: &str) -> monzo_sandbox::TransactionFixture {
     monzo_sandbox::TransactionFixture::card_payment(account, minor, Some(merchant))
 }
+
+/// A `kB` field of `/proc/PID/status` (`RssAnon:`, `VmRSS:`, …) in KiB; 0 when the
+/// process or the field is gone.
+pub fn status_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .map(|v| v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0)
+}
+
+/// The CPU time (user + system, in clock ticks: 100 a second on Linux) of `pids`.
+pub fn cpu_ticks(pids: impl IntoIterator<Item = u32>) -> u64 {
+    pids.into_iter()
+        .map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+                + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+        })
+        .sum()
+}

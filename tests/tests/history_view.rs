@@ -60,6 +60,17 @@ async fn charts_when(client: &Client, what: &str, ready: impl Fn(&Value) -> bool
     .await
 }
 
+/// The chart of `kind` ("balances", "spending") in `currency`, as read.
+fn chart_in(read: &Value, kind: &str, currency: &str) -> Value {
+    read[kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["currency"] == currency)
+        .unwrap_or_else(|| panic!("no {kind} chart in {currency}: {read}"))
+        .clone()
+}
+
 fn run(desktop: &Desktop, sandbox: &Sandbox, args: &[&str]) -> Value {
     let (code, out, err) = text(
         desktop
@@ -177,13 +188,7 @@ async fn the_history_view_draws_what_the_command_line_prints() {
         .await
         .unwrap();
     assert_eq!(selected.as_deref(), Some("true"));
-    let gbp = read["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["currency"] == "GBP")
-        .unwrap()
-        .clone();
+    let gbp = chart_in(&read, "balances", "GBP");
     let x = gbp["x"].as_array().unwrap();
     let from = day_of(&x[0]);
     let today = day_of(x.last().unwrap());
@@ -244,13 +249,7 @@ async fn the_history_view_draws_what_the_command_line_prints() {
             &from.to_string(),
         ],
     );
-    let dana_gbp = read["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["currency"] == "GBP")
-        .unwrap()
-        .clone();
+    let dana_gbp = chart_in(&read, "balances", "GBP");
     check_person(&dana_gbp, &dana, "Dana");
     for (label, dash) in dana_gbp["labels"]
         .as_array()
@@ -272,13 +271,7 @@ async fn the_history_view_draws_what_the_command_line_prints() {
     })
     .await;
     let all = run(&desktop, &sandbox, &["history", "--json", "--person", "Dana"]);
-    let all_gbp = read["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["currency"] == "GBP")
-        .unwrap()
-        .clone();
+    let all_gbp = chart_in(&read, "balances", "GBP");
     check_person(&all_gbp, &all, "Dana (all)");
     let first_day = all["accounts"]
         .as_array()
@@ -296,13 +289,7 @@ async fn the_history_view_draws_what_the_command_line_prints() {
         c["spending"].as_array().is_some_and(|s| !s.is_empty())
     })
     .await;
-    let spending = read["spending"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["currency"] == "GBP")
-        .unwrap()
-        .clone();
+    let spending = chart_in(&read, "spending", "GBP");
     let months = spending["months"].as_array().unwrap();
     assert_eq!(months.len(), 12);
     let this_month = NaiveDate::from_ymd_opt(today.year(), today.month(), 1).unwrap();

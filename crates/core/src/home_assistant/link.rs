@@ -37,17 +37,8 @@ fn test_failed(transport: HaTransport, failure: HaFailure) -> Error {
 /// is saved if the test fails. Coming from MQTT, its entities are removed first (best
 /// effort), so the REST states can take the same entity ids.
 pub async fn connect(household: &Household, url: &str, token: &str, ca_file: Option<PathBuf>) -> Result<()> {
-    let client = HaClient::new(url, token, ca_file.as_deref())?;
-    client
-        .check()
-        .await
-        .map_err(|f| test_failed(HaTransport::Rest, f))?;
-    household
-        .secrets()
-        .set(SECRET_OWNER, SecretKind::HomeAssistantToken, &clean_token(token)?)
-        .await?;
+    let url = check_and_keep_token(household, url, token, ca_file.as_deref()).await?;
     retire(household, HaTransport::Mqtt).await;
-    let url = client.base().to_string();
     household.update(|s| {
         s.home_assistant.transport = HaTransport::Rest;
         s.home_assistant.url = Some(url);
@@ -82,6 +73,27 @@ pub async fn connect_mqtt(
     })
 }
 
+/// Tests Home Assistant at `url` with `token` (`GET /api/`), then keeps the token in
+/// the keyring. Returns the address as it is saved. Nothing is kept if the test
+/// fails.
+async fn check_and_keep_token(
+    household: &Household,
+    url: &str,
+    token: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<String> {
+    let client = HaClient::new(url, token, ca_file)?;
+    client
+        .check()
+        .await
+        .map_err(|f| test_failed(HaTransport::Rest, f))?;
+    household
+        .secrets()
+        .set(SECRET_OWNER, SecretKind::HomeAssistantToken, &clean_token(token)?)
+        .await?;
+    Ok(client.base().to_string())
+}
+
 /// With the MQTT transport: tests Home Assistant's own address with a long-lived
 /// access token, then keeps them (the token in the keyring, as the REST transport
 /// does) for the long-term statistics import alone, which MQTT cannot carry. The
@@ -92,16 +104,7 @@ pub async fn connect_statistics(
     token: &str,
     ca_file: Option<PathBuf>,
 ) -> Result<()> {
-    let client = HaClient::new(url, token, ca_file.as_deref())?;
-    client
-        .check()
-        .await
-        .map_err(|f| test_failed(HaTransport::Rest, f))?;
-    household
-        .secrets()
-        .set(SECRET_OWNER, SecretKind::HomeAssistantToken, &clean_token(token)?)
-        .await?;
-    let url = client.base().to_string();
+    let url = check_and_keep_token(household, url, token, ca_file.as_deref()).await?;
     household.update(|s| {
         s.home_assistant.url = Some(url);
         s.home_assistant.ca_file = ca_file;
