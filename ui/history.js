@@ -15,6 +15,7 @@
 //   u.monzo.kind                 "balances" | "spending"
 //   u.monzo.currency             "GBP", ...
 //   u.monzo.privacy              the view's `privacy` (y-axis labels are all "")
+//   u.monzo.person               the person asked for (null: everyone)
 //   u.series[0].label            "Day" | "Month"
 //   u.series[i].label (i >= 1)   a balance series' label as sent ("Dana · Current
 //                                Account", "… (rebuilt)") | a category's label ("Groceries")
@@ -102,7 +103,11 @@ function selectTab(name, { focus = false } = {}) {
   if (focus) $(`tab-${name}`).focus();
   const wasOpen = state.open;
   state.open = name === "history";
-  if (state.open && !wasOpen) loadAll();
+  if (state.open && !wasOpen) {
+    // What was drawn before may hold amounts privacy mode now hides: gone first.
+    forgetDrawn();
+    loadAll();
+  }
 }
 
 function followTabKeys(event) {
@@ -134,28 +139,37 @@ function loadAll() {
 async function loadBalances() {
   const mine = ++asked.balances;
   try {
-    const view = await invoke("history_view", { person: state.person, range: state.range });
+    const person = state.person;
+    const view = await invoke("history_view", { person, range: state.range });
     if (mine !== asked.balances || !state.open) return;
+    view.person = person;
     $("history-error").textContent = "";
     state.balances = view;
     if (showPeople(view.people)) return; // the person is gone: asked again for everyone
     showLines($("history-import"), view.import);
     drawBalances();
   } catch (err) {
-    if (mine === asked.balances) $("history-error").textContent = message(err);
+    if (mine !== asked.balances) return;
+    $("history-error").textContent = message(err);
+    // The person chosen was removed meanwhile: everyone, asked again.
+    if (state.person !== null) choosePerson(null);
   }
 }
 
 async function loadSpending() {
   const mine = ++asked.spending;
   try {
-    const view = await invoke("spending_view", { person: state.person, months: 12 });
+    const person = state.person;
+    const view = await invoke("spending_view", { person, months: 12 });
     if (mine !== asked.spending || !state.open) return;
+    view.person = person;
     $("spending-error").textContent = "";
     state.spending = view;
     drawSpending();
   } catch (err) {
-    if (mine === asked.spending) $("spending-error").textContent = message(err);
+    if (mine !== asked.spending) return;
+    $("spending-error").textContent = message(err);
+    if (state.person !== null) choosePerson(null);
   }
 }
 
@@ -403,6 +417,18 @@ function destroy(kind) {
   drawn[kind] = [];
 }
 
+function forgetDrawn() {
+  destroy("balances");
+  destroy("spending");
+  $("balances-charts").replaceChildren();
+  $("spending-charts").replaceChildren();
+  // The month chosen stays chosen (loadAll asks for it again); its lists go.
+  $("month-detail").hidden = true;
+  $("month-merchants").replaceChildren();
+  $("month-transactions").tBodies[0].replaceChildren();
+  publish();
+}
+
 // ---- Balances over time -------------------------------------------------------
 
 function drawBalances() {
@@ -422,6 +448,7 @@ function drawBalances() {
   // In the page before uPlot measures them.
   $("balances-charts").replaceChildren(...frames.map((f) => f.figure));
   view.charts.forEach((chart, k) => drawn.balances.push(balanceChart(chart, view.privacy, colours, frames[k])));
+  for (const chart of drawn.balances) chart.u.monzo.person = view.person;
   showLines($("history-notes"), view.notes);
   publish();
   refocus("balances", was);
@@ -509,6 +536,7 @@ function drawSpending() {
       [chart.summary], many));
   $("spending-charts").replaceChildren(...frames.map((f) => f.figure));
   view.charts.forEach((chart, k) => drawn.spending.push(spendingChart(chart, view.privacy, colours, frames[k])));
+  for (const chart of drawn.spending) chart.u.monzo.person = view.person;
   publish();
   refocus("spending", was);
 }

@@ -431,7 +431,7 @@ async fn the_history_is_imported_and_can_be_turned_off(w: &World) {
 
 /// The tray menu, read over D-Bus: balances, totals, pots, actions.
 async fn the_tray_lists_balances_pots_and_actions(w: &World) {
-    let World { watcher, .. } = w;
+    let World { watcher, client, .. } = w;
     let tray = watcher
         .wait_for(WAIT, |l| {
             l.iter().any(|e| e.label == "Current Account   £1,234.56")
@@ -476,6 +476,19 @@ async fn the_tray_lists_balances_pots_and_actions(w: &World) {
         "{}",
         month.label
     );
+    // "History…" brings the open window to its History tab; back to Settings after.
+    watcher.click("History…").await;
+    eventually("the History tab", WAIT, || async {
+        let tab = client.find(Locator::Id("tab-history")).await.ok()?;
+        (tab.attr("aria-selected").await.ok()?.as_deref() == Some("true")).then_some(())
+    })
+    .await;
+    click(client, "tab-settings").await;
+    eventually("the Settings tab", WAIT, || async {
+        let panel = client.find(Locator::Id("panel-settings")).await.ok()?;
+        panel.is_displayed().await.ok()?.then_some(())
+    })
+    .await;
 }
 
 /// A balance changes at "Monzo"; "Refresh now" clicked in the tray shows it.

@@ -134,6 +134,8 @@ fn cancel_pot_move(shell: State<'_, Shell>, id: String) {
 fn set_privacy(app: AppHandle, shell: State<'_, Shell>, on: bool) -> Result<()> {
     shell.service.set_privacy(on)?;
     tray::render(&app, &shell.service);
+    // Every amount the window shows is written again, hidden or not.
+    super::events::tell_window(&app, super::events::SNAPSHOT_CHANGED);
     Ok(())
 }
 

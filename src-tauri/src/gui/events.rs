@@ -26,11 +26,16 @@ pub fn forward(app: AppHandle, service: Arc<AppService>) {
             let Ok(event) = event else {
                 break;
             };
-            if app.get_webview_window(SETTINGS).is_some() {
-                if let Err(err) = app.emit_to(SETTINGS, event, ()) {
-                    tracing::debug!(%err, event, "could not tell the settings window");
-                }
-            }
+            tell_window(&app, event);
         }
     });
+}
+
+/// Sends `event` to the settings window, if it is open.
+pub fn tell_window(app: &AppHandle, event: &str) {
+    if app.get_webview_window(SETTINGS).is_some() {
+        if let Err(err) = app.emit_to(SETTINGS, event, ()) {
+            tracing::debug!(%err, event, "could not tell the settings window");
+        }
+    }
 }

@@ -159,6 +159,8 @@ fn on_menu_event(app: &AppHandle, event: MenuEvent) {
                 tracing::warn!(%err, "could not save privacy mode");
             }
             render(app, &service);
+            // The open window writes its amounts again, hidden or not.
+            super::events::tell_window(app, super::events::SNAPSHOT_CHANGED);
         }
         action::SETTINGS => window::open_settings(app),
         action::HISTORY => window::open(app, window::Tab::History),

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono_tz::Europe::London;
 
 use super::daily::Selection;
 use super::spending::month_bounds;
@@ -18,8 +19,8 @@ pub struct MonthToDate {
     /// Spent since the 1st of this UK month.
     pub this_month: Money,
     /// Spent last month from its 1st to the same point (the same day of the month
-    /// and time, or its end when it is shorter); `None` when history does not reach
-    /// back to its 1st.
+    /// and UK clock time, or its last day when it is shorter); `None` when history
+    /// does not reach back to its 1st.
     pub last_month: Option<Money>,
 }
 
@@ -32,8 +33,17 @@ impl HistoryStore {
         let (this_start, _) = month_bounds(first);
         let last_first = first.checked_sub_months(chrono::Months::new(1)).unwrap_or(first);
         let (last_start, last_end) = month_bounds(last_first);
-        // The same point last month: as far into it as now is into this one.
-        let last_until = (last_start + (now - this_start)).min(last_end);
+        // The same point last month: the same day of the month (or its last day) at
+        // the same UK clock time, summer time or not.
+        let local_now = now.with_timezone(&London);
+        let same_day = last_first
+            .with_day(today.day())
+            .unwrap_or_else(|| first.pred_opt().unwrap_or(last_first));
+        let last_until = London
+            .from_local_datetime(&same_day.and_time(local_now.time()))
+            .earliest()
+            .map_or(last_end, |t| t.with_timezone(&Utc))
+            .min(last_end);
         let sums = |start, end| -> Result<HashMap<String, i64>, HistoryError> {
             let mut sums: HashMap<String, i64> = HashMap::new();
             for spent in self.spent_between(start, end)? {
@@ -50,11 +60,13 @@ impl HistoryStore {
                 |minor: Option<&i64>| Money::from_minor(minor.copied().unwrap_or(0), currency.clone());
             // Only what history holds whole: nothing while an import has not yet
             // reached this month's 1st, no comparison until it reaches last month's.
+            // (The day history is whole from may be held only from its middle: a
+            // month is whole only when that day is before it.)
             let complete_from = self.complete_from(&account.account_id, today)?;
-            if complete_from > first {
+            if complete_from >= first {
                 continue;
             }
-            let covers_last_month = complete_from <= last_first;
+            let covers_last_month = complete_from < last_first;
             out.insert(
                 account.account_id.clone(),
                 MonthToDate {
@@ -130,5 +142,45 @@ mod tests {
         let month = store.month_to_date(now).unwrap();
         assert_eq!(minor(&month["acc_n"].this_month), 120);
         assert_eq!(month["acc_n"].last_month.as_ref().map(minor), Some(0));
+    }
+
+    #[test]
+    fn the_same_point_last_month_is_the_same_uk_clock_time_across_summer_time() {
+        let store = HistoryStore::in_memory().unwrap();
+        store
+            .with(|db| {
+                db.execute_batch(
+                    "INSERT INTO accounts (account_id, name, currency, import_done) VALUES ('acc_d', 'Current Account', 'GBP', 1);
+                     INSERT INTO account_people VALUES ('acc_d', 'p1', 'Dana');",
+                )
+            })
+            .unwrap();
+        store
+            .keep_transactions(
+                "acc_d",
+                &[
+                    // 30 March 12:30 BST: after 12:00 UK time, so not by "this point".
+                    spent("tx_1", -100, "2026-03-30T11:30:00Z"),
+                    // 30 March 11:30 BST: before it.
+                    spent("tx_2", -7, "2026-03-30T10:30:00Z"),
+                ],
+            )
+            .unwrap();
+        // 30 April 12:00 BST.
+        let month = store
+            .month_to_date("2026-04-30T11:00:00Z".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            month["acc_d"].last_month.as_ref().map(|m| m.to_minor().unwrap()),
+            Some(7)
+        );
+        // 31 May → 30 April, the last day of the shorter month.
+        let month = store
+            .month_to_date("2026-05-31T11:00:00Z".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            month["acc_d"].last_month.as_ref().map(|m| m.to_minor().unwrap()),
+            Some(0)
+        );
     }
 }

@@ -192,6 +192,8 @@ struct Line {
     spoken: String,
     kind: &'static str,
     points: BTreeMap<NaiveDate, Money>,
+    /// Whether its sentence is among the chart's summaries.
+    summarised: bool,
 }
 
 fn chart(currency: &str, lines: Vec<Line>, privacy: bool) -> BalanceChart {
@@ -201,7 +203,7 @@ fn chart(currency: &str, lines: Vec<Line>, privacy: bool) -> BalanceChart {
     let series = lines
         .iter()
         .map(|line| {
-            if line.kind != "pot_rebuilt" {
+            if line.summarised {
                 if let Some(sentence) = summary(line, privacy) {
                     summaries.push(sentence);
                 }
@@ -251,6 +253,7 @@ fn person_lines(balances: &DailyBalances, person: &str) -> BTreeMap<String, Vec<
             label: account.name.clone(),
             spoken: format!("{person}'s {}", account.name),
             kind: "account",
+            summarised: true,
             points: account.days.iter().map(|d| (d.date, d.balance.clone())).collect(),
         });
         for pot in &account.pots {
@@ -271,22 +274,25 @@ fn person_lines(balances: &DailyBalances, person: &str) -> BTreeMap<String, Vec<
                     rebuilt.insert(*day, value.clone());
                 }
             }
-            lines.push(Line {
-                label: pot.name.clone(),
-                spoken: format!("{person}'s {} pot", pot.name),
-                kind: "pot",
-                points: if observed.is_empty() {
-                    rebuilt.clone()
-                } else {
-                    observed
-                },
-            });
+            // Only rebuilt days (never polled yet): the dashed line alone, which
+            // then carries the pot's sentence.
+            let only_rebuilt = observed.is_empty();
+            if !only_rebuilt {
+                lines.push(Line {
+                    label: pot.name.clone(),
+                    spoken: format!("{person}'s {} pot", pot.name),
+                    kind: "pot",
+                    points: observed,
+                    summarised: true,
+                });
+            }
             if !rebuilt.is_empty() {
                 lines.push(Line {
                     label: format!("{} (rebuilt)", pot.name),
                     spoken: format!("{person}'s {} pot, rebuilt", pot.name),
                     kind: "pot_rebuilt",
                     points: rebuilt,
+                    summarised: only_rebuilt,
                 });
             }
         }
@@ -321,6 +327,7 @@ impl AppService {
                         label: format!("Everyone, with pots ({currency})"),
                         spoken: "Everyone's money, with pots".to_owned(),
                         kind: "household",
+                        summarised: true,
                         points: days.iter().map(|d| (d.date, d.total.clone())).collect(),
                     };
                     chart(currency, vec![line], privacy)
@@ -394,10 +401,19 @@ impl AppService {
                     .or_insert_with(|| vec![0; firsts.len()])[i] += minor;
             }
         }
-        let charts = totals
+        let mut charts: Vec<SpendingChart> = totals
             .into_iter()
             .map(|(code, categories)| spending_chart(&code, &firsts, categories, privacy))
             .collect();
+        // As the balances: the currency most of the household's accounts hold first.
+        let snapshot = self.engine.snapshot();
+        let accounts: BTreeSet<(&str, &str)> = snapshot
+            .people
+            .iter()
+            .flat_map(|p| p.accounts.iter().map(|a| (a.id.as_str(), a.currency.as_str())))
+            .collect();
+        let accounts_in = |code: &str| accounts.iter().filter(|(_, c)| *c == code).count();
+        charts.sort_by_key(|c| (std::cmp::Reverse(accounts_in(&c.currency)), c.currency.clone()));
         Ok(SpendingView { privacy, charts })
     }
 
@@ -525,6 +541,7 @@ mod tests {
             label: "Current Account".into(),
             spoken: "Dana's Current Account".into(),
             kind: "account",
+            summarised: true,
             points: [
                 (
                     NaiveDate::from_ymd_opt(2026, 10, 2).unwrap(),
